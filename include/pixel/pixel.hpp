@@ -1,0 +1,12 @@
+// pixel: everything in one include.
+// SPDX-License-Identifier: MIT
+#ifndef PIXEL_PIXEL_HPP
+#define PIXEL_PIXEL_HPP
+
+#include "pixel/error.hpp"
+#include "pixel/html.hpp"
+#include "pixel/tracker.hpp"
+#include "pixel/url.hpp"
+#include "pixel/version.hpp"
+
+#endif  // PIXEL_PIXEL_HPP

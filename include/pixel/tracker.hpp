@@ -1,0 +1,164 @@
+// pixel: background delivery of pixel events. The front door of the SDK.
+// SPDX-License-Identifier: MIT
+//
+//   pixel::tracker_options opts;
+//   opts.endpoint = "https://d111111abcdef8.cloudfront.net";
+//   auto t = pixel::tracker::create(std::move(opts));
+//   if (!t) return fail(t.error().message());
+//   auto id = t->track({{"userid", "aws_user"}, {"thirdpartyname", "example.com"}});
+//   // ... later, at exit (the destructor does this with options.shutdown_timeout):
+//   t->shutdown(std::chrono::seconds(2));
+#ifndef PIXEL_TRACKER_HPP
+#define PIXEL_TRACKER_HPP
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pixel/error.hpp"
+#include "pixel/url.hpp"
+#include "pixel/version.hpp"
+
+namespace pixel {
+
+// What track() does when the queue is at capacity.
+enum class overflow_policy {
+  drop_new,     // refuse the new event: track() returns errc::queue_full
+  drop_oldest,  // evict the oldest queued event (reported as dropped) and accept the new one
+  block,        // wait up to tracker_options::block_timeout for room, then as drop_new
+};
+
+struct retry_policy {
+  std::uint32_t max_attempts = 8;                 // attempts per event, the first included
+  std::chrono::milliseconds base_delay{250};      // first backoff ceiling
+  std::chrono::milliseconds max_delay{30'000};    // cap on any one backoff
+  std::chrono::milliseconds max_age{600'000};     // an event older than this expires
+};
+
+// How an event ended. Exactly one per event.
+enum class outcome {
+  delivered,  // a 2xx (or 3xx other than a followed redirect) response
+  failed,     // a final status (non-retryable 4xx, refused redirect) or attempts exhausted
+  expired,    // older than retry_policy::max_age before it could be delivered
+  dropped,    // queue full (drop_new, drop_oldest, block timeout) or left at shutdown
+};
+
+constexpr const char* outcome_name(outcome o) noexcept {
+  switch (o) {
+    case outcome::delivered: return "delivered";
+    case outcome::failed: return "failed";
+    case outcome::expired: return "expired";
+    case outcome::dropped: return "dropped";
+  }
+  return "unknown";
+}
+
+// Passed to tracker_options::on_result. The views are valid during the call only.
+struct event_result {
+  std::string_view event_id;
+  pixel::outcome outcome = outcome::dropped;
+  std::uint32_t attempts = 0;     // requests sent for this event
+  long http_status = 0;           // last HTTP status, 0 when no response was received
+  int curl_code = 0;              // last CURLcode, 0 when the transfer completed
+  std::string_view message;       // human-readable reason for anything but delivered
+};
+
+// Counters. queued and in_flight are current counts (zero once every event has an
+// outcome); the others are running totals. Every valid event given to track(), a
+// queue-full refusal included, is counted exactly once in
+// queued + in_flight + delivered + failed + expired + dropped.
+struct tracker_stats {
+  std::uint64_t queued = 0;
+  std::uint64_t in_flight = 0;
+  std::uint64_t delivered = 0;
+  std::uint64_t retried = 0;  // attempts after the first, all events together
+  std::uint64_t failed = 0;
+  std::uint64_t expired = 0;
+  std::uint64_t dropped = 0;
+};
+
+struct tracker_options {
+  std::string endpoint;                 // https://host[:port][/path]; see pixel::endpoint
+  bool allow_http = false;              // http:// to non-loopback hosts
+  url_options url;                      // eid/ts names and switches, URL length limit
+
+  std::size_t queue_capacity = 10'000;  // events waiting or in flight, at most
+  overflow_policy overflow = overflow_policy::drop_new;
+  std::chrono::milliseconds block_timeout{100};  // for overflow_policy::block
+
+  std::size_t max_in_flight = 16;       // concurrent transfers
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::chrono::milliseconds request_timeout{10'000};  // whole transfer
+  retry_policy retry;
+  std::chrono::milliseconds retry_after_cap{60'000};  // longest Retry-After honoured
+
+  // After this many consecutive connection failures, timeouts or 5xx the endpoint is
+  // taken as down: events wait without spending attempts, and one probe goes out every
+  // probe_interval until one succeeds, which releases them all.
+  std::uint32_t outage_threshold = 5;
+  std::chrono::milliseconds probe_interval{500};
+
+  std::string user_agent = "pixel-cpp/" PIXEL_VERSION_STRING;
+  std::string ca_file;                  // PEM bundle; empty: the system's
+  std::string proxy;                    // libcurl proxy string; empty: none (env ignored)
+
+  std::chrono::milliseconds shutdown_timeout{2'000};  // used by the destructor
+
+  // Called once per event with its outcome: on the worker thread, or for queue-full drops
+  // on the thread calling track() (after its locks are released). Must not throw; keep it
+  // short. It may call track() but not flush() or shutdown().
+  std::function<void(const event_result&)> on_result;
+};
+
+// Delivers pixel events in the background: a bounded queue, one worker thread that owns a
+// libcurl multi handle, retry with backoff and full jitter, outage detection.
+// track(), stats() and flush() are safe from any number of threads.
+class tracker {
+ public:
+  // Validates the options (endpoint, non-zero capacities and timeouts) and starts the
+  // worker thread.
+  static result<tracker> create(tracker_options options);
+
+  tracker(tracker&&) noexcept;
+  tracker& operator=(tracker&&) noexcept;
+  tracker(const tracker&) = delete;
+  tracker& operator=(const tracker&) = delete;
+  // shutdown(options.shutdown_timeout).
+  ~tracker();
+
+  // Validates and builds the URL (adding eid and ts), enqueues it, and returns at once
+  // with the event id. Never waits for the network (overflow_policy::block waits for room,
+  // up to block_timeout). Errors: invalid_utf8, empty_key, invalid_argument,
+  // url_too_long, queue_full, shut_down.
+  result<event_id> track(params_view params);
+  // The same, sending `user_agent` as this event's User-Agent header (CloudFront logs it as
+  // cs-user-agent), for servers that forward their end user's agent.
+  result<event_id> track(params_view params, std::string_view user_agent);
+
+  // Waits until every event tracked before the call has an outcome (true), or the
+  // timeout passes (false).
+  bool flush(std::chrono::milliseconds timeout);
+
+  // Stops accepting events, flushes up to `timeout`, then aborts transfers in flight and
+  // counts every event left as dropped. Returns by the deadline whatever the network does.
+  // Idempotent. True when nothing had to be dropped.
+  bool shutdown(std::chrono::milliseconds timeout);
+
+  tracker_stats stats() const noexcept;
+
+  const tracker_options& options() const noexcept;
+
+  class impl;
+
+ private:
+  explicit tracker(std::unique_ptr<impl> p) noexcept;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace pixel
+
+#endif  // PIXEL_TRACKER_HPP

@@ -1,0 +1,2 @@
+// SPDX-License-Identifier: MIT
+// The tracker's implementation lives here.

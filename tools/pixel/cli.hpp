@@ -1,0 +1,37 @@
+// The pixel command-line tool: shared pieces of the subcommands.
+// SPDX-License-Identifier: MIT
+#ifndef PIXEL_TOOLS_CLI_HPP
+#define PIXEL_TOOLS_CLI_HPP
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace pixel::cli {
+
+// Exit codes: 0 success, 1 invalid input or a failed operation, 2 usage error.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1;
+inline constexpr int exit_usage = 2;
+
+// Set by the subcommand that ran.
+struct context {
+  int exit_code = exit_ok;
+};
+
+// Prints "pixel: <message>" on one line of stderr and returns exit_failure.
+int fail(std::string_view message);
+
+// KEY=VALUE arguments split at the first '='. Bytes are kept as given. An argument
+// without '=' is a usage error (CLI::ValidationError).
+std::vector<std::pair<std::string, std::string>> parse_key_values(
+    const std::vector<std::string>& args);
+
+void add_url_commands(CLI::App& app, context& ctx);  // url, img
+
+}  // namespace pixel::cli
+
+#endif  // PIXEL_TOOLS_CLI_HPP

@@ -1,0 +1,57 @@
+// pixel: build pixel URLs and tags, send events, run a local edge, read its logs.
+// SPDX-License-Identifier: MIT
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "cli.hpp"
+#include "pixel/version.hpp"
+
+namespace pixel::cli {
+
+int fail(std::string_view message) {
+  std::string line = "pixel: ";
+  line += message;
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  return exit_failure;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_key_values(
+    const std::vector<std::string>& args) {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(args.size());
+  for (const auto& a : args) {
+    const auto eq = a.find('=');
+    if (eq == std::string::npos) {
+      throw CLI::ValidationError("argument '" + a + "' is not KEY=VALUE");
+    }
+    out.emplace_back(a.substr(0, eq), a.substr(eq + 1));
+  }
+  return out;
+}
+
+}  // namespace pixel::cli
+
+int main(int argc, char** argv) {
+  using namespace pixel::cli;
+  CLI::App app{"pixel: tracking-pixel URLs, tags, delivery and logs", "pixel"};
+  app.set_version_flag("--version", PIXEL_VERSION_STRING);
+  app.require_subcommand(1);
+  context ctx;
+  add_url_commands(app, ctx);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "pixel: %s\n", e.what());
+    std::fprintf(stderr, "Run with --help for more information.\n");
+    return exit_usage;
+  }
+  return ctx.exit_code;
+}
