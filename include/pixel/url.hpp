@@ -52,6 +52,21 @@ constexpr std::array<bool, 256> make_unreserved_table() noexcept {
 inline constexpr std::array<bool, 256> unreserved = make_unreserved_table();
 inline constexpr char hex_upper[] = "0123456789ABCDEF";
 
+// For each byte: its encoding padded to three bytes, then the encoding's length. The
+// encoder stores all four bytes and advances by the length: no branch per byte.
+constexpr std::array<std::array<char, 4>, 256> make_encode_table() noexcept {
+  std::array<std::array<char, 4>, 256> t{};
+  for (std::size_t c = 0; c < 256; ++c) {
+    if (unreserved[c]) {
+      t[c] = {static_cast<char>(c), 0, 0, 1};
+    } else {
+      t[c] = {'%', hex_upper[c >> 4], hex_upper[c & 0xF], 3};
+    }
+  }
+  return t;
+}
+inline constexpr std::array<std::array<char, 4>, 256> encode_table = make_encode_table();
+
 constexpr int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
@@ -59,18 +74,13 @@ constexpr int hex_value(char c) noexcept {
   return -1;
 }
 
-// Writes `in` percent-encoded at `out`, which must have room for encoded_length(in) bytes.
+// Writes `in` percent-encoded at `out`. `out` must have room for encoded_length(in) bytes
+// plus 3 of slack: each step stores four bytes.
 inline char* percent_encode_to(std::string_view in, char* out) noexcept {
   for (char ch : in) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (unreserved[c]) {
-      *out++ = ch;
-    } else {
-      out[0] = '%';
-      out[1] = hex_upper[c >> 4];
-      out[2] = hex_upper[c & 0xF];
-      out += 3;
-    }
+    const auto& e = encode_table[static_cast<unsigned char>(ch)];
+    std::memcpy(out, e.data(), 4);
+    out += e[3];
   }
   return out;
 }
@@ -81,10 +91,8 @@ constexpr bool is_unreserved(unsigned char c) noexcept { return detail::unreserv
 
 // Length of the percent-encoding of `in`, in bytes.
 constexpr std::size_t encoded_length(std::string_view in) noexcept {
-  std::size_t n = in.size();
-  for (char ch : in) {
-    if (!detail::unreserved[static_cast<unsigned char>(ch)]) n += 2;
-  }
+  std::size_t n = 0;
+  for (char ch : in) n += static_cast<std::size_t>(detail::encode_table[static_cast<unsigned char>(ch)][3]);
   return n;
 }
 
@@ -93,8 +101,10 @@ constexpr std::size_t encoded_length(std::string_view in) noexcept {
 // and form (`+` as space) decoders.
 inline void percent_encode_append(std::string_view in, std::string& out) {
   const std::size_t old = out.size();
-  out.resize(old + encoded_length(in));
+  const std::size_t n = encoded_length(in);
+  out.resize(old + n + 3);  // slack for the four-byte stores
   detail::percent_encode_to(in, out.data() + old);
+  out.resize(old + n);
 }
 
 inline std::string percent_encode(std::string_view in) {
@@ -709,7 +719,6 @@ class url_builder {
   result<void> build_with(params_view params, std::string_view id, std::uint64_t timestamp_ms,
                           std::string& out) const {
     std::size_t total = endpoint_.url().size();
-    std::size_t count = 0;
     for (std::size_t i = 0; i < params.size(); ++i) {
       const param& p = params[i];
       if (auto ok = validate_param(p, i); !ok) return ok;
@@ -719,7 +728,6 @@ class url_builder {
                                                  "' is reserved for the event id or timestamp");
       }
       total += 2 + encoded_length(p.key) + encoded_length(p.value);
-      ++count;
     }
     char ts_text[24];
     std::size_t ts_len = 0;
@@ -735,7 +743,7 @@ class url_builder {
                                            " bytes, over the limit of " +
                                            std::to_string(options_.max_length));
     }
-    out.resize(total);
+    out.resize(total + 3);  // slack for the encoder's four-byte stores
     char* w = out.data();
     std::memcpy(w, endpoint_.url().data(), endpoint_.url().size());
     w += endpoint_.url().size();
@@ -750,7 +758,7 @@ class url_builder {
     for (const param& p : params) put(p.key, p.value);
     if (options_.event_id) put(options_.event_id_key, id);
     if (options_.timestamp) put(options_.timestamp_key, std::string_view(ts_text, ts_len));
-    (void)count;
+    out.resize(total);
     return {};
   }
 
