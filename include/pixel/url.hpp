@@ -718,7 +718,9 @@ class url_builder {
   // error. Once `out` has grown to fit, this allocates nothing.
   result<void> build_with(params_view params, std::string_view id, std::uint64_t timestamp_ms,
                           std::string& out) const {
-    std::size_t total = endpoint_.url().size();
+    // Validate everything first, and bound the size: every byte encodes to at most three.
+    // The exact length is only computed when the bound is over the limit.
+    std::size_t bound = endpoint_.url().size();
     for (std::size_t i = 0; i < params.size(); ++i) {
       const param& p = params[i];
       if (auto ok = validate_param(p, i); !ok) return ok;
@@ -727,24 +729,28 @@ class url_builder {
         return error(errc::invalid_argument, "key '" + detail::printable(p.key) +
                                                  "' is reserved for the event id or timestamp");
       }
-      total += 2 + encoded_length(p.key) + encoded_length(p.value);
+      bound += 2 + 3 * (p.key.size() + p.value.size());
     }
     char ts_text[24];
     std::size_t ts_len = 0;
-    if (options_.event_id) total += 2 + encoded_length(options_.event_id_key) + encoded_length(id);
+    if (options_.event_id) bound += 2 + 3 * (options_.event_id_key.size() + id.size());
     if (options_.timestamp) {
       ts_len = static_cast<std::size_t>(
           std::to_chars(ts_text, ts_text + sizeof ts_text, timestamp_ms).ptr - ts_text);
-      total += 2 + encoded_length(options_.timestamp_key) + ts_len;
+      bound += 2 + 3 * options_.timestamp_key.size() + ts_len;
     }
-    // One '?' or '&' and one '=' were counted per pair.
-    if (total > options_.max_length) {
-      return error(errc::url_too_long, "URL would be " + std::to_string(total) +
-                                           " bytes, over the limit of " +
-                                           std::to_string(options_.max_length));
+    if (bound > options_.max_length) {
+      const std::size_t total = exact_length(params, id, ts_len);
+      if (total > options_.max_length) {
+        return error(errc::url_too_long, "URL would be " + std::to_string(total) +
+                                             " bytes, over the limit of " +
+                                             std::to_string(options_.max_length));
+      }
+      bound = total;
     }
-    out.resize(total + 3);  // slack for the encoder's four-byte stores
-    char* w = out.data();
+    out.resize(bound + 3);  // slack for the encoder's four-byte stores
+    char* const begin = out.data();
+    char* w = begin;
     std::memcpy(w, endpoint_.url().data(), endpoint_.url().size());
     w += endpoint_.url().size();
     char sep = '?';
@@ -758,8 +764,17 @@ class url_builder {
     for (const param& p : params) put(p.key, p.value);
     if (options_.event_id) put(options_.event_id_key, id);
     if (options_.timestamp) put(options_.timestamp_key, std::string_view(ts_text, ts_len));
-    out.resize(total);
+    out.resize(static_cast<std::size_t>(w - begin));
     return {};
+  }
+
+  // The exact length of the URL build_with would produce (parameters already valid).
+  std::size_t exact_length(params_view params, std::string_view id, std::size_t ts_len) const {
+    std::size_t total = endpoint_.url().size();
+    for (const param& p : params) total += 2 + encoded_length(p.key) + encoded_length(p.value);
+    if (options_.event_id) total += 2 + encoded_length(options_.event_id_key) + encoded_length(id);
+    if (options_.timestamp) total += 2 + encoded_length(options_.timestamp_key) + ts_len;
+    return total;
   }
 
   // Generates an event id, reads the clock, and writes the URL into `out`. Returns the id.
