@@ -43,6 +43,7 @@ struct http_server::state {
   std::vector<recorded_request> requests;
   std::uint64_t release_generation = 0;
   bool stopping = false;
+  int listen_fd = -1;
 };
 
 http_server::http_server(int port) : state_(std::make_shared<state>()) {
@@ -52,6 +53,11 @@ http_server::http_server(int port) : state_(std::make_shared<state>()) {
   st->server.set_keep_alive_timeout(2);
   st->server.set_read_timeout(std::chrono::seconds(5));
   st->server.set_tcp_nodelay(true);
+  st->server.set_socket_options([st](int sock) {
+    int one = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    st->listen_fd = sock;
+  });
   st->server.Get(R"(.*)", [st](const httplib::Request& req, httplib::Response& res) {
     response_step step;
     std::uint64_t generation = 0;
@@ -116,6 +122,9 @@ http_server::http_server(int port) : state_(std::make_shared<state>()) {
     ADD_FAILURE() << "test http_server cannot bind 127.0.0.1:" << port;
     return;
   }
+  // httplib listens with a backlog of 5: a burst of new connections (a tracker opening 16
+  // at once) would lose SYNs and stall a second. Raise it on the same socket.
+  if (st->listen_fd >= 0) ::listen(st->listen_fd, 1024);
   thread_ = std::thread([st] { st->server.listen_after_bind(); });
   // stop() is a no-op until the accept loop runs: wait for it (it starts at once).
   while (!st->server.is_running()) std::this_thread::yield();
