@@ -123,6 +123,16 @@ pixel_status check_buffer(char* buf, std::size_t buf_size, std::size_t* out_len)
   return PIXEL_OK;
 }
 
+// The integer a C caller passed for an enum. Read through memcpy: C may pass any int,
+// and a typed load of an out-of-range value is undefined in C++ (UBSan's enum check).
+template <typename E>
+int raw_enum(const E& e) noexcept {
+  static_assert(sizeof(E) == sizeof(int), "C enums are int-sized here");
+  int v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
+
 bool has_control_bytes(std::string_view s) noexcept {
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
@@ -146,7 +156,7 @@ extern "C" {
 const char* pixel_version(void) { return PIXEL_VERSION_STRING; }
 
 const char* pixel_status_str(pixel_status status) {
-  switch (status) {
+  switch (raw_enum(status)) {
     case PIXEL_OK: return "ok";
     case PIXEL_ERR_INVALID_ARGUMENT: return "invalid argument";
     case PIXEL_ERR_INVALID_ENDPOINT: return "invalid endpoint";
@@ -194,12 +204,13 @@ pixel_status pixel_img_tag(const char* url, pixel_img_style style, char* buf, si
     if (auto st = check_buffer(buf, buf_size, out_len); st != PIXEL_OK) return st;
     if (url == nullptr) return null_argument("url");
     pixel::img_style s;
-    switch (style) {
+    const int style_value = raw_enum(style);
+    switch (style_value) {
       case PIXEL_IMG_EMAIL: s = pixel::img_style::email; break;
       case PIXEL_IMG_PAGE: s = pixel::img_style::page; break;
       default:
         return fail(PIXEL_ERR_INVALID_ARGUMENT,
-                    "unknown image style " + std::to_string(static_cast<int>(style)));
+                    "unknown image style " + std::to_string(style_value));
     }
     auto tag = pixel::img_tag(url, s);
     if (!tag) return fail(tag.error());
@@ -245,7 +256,8 @@ pixel_status pixel_options_set_overflow_policy(pixel_options* options,
                                                pixel_overflow_policy policy) {
   return guarded([&] {
     if (options == nullptr) return null_argument("options");
-    switch (policy) {
+    const int policy_value = raw_enum(policy);
+    switch (policy_value) {
       case PIXEL_OVERFLOW_DROP_NEW: options->cpp.overflow = pixel::overflow_policy::drop_new; break;
       case PIXEL_OVERFLOW_DROP_OLDEST:
         options->cpp.overflow = pixel::overflow_policy::drop_oldest;
@@ -253,7 +265,7 @@ pixel_status pixel_options_set_overflow_policy(pixel_options* options,
       case PIXEL_OVERFLOW_BLOCK: options->cpp.overflow = pixel::overflow_policy::block; break;
       default:
         return fail(PIXEL_ERR_INVALID_ARGUMENT,
-                    "unknown overflow policy " + std::to_string(static_cast<int>(policy)));
+                    "unknown overflow policy " + std::to_string(policy_value));
     }
     return ok();
   });

@@ -63,6 +63,8 @@ int pixel_c_smoke(const char *endpoint, smoke_report *report) {
   CHECK(pixel_img_tag("https://x.example/1x1.png?a=1&b=2", PIXEL_IMG_EMAIL, buf, sizeof buf,
                       &len) == PIXEL_OK);
   CHECK(strstr(buf, "src=\"https://x.example/1x1.png?a=1&amp;b=2\"") != NULL);
+  CHECK(pixel_img_tag("https://x.example/", (pixel_img_style)9, buf, sizeof buf, &len) ==
+        PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(pixel_img_tag("javascript:alert(1)", PIXEL_IMG_PAGE, buf, sizeof buf, &len) ==
         PIXEL_ERR_INVALID_ARGUMENT);
 
