@@ -545,3 +545,19 @@ TEST(EventId, UniqueAcrossFork) {
 }
 }  // namespace
 #endif
+
+namespace {
+TEST(Result, ValueOnErrorAbortsWithTheMessage) {
+  EXPECT_DEATH((void)pixel::build_url("ftp://x", {}).value(),
+               "value\\(\\) called on an error result: endpoint scheme 'ftp'");
+}
+
+TEST(Result, ErrorCodeInterop) {
+  const std::error_code ec = pixel::errc::url_too_long;
+  EXPECT_EQ(ec.category().name(), std::string("pixel"));
+  EXPECT_EQ(ec.message(), "URL too long");
+  auto r = pixel::endpoint::parse("https://h?x");
+  EXPECT_EQ(r.error().error_code(), pixel::errc::endpoint_query);
+  EXPECT_TRUE(r.error() == pixel::errc::endpoint_query);
+}
+}  // namespace
