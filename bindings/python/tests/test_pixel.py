@@ -40,6 +40,14 @@ class LibraryTest(unittest.TestCase):
         self.assertEqual(os.path.realpath(lib._name),
                          os.path.realpath(os.environ["PIXEL_LIBRARY"]))
 
+    def test_imported_from_the_installed_copy(self):
+        # Under ctest the package is pip-installed into the folder this names, and the
+        # suite must exercise that copy rather than the source tree.
+        installed = os.environ.get("PIXEL_PYTHON_INSTALLED")
+        if installed:
+            self.assertTrue(os.path.realpath(pixel.__file__).startswith(
+                os.path.realpath(installed) + os.sep), pixel.__file__)
+
     def test_version(self):
         self.assertRegex(pixel.version(), r"^\d+\.\d+\.\d+$")
         self.assertEqual(pixel.version(), lib.pixel_version().decode())
