@@ -466,7 +466,7 @@ int run(const args& a) {
 
   // 3. HTTPS
   pixel_test::test_certs certs;
-  std::printf("\n== HTTPS (TLS 1.3, P-256 certificate), %" PRIu64 " events each\n", a.events);
+  std::printf("\n== HTTPS (P-256 certificate from a test CA), %" PRIu64 " events each\n", a.events);
   double h2_rate = 0, h1_rate = 0;
   for (bool http2 : {false, true}) {
     pixel_test::nginx_options o;

@@ -130,11 +130,21 @@ class result_log {
  public:
   std::function<void(const pixel::event_result&)> callback() {
     return [this](const pixel::event_result& r) {
-      std::lock_guard<std::mutex> lock(mu_);
-      results_[std::string(r.event_id)].push_back({std::string(r.event_id), r.outcome,
-                                                   r.attempts, r.http_status, r.curl_code,
-                                                   std::string(r.message)});
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        results_[std::string(r.event_id)].push_back({std::string(r.event_id), r.outcome,
+                                                     r.attempts, r.http_status, r.curl_code,
+                                                     std::string(r.message)});
+        ++count_;
+      }
+      cv_.notify_all();
     };
+  }
+  // Waits until `n` outcomes have been reported. flush() returning true means every event
+  // has its outcome, but the tracker may still be running the callbacks that report them.
+  bool wait_for(std::size_t n, std::chrono::milliseconds timeout) const {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return count_ >= n; });
   }
   // Every event's outcomes (exactly one each is expected).
   std::map<std::string, std::vector<recorded_result>> results() const {
@@ -144,6 +154,8 @@ class result_log {
 
  private:
   mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::size_t count_ = 0;
   std::map<std::string, std::vector<recorded_result>> results_;
 };
 
@@ -177,8 +189,9 @@ std::string describe(const recorded_result& r) {
 }
 
 // Each id has exactly one outcome, and it is `expected`.
-void expect_outcomes(const result_log& log, const std::vector<std::string>& ids,
+void expect_outcomes(result_log& log, const std::vector<std::string>& ids,
                      pixel::outcome expected) {
+  EXPECT_TRUE(log.wait_for(ids.size(), 60s));
   const auto results = log.results();
   EXPECT_EQ(results.size(), ids.size());
   for (const auto& id : ids) {
@@ -232,6 +245,7 @@ void expect_tls_refused(const std::string& cert, const std::string& key,
 
   const auto ids = track_n(*t, 3);
   ASSERT_TRUE(t->flush(60s));
+  ASSERT_TRUE(log.wait_for(ids.size(), 60s));
   const auto results = log.results();
   ASSERT_EQ(results.size(), ids.size());
   for (const auto& id : ids) {
