@@ -3,7 +3,7 @@
 // the ratios mean something on a shared machine.
 // SPDX-License-Identifier: MIT
 //
-//   pixel_delivery_bench [--events N] [--wrk-seconds S] [--memory-events M]
+//   pixel_delivery_bench [--events N] [--wrk-seconds S] [--rounds R] [--memory-events M]
 //
 // Phases, in this order:
 //   1. memory: a tracker with capacity M filled against a blackhole (accepts, never answers):
@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <regex>
 #include <string>
 #include <thread>
@@ -335,7 +336,8 @@ class blackhole {
 struct memory {
   std::uint64_t rss_before = 0, rss_idle = 0, rss_full = 0;
   std::uint64_t events = 0;
-  double bytes_per_event = 0;
+  double bytes_per_slot = 0;   // allocated up front for each unit of queue capacity
+  double bytes_per_event = 0;  // on top of its slot, for each event waiting
 };
 
 memory run_memory(std::uint64_t events) {
@@ -345,13 +347,14 @@ memory run_memory(std::uint64_t events) {
   malloc_trim(0);
   m.rss_before = rss_bytes();
   {
+    constexpr std::uint64_t warm = 32;
     auto t = make_tracker(hole.base_url(), static_cast<std::size_t>(events),
                           pixel::overflow_policy::drop_new);
     // Warm up: the worker, its multi handle and the first transfers exist before measuring.
-    for (int i = 0; i < 32; ++i) (void)t.track(event_params());
+    for (std::uint64_t i = 0; i < warm; ++i) (void)t.track(event_params());
     malloc_trim(0);
     m.rss_idle = rss_bytes();
-    for (std::uint64_t i = 32; i < events; ++i) {
+    for (std::uint64_t i = warm; i < events; ++i) {
       if (auto id = t.track(event_params()); !id) {
         fail("memory: track refused event " + std::to_string(i) + ": " + id.error().message());
         break;
@@ -365,9 +368,11 @@ memory run_memory(std::uint64_t events) {
     }
     if (t.shutdown(200ms)) fail("memory: shutdown against a blackhole dropped nothing");
     if (t.stats().dropped != events) fail("memory: not every waiting event was dropped");
+    m.bytes_per_slot = static_cast<double>(m.rss_idle - std::min(m.rss_idle, m.rss_before)) /
+                       static_cast<double>(events);
+    m.bytes_per_event = static_cast<double>(m.rss_full - std::min(m.rss_full, m.rss_idle)) /
+                        static_cast<double>(events - warm);
   }
-  m.bytes_per_event = static_cast<double>(m.rss_full - std::min(m.rss_full, m.rss_idle)) /
-                      static_cast<double>(events - 32);
   return m;
 }
 
@@ -382,9 +387,16 @@ std::size_t count_protocol(const pixel_test::nginx_server& n, std::size_t from,
 
 double mb(std::uint64_t b) { return static_cast<double>(b) / (1024.0 * 1024.0); }
 
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
 struct args {
   std::uint64_t events = 100'000;
   int wrk_seconds = 5;
+  int rounds = 3;
   std::uint64_t memory_events = 0;  // 0: same as events
 };
 
@@ -400,14 +412,18 @@ args parse_args(int argc, char** argv) {
       a.events = std::stoull(next());
     } else if (s == "--wrk-seconds") {
       a.wrk_seconds = std::stoi(next());
+    } else if (s == "--rounds") {
+      a.rounds = std::stoi(next());
     } else if (s == "--memory-events") {
       a.memory_events = std::stoull(next());
     } else {
-      throw std::invalid_argument("usage: " + std::string(argv[0]) +
-                                  " [--events N] [--wrk-seconds S] [--memory-events M]");
+      throw std::invalid_argument(
+          "usage: " + std::string(argv[0]) +
+          " [--events N] [--wrk-seconds S] [--rounds R] [--memory-events M]");
     }
   }
   if (a.events < 100) throw std::invalid_argument("--events must be at least 100");
+  if (a.rounds < 1) throw std::invalid_argument("--rounds must be at least 1");
   if (a.memory_events == 0) a.memory_events = a.events;
   if (a.memory_events < 100) throw std::invalid_argument("--memory-events must be >= 100");
   return a;
@@ -416,84 +432,121 @@ args parse_args(int argc, char** argv) {
 int run(const args& a) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const int conns = 16;
-  std::printf("pixel delivery benchmark: %" PRIu64 " events, wrk -t1 -c%d -d%ds, %u cores, %s\n",
-              a.events, conns, a.wrk_seconds, std::thread::hardware_concurrency(),
+  std::printf("pixel delivery benchmark: %" PRIu64
+              " events per measurement, %d round(s), wrk -t1 -c%d -d%ds, %u cores\n%s\n",
+              a.events, a.rounds, conns, a.wrk_seconds, std::thread::hardware_concurrency(),
               curl_version());
 
   // 1. memory
   const memory m = run_memory(a.memory_events);
-  std::printf("\n== memory (queue of %" PRIu64 " events against a blackhole)\n", m.events);
+  std::printf("\n== memory: queue capacity %" PRIu64 ", filled against a blackhole\n", m.events);
   std::printf("  RSS before tracker %.1f MiB, idle tracker %.1f MiB, queue full %.1f MiB\n",
               mb(m.rss_before), mb(m.rss_idle), mb(m.rss_full));
-  std::printf("  bytes per queued event: %.0f\n", m.bytes_per_event);
+  std::printf("  per unit of capacity (allocated at create): %.0f bytes\n", m.bytes_per_slot);
+  std::printf("  per queued event, on top of its slot:       %.0f bytes\n", m.bytes_per_event);
+  std::printf("  full queue: %.0f bytes per event\n", m.bytes_per_slot + m.bytes_per_event);
 
-  // 2. HTTP/1.1 over loopback
+  // 2. HTTP/1.1 over loopback. Rounds interleave the three clients so that a neighbour's
+  // load on a shared machine hits them alike; the summary uses medians.
   pixel_test::temp_dir work("pixel-bench");
   pixel_test::nginx_server plain;
   const std::string url = pixel_url_for(plain.base_url());
   std::printf("\n== HTTP/1.1 keep-alive, %s (%zu-byte URL)\n", plain.pixel_url().c_str(),
               url.size());
-
-  const wrk_result w = run_wrk(url, conns, a.wrk_seconds, work / "wrk.log");
-  std::printf("  wrk -t1 -c%d         %9.0f req/s   %6.1f us CPU/req (wrk)\n", conns,
-              w.requests_per_s, w.cpu_us_per_request);
-  const rate base = run_baseline(url, conns, a.events, {}, false);
-  std::printf("  curl_multi baseline  %9.0f req/s   %6.1f us CPU/req\n", base.events_per_s,
-              base.cpu_us_per_event);
-  std::size_t log_from = plain.records().size();
-  const rate trk = run_tracker(plain.base_url(), a.events, {});
-  std::printf("  tracker              %9.0f ev/s    %6.1f us CPU/event\n", trk.events_per_s,
-              trk.cpu_us_per_event);
-  if (count_protocol(plain, log_from, a.events, "HTTP/1.1") != a.events) {
-    fail("tracker: nginx did not log every event as HTTP/1.1");
+  std::vector<double> wrk_rps, base_rps, trk_rps, base_cpu, trk_cpu, wrk_cpu;
+  for (int round = 1; round <= a.rounds; ++round) {
+    const wrk_result w = run_wrk(url, conns, a.wrk_seconds, work / "wrk.log");
+    const rate base = run_baseline(url, conns, a.events, {}, false);
+    const std::size_t log_from = plain.records().size();
+    const rate trk = run_tracker(plain.base_url(), a.events, {});
+    if (count_protocol(plain, log_from, a.events, "HTTP/1.1") != a.events) {
+      fail("tracker: nginx did not log every event as HTTP/1.1");
+    }
+    std::printf("  round %d: wrk %7.0f req/s | baseline %7.0f req/s | tracker %7.0f ev/s "
+                "| tracker/baseline %.2fx, tracker/wrk %.2fx\n",
+                round, w.requests_per_s, base.events_per_s, trk.events_per_s,
+                trk.events_per_s / base.events_per_s,
+                w.requests_per_s > 0 ? trk.events_per_s / w.requests_per_s : 0);
+    wrk_rps.push_back(w.requests_per_s);
+    wrk_cpu.push_back(w.cpu_us_per_request);
+    base_rps.push_back(base.events_per_s);
+    base_cpu.push_back(base.cpu_us_per_event);
+    trk_rps.push_back(trk.events_per_s);
+    trk_cpu.push_back(trk.cpu_us_per_event);
   }
-  const double vs_base = trk.events_per_s / base.events_per_s;
-  const double vs_wrk = w.requests_per_s > 0 ? trk.events_per_s / w.requests_per_s : 0;
-  std::printf("  ratios: tracker/baseline %.2fx, tracker/wrk %.2fx, baseline/wrk %.2fx\n",
-              vs_base, vs_wrk, w.requests_per_s > 0 ? base.events_per_s / w.requests_per_s : 0);
+  const double w_med = median(wrk_rps), b_med = median(base_rps), t_med = median(trk_rps);
+  std::printf("  median: wrk -t1 -c%d      %8.0f req/s   %5.1f us CPU/req (wrk process)\n", conns,
+              w_med, median(wrk_cpu));
+  std::printf("  median: curl_multi loop   %8.0f req/s   %5.1f us CPU/req\n", b_med,
+              median(base_cpu));
+  std::printf("  median: tracker           %8.0f ev/s    %5.1f us CPU/event\n", t_med,
+              median(trk_cpu));
+  std::printf("  ratios (medians): tracker/baseline %.2fx, tracker/wrk %.2fx, baseline/wrk %.2fx\n",
+              t_med / b_med, w_med > 0 ? t_med / w_med : 0, w_med > 0 ? b_med / w_med : 0);
 
   const double clk = clock_overhead_ns();
-  std::printf("\n== track() latency while delivering (clock read pair: %.0f ns, included)\n",
+  std::printf("\n== track() latency while delivering (a clock-read pair, %.0f ns, included)\n",
               clk);
   for (int threads : {1, 4}) {
     const latency l = run_track_latency(plain.base_url(), a.events, threads);
     std::printf(
-        "  %d producer%s  p50 %7.0f ns  p99 %8.0f ns  p99.9 %8.0f ns  max %9.0f ns  (%.0f ev/s "
-        "delivered)\n",
+        "  %d producer%s  p50 %6.0f ns  p99 %7.0f ns  p99.9 %8.0f ns  max %9.0f ns  (%.0f ev/s "
+        "delivered meanwhile)\n",
         threads, threads == 1 ? " " : "s", l.p50_ns, l.p99_ns, l.p999_ns, l.max_ns,
         l.events_per_s);
   }
 
-  // 3. HTTPS
+  // 3. HTTPS, HTTP/1.1 and HTTP/2 servers side by side, rounds interleaved likewise.
   pixel_test::test_certs certs;
-  std::printf("\n== HTTPS (P-256 certificate from a test CA), %" PRIu64 " events each\n", a.events);
-  double h2_rate = 0, h1_rate = 0;
-  for (bool http2 : {false, true}) {
+  std::printf("\n== HTTPS (P-256 certificate from a test CA)\n");
+  std::vector<double> rates[2][2];  // [http2][tracker]
+  std::vector<double> cpus[2][2];
+  auto tls_server = [&](bool http2) {
     pixel_test::nginx_options o;
     o.tls = true;
     o.http2 = http2;
     o.cert_file = certs.server_cert();
     o.key_file = certs.server_key();
-    pixel_test::nginx_server tls(o);
-    const char* proto = http2 ? "HTTP/2.0" : "HTTP/1.1";
-    const std::string tls_url = pixel_url_for(tls.base_url());
-    const rate b = run_baseline(tls_url, conns, a.events, certs.ca_file(), http2);
-    std::size_t from = tls.records().size();
-    const rate t = run_tracker(tls.base_url(), a.events, certs.ca_file());
-    const std::size_t matching = count_protocol(tls, from, a.events, proto);
-    if (matching != a.events) {
-      fail(std::string("tracker over TLS: ") + std::to_string(matching) + " of " +
-           std::to_string(a.events) + " requests were " + proto);
+    return std::make_unique<pixel_test::nginx_server>(o);
+  };
+  const std::unique_ptr<pixel_test::nginx_server> servers[2] = {tls_server(false),
+                                                                tls_server(true)};
+  for (int round = 1; round <= a.rounds; ++round) {
+    std::printf("  round %d:", round);
+    for (int h2 = 0; h2 < 2; ++h2) {
+      const auto& srv = *servers[h2];
+      const char* proto = h2 ? "HTTP/2.0" : "HTTP/1.1";
+      const rate b = run_baseline(pixel_url_for(srv.base_url()), conns, a.events,
+                                  certs.ca_file(), h2 != 0);
+      const std::size_t from = srv.records().size();
+      const rate t = run_tracker(srv.base_url(), a.events, certs.ca_file());
+      const std::size_t matching = count_protocol(srv, from, a.events, proto);
+      if (matching != a.events) {
+        fail(std::string("tracker over TLS: ") + std::to_string(matching) + " of " +
+             std::to_string(a.events) + " requests were " + proto);
+      }
+      rates[h2][0].push_back(b.events_per_s);
+      rates[h2][1].push_back(t.events_per_s);
+      cpus[h2][0].push_back(b.cpu_us_per_event);
+      cpus[h2][1].push_back(t.cpu_us_per_event);
+      std::printf("  %s baseline %6.0f, tracker %6.0f ev/s;", proto, b.events_per_s,
+                  t.events_per_s);
     }
-    (http2 ? h2_rate : h1_rate) = t.events_per_s;
-    std::printf("  %s  baseline %9.0f req/s %6.1f us CPU/req | tracker %9.0f ev/s %6.1f us "
-                "CPU/event (%.2fx baseline)\n",
-                proto, b.events_per_s, b.cpu_us_per_event, t.events_per_s, t.cpu_us_per_event,
-                t.events_per_s / b.events_per_s);
+    std::printf("\n");
   }
-  std::printf("  tracker HTTP/2 / HTTP/1.1: %.2fx\n", h1_rate > 0 ? h2_rate / h1_rate : 0);
+  for (int h2 = 0; h2 < 2; ++h2) {
+    std::printf("  median %s: curl_multi loop %6.0f req/s %5.1f us CPU/req | tracker %6.0f ev/s "
+                "%5.1f us CPU/event | tracker/baseline %.2fx\n",
+                h2 ? "HTTP/2.0" : "HTTP/1.1", median(rates[h2][0]), median(cpus[h2][0]),
+                median(rates[h2][1]), median(cpus[h2][1]),
+                median(rates[h2][1]) / median(rates[h2][0]));
+  }
+  std::printf("  tracker HTTP/2 / HTTP/1.1 (medians): %.2fx\n",
+              median(rates[1][1]) / median(rates[0][1]));
 
-  std::printf("\n== process peak RSS (VmHWM): %.1f MiB\n", mb(peak_rss_bytes()));
+  std::printf("\n== process peak RSS (VmHWM): %.1f MiB (the largest tracker had a %" PRIu64
+              "-event queue)\n",
+              mb(peak_rss_bytes()), std::max(a.events, a.memory_events));
   curl_global_cleanup();
   if (g_errors.load() != 0) {
     std::fprintf(stderr, "%d error(s)\n", g_errors.load());
