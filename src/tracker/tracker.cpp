@@ -119,7 +119,7 @@ class tracker::impl {
               have_evicted = true;
               --stats_.queued;
               ++stats_.dropped;
-              finish_locked(evicted.seq);
+              --outstanding_;
             } else {
               refused = true;  // every slot is in flight: nothing to evict
             }
@@ -141,13 +141,15 @@ class tracker::impl {
       } else {
         e.seq = next_seq_++;
         ++outstanding_;
+        ++unsettled_;
         ++stats_.queued;
         queue_->push(std::move(e));
       }
     }
     if (have_evicted) {
-      done_cv_.notify_all();
       notify(evicted, outcome::dropped, "queue full: evicted by a newer event (drop_oldest)");
+      std::lock_guard<std::mutex> lock(mutex_);
+      settle_locked(evicted.seq);
     }
     if (refused) {
       e.id = *id;
@@ -232,20 +234,28 @@ class tracker::impl {
 
   bool flush_until(steady_clock::time_point deadline) {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (outstanding_ == 0) return true;
-    flush_waiter w{next_seq_, outstanding_};
+    if (unsettled_ == 0) return true;
+    flush_waiter w{next_seq_, unsettled_};
     waiters_.push_back(&w);
     done_cv_.wait_until(lock, deadline, [&] { return w.remaining == 0; });
     waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &w));
     return w.remaining == 0;
   }
 
-  // Bookkeeping for an event that has its outcome; call with mutex_ held.
-  void finish_locked(std::uint64_t seq) {
-    --outstanding_;
+  // Tells flush() callers that an event has its outcome and its callback has returned;
+  // call with mutex_ held, then notify done_cv_.
+  void settle_locked(std::uint64_t seq) {
+    --unsettled_;
     for (flush_waiter* w : waiters_) {
       if (seq < w->target && w->remaining > 0) --w->remaining;
     }
+    if (!waiters_.empty()) done_cv_.notify_all();
+  }
+
+  template <typename Range, typename Seq>
+  void settle(const Range& events, Seq seq_of) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& e : events) settle_locked(seq_of(e));
   }
 
   void notify(const queued_event& e, outcome what, std::string_view message) noexcept {
@@ -288,11 +298,9 @@ class tracker::impl {
             queue_->take_expired(now - options_.retry.max_age, expired);
             next_sweep = now + k_sweep_interval;
           }
-          for (auto& e : expired) {
-            --stats_.queued;
-            ++stats_.expired;
-            finish_locked(e.seq);
-          }
+          stats_.queued -= expired.size();
+          stats_.expired += expired.size();
+          outstanding_ -= expired.size();
           const std::size_t active = options_.max_in_flight - free_.size();
           if (now >= endpoint_not_before_) {
             if (outage_) {
@@ -317,9 +325,9 @@ class tracker::impl {
         }
       }
       if (!expired.empty()) {
-        done_cv_.notify_all();
         space_cv_.notify_all();
         for (auto& e : expired) notify(e, outcome::expired, "older than retry_policy::max_age");
+        settle(expired, [](const queued_event& e) { return e.seq; });
         expired.clear();
       }
       if (stop) break;
@@ -328,7 +336,7 @@ class tracker::impl {
 
       int running = 0;
       curl_multi_perform(multi_, &running);
-      collect_finished(steady_clock::now());
+      if (collect_finished(steady_clock::now())) continue;  // requeued or released: look again
 
       // Sleep until something is due, a transfer progresses, or a producer wakes us.
       now = steady_clock::now();
@@ -371,7 +379,9 @@ class tracker::impl {
     }
   }
 
-  void collect_finished(steady_clock::time_point now) {
+  // Judges finished transfers and publishes the outcomes. True when events went back to
+  // the queue (the worker should look at it again before sleeping).
+  bool collect_finished(steady_clock::time_point now) {
     bool release = false;
     int left = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
@@ -396,7 +406,8 @@ class tracker::impl {
       e.last_curl = static_cast<int>(code);
       release |= judge(std::move(e), code, status, probe, redirect_to, retry_after, now);
     }
-    if (finished_.empty() && requeue_.empty() && retried_pending_ == 0 && !release) return;
+    if (finished_.empty() && requeue_.empty() && retried_pending_ == 0 && !release) return false;
+    const bool requeued = !requeue_.empty() || release;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stats_.retried += retried_pending_;
@@ -411,18 +422,19 @@ class tracker::impl {
           case outcome::expired: ++stats_.expired; break;
           case outcome::dropped: ++stats_.dropped; break;
         }
-        finish_locked(r.event.seq);
+        --outstanding_;
       }
       if (release) queue_->release_all(now);
     }
     retried_pending_ = 0;
     requeue_.clear();
     if (!finished_.empty()) {
-      done_cv_.notify_all();
       space_cv_.notify_all();
       for (auto& r : finished_) notify(r.event, r.what, r.message);
+      settle(finished_, [](const report& r) { return r.event.seq; });
       finished_.clear();
     }
+    return requeued;
   }
 
   // Decides what happens to an event after an attempt. True when the endpoint just came
@@ -518,24 +530,22 @@ class tracker::impl {
       stats_.retried += retried_pending_;
       retried_pending_ = 0;
       stats_.in_flight -= finished_.size();
-      for (auto& r : finished_) {
-        ++stats_.dropped;
-        finish_locked(r.event.seq);
-      }
+      stats_.dropped += finished_.size();
+      outstanding_ -= finished_.size();
       queued_event e;
       while (queue_->pop_oldest(e)) {
         finished_.push_back({std::move(e), outcome::dropped, "left in the queue at shutdown"});
         --stats_.queued;
         ++stats_.dropped;
-        finish_locked(finished_.back().event.seq);
+        --outstanding_;
         ++from_queue;
       }
       dropped_at_exit_ = finished_.size();
     }
     (void)from_queue;
-    done_cv_.notify_all();
     space_cv_.notify_all();
     for (auto& r : finished_) notify(r.event, r.what, r.message);
+    settle(finished_, [](const report& r) { return r.event.seq; });
     finished_.clear();
   }
 
@@ -548,6 +558,7 @@ class tracker::impl {
   std::condition_variable done_cv_;   // outcomes (flush)
   std::unique_ptr<detail::event_queue> queue_;
   std::size_t outstanding_ = 0;       // queued + in flight: what capacity limits
+  std::size_t unsettled_ = 0;         // accepted, outcome callback not yet returned
   std::uint64_t next_seq_ = 0;
   tracker_stats stats_;
   std::vector<flush_waiter*> waiters_;
