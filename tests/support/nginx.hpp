@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -158,16 +159,22 @@ class nginx_server {
   std::string error_log() const { return read_file(dir_ / "error.log"); }
   pid_t pid() const noexcept { return process_.pid(); }
 
-  // Every complete record written so far.
-  std::vector<access_record> records() const {
+  // Size of the access log now: pass it to records() to read only what comes after.
+  std::uintmax_t log_offset() const {
+    std::error_code ec;
+    const auto n = std::filesystem::file_size(access_log_path(), ec);
+    return ec ? 0 : n;
+  }
+
+  // Every complete record written so far, from byte `from` of the log on.
+  std::vector<access_record> records(std::uintmax_t from = 0) const {
     std::vector<access_record> out;
-    const std::string text = read_file(access_log_path());
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-      const std::size_t nl = text.find('\n', pos);
-      if (nl == std::string::npos) break;  // a line still being written
-      out.push_back(parse_record(std::string_view(text).substr(pos, nl - pos)));
-      pos = nl + 1;
+    std::ifstream in(access_log_path(), std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(from));
+    std::string line;
+    while (std::getline(in, line)) {
+      if (in.eof()) break;  // no newline yet: a line still being written
+      out.push_back(parse_record(line));
     }
     return out;
   }
@@ -175,11 +182,11 @@ class nginx_server {
   // The records once at least `n` have been written, or what there is at the deadline.
   // nginx logs a request after sending its response, so a client can see the response a
   // moment before the line exists: poll the file (an outside process) with a deadline.
-  std::vector<access_record> wait_for_records(std::size_t n,
-                                              std::chrono::milliseconds timeout) const {
+  std::vector<access_record> wait_for_records(std::size_t n, std::chrono::milliseconds timeout,
+                                              std::uintmax_t from = 0) const {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-      auto r = records();
+      auto r = records(from);
       if (r.size() >= n || std::chrono::steady_clock::now() >= deadline) return r;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

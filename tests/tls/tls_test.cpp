@@ -7,7 +7,6 @@
 #include <pixel/tracker.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -130,22 +129,13 @@ class result_log {
  public:
   std::function<void(const pixel::event_result&)> callback() {
     return [this](const pixel::event_result& r) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        results_[std::string(r.event_id)].push_back({std::string(r.event_id), r.outcome,
-                                                     r.attempts, r.http_status, r.curl_code,
-                                                     std::string(r.message)});
-        ++count_;
-      }
-      cv_.notify_all();
+      std::lock_guard<std::mutex> lock(mu_);
+      results_[std::string(r.event_id)].push_back({std::string(r.event_id), r.outcome,
+                                                   r.attempts, r.http_status, r.curl_code,
+                                                   std::string(r.message)});
     };
   }
-  // Waits until `n` outcomes have been reported. flush() returning true means every event
-  // has its outcome, but the tracker may still be running the callbacks that report them.
-  bool wait_for(std::size_t n, std::chrono::milliseconds timeout) const {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return count_ >= n; });
-  }
+
   // Every event's outcomes (exactly one each is expected).
   std::map<std::string, std::vector<recorded_result>> results() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -154,8 +144,6 @@ class result_log {
 
  private:
   mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
-  std::size_t count_ = 0;
   std::map<std::string, std::vector<recorded_result>> results_;
 };
 
@@ -188,10 +176,10 @@ std::string describe(const recorded_result& r) {
          " curl=" + std::to_string(r.curl_code) + " (" + r.message + ")";
 }
 
-// Each id has exactly one outcome, and it is `expected`.
+// Each id has exactly one outcome, and it is `expected`. Called right after flush()
+// returned true, which waits for the callbacks too.
 void expect_outcomes(result_log& log, const std::vector<std::string>& ids,
                      pixel::outcome expected) {
-  EXPECT_TRUE(log.wait_for(ids.size(), 60s));
   const auto results = log.results();
   EXPECT_EQ(results.size(), ids.size());
   for (const auto& id : ids) {
@@ -245,7 +233,6 @@ void expect_tls_refused(const std::string& cert, const std::string& key,
 
   const auto ids = track_n(*t, 3);
   ASSERT_TRUE(t->flush(60s));
-  ASSERT_TRUE(log.wait_for(ids.size(), 60s));
   const auto results = log.results();
   ASSERT_EQ(results.size(), ids.size());
   for (const auto& id : ids) {
