@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <cstdio>
 #include <ctime>
 
@@ -16,11 +18,6 @@ constexpr std::size_t header_line_soft = 78;  // RFC 5322 2.1.1: lines SHOULD be
 constexpr std::size_t encoded_line_max = 76;  // RFC 2047 2: lines with encoded-words
 constexpr std::string_view word_prefix = "=?UTF-8?B?";
 constexpr std::string_view word_suffix = "?=";
-
-bool is_line_end(std::string_view in, std::size_t i) noexcept {
-  return i == in.size() || in[i] == '\n' ||
-         (in[i] == '\r' && i + 1 < in.size() && in[i + 1] == '\n');
-}
 
 std::size_t utf8_length(unsigned char lead) noexcept {
   if (lead < 0x80) return 1;
@@ -102,32 +99,78 @@ bool has_non_ascii(std::string_view s) noexcept {
   return false;
 }
 
+namespace {
+// 0: written as is (a space or tab before a line break is fixed afterwards); 1: =XX;
+// 3: '\n'; 4: '\r'.
+constexpr std::array<unsigned char, 256> make_qp_classes() noexcept {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 256; ++c) t[static_cast<std::size_t>(c)] = (c >= 33 && c <= 126 && c != '=') ? 0 : 1;
+  t[' '] = t['\t'] = 0;
+  t['\n'] = 3;
+  t['\r'] = 4;
+  return t;
+}
+constexpr std::array<unsigned char, 256> qp_class = make_qp_classes();
+constexpr std::size_t qp_room = qp_line_max - 1;  // characters before a soft break's '='
+
+// A space or tab that ended up last on a line must be encoded (RFC 2045 rule 3), since
+// transports may strip trailing whitespace. Rewrites it in place at the end of the output.
+char* encode_trailing_space(char* w, std::size_t& col) {
+  if (col == 0 || (w[-1] != ' ' && w[-1] != '\t')) return w;
+  const char c = w[-1];
+  --w;
+  --col;
+  if (col + 3 > qp_room) {
+    *w++ = '=';
+    *w++ = '\r';
+    *w++ = '\n';
+    col = 0;
+  }
+  *w++ = '=';
+  *w++ = hex_digits[static_cast<unsigned char>(c) >> 4];
+  *w++ = hex_digits[static_cast<unsigned char>(c) & 0xF];
+  col += 3;
+  return w;
+}
+}  // namespace
+
 void qp_encode_append(std::string_view in, std::string& out) {
   // Worst case: every byte as =XX, plus a soft break per 25 of those.
   const std::size_t old = out.size();
-  out.resize(old + in.size() * 3 + (in.size() / 25 + 1) * 3);
+  out.resize(old + in.size() * 3 + (in.size() / 25 + 2) * 3);
   char* w = out.data() + old;
-  std::size_t col = 0;
+  const char* p = in.data();
   const std::size_t n = in.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(in[i]);
-    if (c == '\n') {
+  std::size_t col = 0;
+  std::size_t i = 0;
+  while (i < n) {
+    // The common case: a run of bytes written as they are, up to the end of the line.
+    const std::size_t limit = std::min(n, i + (qp_room - col));
+    std::size_t j = i;
+    while (j < limit && qp_class[static_cast<unsigned char>(p[j])] == 0) ++j;
+    std::memcpy(w, p + i, j - i);
+    w += j - i;
+    col += j - i;
+    i = j;
+    if (i == n) break;
+    const auto c = static_cast<unsigned char>(p[i]);
+    const unsigned char cls = qp_class[c];
+    if (cls == 3 || (cls == 4 && i + 1 < n && p[i + 1] == '\n')) {
+      w = encode_trailing_space(w, col);
       *w++ = '\r';
       *w++ = '\n';
       col = 0;
+      i += cls == 3 ? 1 : 2;
       continue;
     }
-    if (c == '\r' && i + 1 < n && in[i + 1] == '\n') continue;  // the '\n' writes the break
-    bool literal = c >= 33 && c <= 126 && c != '=';
-    if (c == ' ' || c == '\t') literal = !is_line_end(in, i + 1);
-    const std::size_t width = literal ? 1 : 3;
-    if (col + width > qp_line_max - 1) {
+    const std::size_t width = cls == 0 ? 1 : 3;
+    if (col + width > qp_room) {
       *w++ = '=';
       *w++ = '\r';
       *w++ = '\n';
       col = 0;
     }
-    if (literal) {
+    if (cls == 0) {
       *w++ = static_cast<char>(c);
     } else {
       *w++ = '=';
@@ -135,7 +178,9 @@ void qp_encode_append(std::string_view in, std::string& out) {
       *w++ = hex_digits[c & 0xF];
     }
     col += width;
+    ++i;
   }
+  w = encode_trailing_space(w, col);
   out.resize(static_cast<std::size_t>(w - out.data()));
 }
 
