@@ -88,7 +88,8 @@ def check_raw_lines(name, raw):
             check(len(line) <= 76, f"{name}: header line with encoded-words over 76: {line!r}")
 
 
-def parse_message(path, campaign, expect_userid, row, name_of, subject, thirdparty="example.com"):
+def parse_message(path, campaign, expect_userid, row, name_of, subject, thirdparty="example.com",
+                  endpoint=ENDPOINT):
     raw = open(path, "rb").read()
     tag = os.path.basename(path)
     check_raw_lines(tag, raw)
@@ -122,7 +123,7 @@ def parse_message(path, campaign, expect_userid, row, name_of, subject, thirdpar
         src = found[0]["src"]
         check(found[0].get("width") == "1" and found[0].get("height") == "1", f"{tag}: pixel size")
         q = urllib.parse.urlsplit(src)
-        check(q.scheme + "://" + q.netloc == ENDPOINT and q.path == "/1x1.png", f"{tag}: {src}")
+        check(q.scheme + "://" + q.netloc == endpoint and q.path == "/1x1.png", f"{tag}: {src}")
         params = urllib.parse.parse_qsl(q.query, keep_blank_values=True)
         keys = [k for k, _ in params]
         check(keys == ["userid", "thirdpartyname", "campaign", "channel", "eid"], f"{tag}: keys {keys}")
@@ -276,8 +277,22 @@ def case_placeholder():
         check("{{" not in list(msg.iter_parts())[0].get_content(), "placeholder: text keeps {{pixel}}")
 
 
+def case_golden():
+    # The golden files the C++ test compares byte for byte are valid messages too.
+    golden = os.path.join(DATA, "..", "golden")
+    rows = recipients(os.path.join(DATA, "..", "..", "templates", "recipients.csv"))
+    man = manifest(golden)
+    check(len(man) == len(rows) == 7, "golden: 7 messages")
+    for row, entry in zip(rows, man):
+        parse_message(os.path.join(golden, entry["file"]), "spring-2024",
+                      row["userid"] or row["email"].lower(), row,
+                      lambda r: f"{r['first_name']} {r['last_name']}",
+                      lambda r: f"Spring news for {r['first_name']} \U0001F338",
+                      endpoint="https://d111111abcdef8.cloudfront.net")
+
+
 os.makedirs(WORK, exist_ok=True)
-for case in (case_hostile, case_malformed, case_hash_and_options, case_html_format, case_no_body,
+for case in (case_golden, case_hostile, case_malformed, case_hash_and_options, case_html_format, case_no_body,
              case_placeholder):
     case()
 if failures:
