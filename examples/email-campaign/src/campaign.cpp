@@ -313,9 +313,14 @@ bool generator::on_header(const csv_row& row, std::string& error) {
     }
   } else {
     name_col_ = find("name");
+    if (!name_col_) name_col_ = find("full_name");
     if (!name_col_) {
-      first_col_ = find("first_name");
-      last_col_ = find("last_name");
+      for (std::string_view c : {"first_name", "firstname", "first name", "given_name"}) {
+        if (!first_col_) first_col_ = find(c);
+      }
+      for (std::string_view c : {"last_name", "lastname", "last name", "family_name", "surname"}) {
+        if (!last_col_) last_col_ = find(c);
+      }
     }
   }
 
