@@ -615,14 +615,10 @@ class tracker::impl {
 result<tracker> tracker::create(tracker_options options) {
   endpoint_options eo;
   eo.allow_http = options.allow_http;
-  // Explicit null checks instead of operator*: GCC's -Wnull-dereference cannot see through
-  // result's variant at -O2.
   auto ep = endpoint::parse(options.endpoint, eo);
-  endpoint* parsed = ep.operator->();
-  if (parsed == nullptr) return ep.error();
-  auto builder = url_builder::create(std::move(*parsed), options.url);
-  url_builder* made = builder.operator->();
-  if (made == nullptr) return builder.error();
+  if (!ep) return ep.error();
+  auto builder = url_builder::create(std::move(ep).value(), options.url);
+  if (!builder) return builder.error();
   auto bad = [](const char* what) { return error(errc::invalid_argument, what); };
   if (options.queue_capacity == 0) return bad("queue_capacity must be at least 1");
   if (options.max_in_flight == 0) return bad("max_in_flight must be at least 1");
@@ -646,7 +642,7 @@ result<tracker> tracker::create(tracker_options options) {
   }
   std::unique_ptr<impl> p;
   try {
-    p = std::make_unique<impl>(std::move(options), std::move(*made));
+    p = std::make_unique<impl>(std::move(options), std::move(builder).value());
   } catch (const std::bad_alloc&) {
     return error(errc::internal, "out of memory allocating the queue");
   }

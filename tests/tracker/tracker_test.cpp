@@ -714,4 +714,49 @@ TEST(Tracker, MovedTrackerKeepsWorking) {
   EXPECT_EQ(server.request_count(), 1u);
 }
 
+
+TEST(Tracker, ShutdownWhileProducersTrackAccountsForEveryEvent) {
+  http_server server;
+  outcome_log log;
+  auto o = options_for(server.url(), &log);
+  o.queue_capacity = 500;
+  auto t = make(std::move(o));
+  std::atomic<std::uint64_t> accepted{0}, full{0}, closed{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> producers;
+  for (int p = 0; p < 4; ++p) {
+    producers.emplace_back([&] {
+      while (!go.load()) std::this_thread::yield();
+      for (int i = 0; i < 5'000; ++i) {
+        auto id = t.track({{"i", std::to_string(i)}});
+        if (id) {
+          ++accepted;
+        } else if (id.code() == pixel::errc::queue_full) {
+          ++full;
+        } else {
+          EXPECT_EQ(id.code(), pixel::errc::shut_down);
+          ++closed;
+        }
+      }
+    });
+  }
+  std::thread flusher([&] {
+    while (!go.load()) std::this_thread::yield();
+    for (int i = 0; i < 20; ++i) (void)t.flush(5ms);
+  });
+  go = true;
+  ASSERT_TRUE(server.wait_for_requests(100, k_long));
+  (void)t.shutdown(200ms);
+  for (auto& th : producers) th.join();
+  flusher.join();
+  const auto s = t.stats();
+  EXPECT_EQ(accepted + full + closed, 20'000u);
+  expect_settled(s, accepted + full);
+  EXPECT_EQ(s.dropped + s.delivered + s.failed + s.expired, accepted + full);
+  ASSERT_TRUE(log.wait_for(accepted + full));
+  std::set<std::string> ids;
+  for (const auto& r : log.all()) EXPECT_TRUE(ids.insert(r.id).second) << "two outcomes";
+  EXPECT_EQ(ids.size(), accepted + full);
+}
+
 }  // namespace
