@@ -55,9 +55,8 @@ int run_edge(const edge_args& a) {
   }
   if (a.out.empty() && !a.to_stdout) return fail("--out DIR is required (or --stdout)");
   auto fields = log::parse_fields(a.fields);
-  const std::vector<log::field>* parsed = fields.operator->();  // null-checked, not operator*
-  if (parsed == nullptr) return fail("--fields: " + fields.error().message());
-  o.fields = *parsed;
+  if (!fields.has_value()) return fail("--fields: " + fields.error().message());
+  o.fields = fields.value();
   o.out_dir = a.out;
   o.tls_cert = a.tls_cert;
   o.tls_key = a.tls_key;
@@ -86,9 +85,8 @@ int run_edge(const edge_args& a) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   auto created = edge::server::create(std::move(o));
-  std::unique_ptr<edge::server>* srv = created.operator->();
-  if (srv == nullptr) return fail(created.error().message());
-  edge::server& s = **srv;
+  if (!created.has_value()) return fail(created.error().message());
+  edge::server& s = *created.value();
   const std::string line = "listening on " + s.url() + "\n";
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);

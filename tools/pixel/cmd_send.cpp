@@ -76,8 +76,8 @@ int run_send(const send_args& a) {
     }
   };
   auto created = tracker::create(std::move(o));
-  tracker* t = created.operator->();  // null-checked, not operator* (GCC -Wnull-dereference)
-  if (t == nullptr) return fail(created.error().message());
+  if (!created.has_value()) return fail(created.error().message());
+  tracker* t = &created.value();
 
   std::uint64_t sent = 0, invalid = 0;
   std::string first_invalid;
