@@ -265,7 +265,6 @@ TEST(edge, sigterm_writes_every_record) {
   }
   for (auto& t : ts) t.join();
   EXPECT_EQ(ok.load(), threads * per_thread);
-  EXPECT_TRUE(pixel::test::objects_under(edge.out()).empty());
   EXPECT_EQ(edge.stop(), 0);
   const auto lines = records_under(edge.out());
   std::set<std::string> queries;
