@@ -72,6 +72,7 @@ bool read_file(const std::string& path, std::string& out, std::string& error) {
   std::ostringstream ss;
   ss << in.rdbuf();
   out = std::move(ss).str();
+  if (out.compare(0, 3, "\xEF\xBB\xBF") == 0) out.erase(0, 3);  // a UTF-8 byte order mark
   return true;
 }
 
