@@ -100,6 +100,9 @@ class loopback_server {
     port_ = static_cast<std::uint16_t>(port);
     // The socket listens from bind on: connections queue until the loop accepts them.
     thread_ = std::thread([this] { server_->listen_after_bind(); });
+    // But stop() does nothing until the accept loop runs, and a join after it would hang:
+    // wait for the loop (it starts at once).
+    while (!server_->is_running()) std::this_thread::yield();
   }
 
   void record(const httplib::Request& req) {
