@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -350,7 +351,8 @@ TEST(Tracker, ConnectionResetBeforeResponseIsRetried) {
   EXPECT_EQ(r.what, outcome::failed);
   EXPECT_EQ(r.attempts, 3u);
   EXPECT_EQ(r.http_status, 0);
-  EXPECT_TRUE(r.curl_code == 56 || r.curl_code == 52) << r.curl_code;  // recv error / empty
+  // recv error, empty reply, or send error: where the reset lands
+  EXPECT_TRUE(r.curl_code == 56 || r.curl_code == 52 || r.curl_code == 55) << r.curl_code;
   EXPECT_GE(reset.connections(), 3u);
   EXPECT_EQ(t.stats().retried, 2u);
 }
@@ -362,7 +364,7 @@ TEST(Tracker, StalledResponseTimesOutAndIsRetried) {
   server.script({stall});
   outcome_log log;
   auto o = options_for(server.url(), &log);
-  o.request_timeout = 300ms;
+  o.request_timeout = 1s;
   auto t = make(std::move(o));
   ASSERT_TRUE(t.track({{"k", "v"}}));
   ASSERT_TRUE(t.flush(k_long));
@@ -399,6 +401,9 @@ TEST(Tracker, RecoversSoonAfterRefusingEndpointComesUp) {
   const auto up = steady::now();
   ASSERT_TRUE(t.flush(k_long));
   const auto recovery = steady::now() - up;
+  std::printf("[   info   ] recovered and delivered 50 events %lld ms after the endpoint came up\n",
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(recovery).count()));
   EXPECT_LT(recovery, 5s) << "target is about 1 s (probe_interval 200 ms)";
   const auto s = t.stats();
   EXPECT_EQ(s.delivered, 50u);
@@ -420,6 +425,7 @@ TEST(Tracker, DeadEndpointSeesFewRequestsWhateverTheBacklog) {
   const auto window = 3s;
   EXPECT_FALSE(dead.wait_for_connections(200, window));
   const auto seen = dead.connections();
+  std::printf("[   info   ] %zu connections to a dead endpoint in 3 s, backlog 10000\n", seen);
   // The first burst (16 in flight) trips the outage; then one probe per 500 ms. Without
   // outage handling this would be thousands.
   EXPECT_LE(seen, 16u + 5u + 10u + 10u) << "connections in " << window.count() << " s";
