@@ -29,7 +29,11 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/pixelConfigVersion.cmake
 install(FILES ${PROJECT_BINARY_DIR}/pixelConfig.cmake ${PROJECT_BINARY_DIR}/pixelConfigVersion.cmake
   DESTINATION ${PIXEL_CMAKE_DIR})
 
-# pixel.pc: the C library (libpixel.so); pixel-cpp.pc: the C++ library.
+# pixel.pc: the C library (libpixel.so); pixel-cpp.pc: the C++ library. Relocatable: the
+# prefix is found from the .pc file's own place, so `cmake --install --prefix X` works.
+file(RELATIVE_PATH PIXEL_PC_RELATIVE_PREFIX
+  /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
+string(REGEX REPLACE "/$" "" PIXEL_PC_RELATIVE_PREFIX "${PIXEL_PC_RELATIVE_PREFIX}")
 foreach(_pc pixel pixel-cpp)
   configure_file(${PROJECT_SOURCE_DIR}/cmake/${_pc}.pc.in ${PROJECT_BINARY_DIR}/${_pc}.pc @ONLY)
   install(FILES ${PROJECT_BINARY_DIR}/${_pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -5,7 +5,7 @@ function(pixel_set_warnings target)
   else()
     target_compile_options(${target} PRIVATE
       -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wcast-align
-      -Wnull-dereference -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
+      -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
       $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual>
       $<$<BOOL:${PIXEL_WERROR}>:-Werror>)
   endif()

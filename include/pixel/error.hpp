@@ -4,6 +4,8 @@
 #define PIXEL_ERROR_HPP
 
 #include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -107,8 +109,16 @@ class error {
   std::string message_;
 };
 
+namespace detail {
+// value() on a result that holds an error: a bug in the caller. Say what it was, then stop.
+[[noreturn]] inline void bad_result_access(const error& e) noexcept {
+  std::fprintf(stderr, "pixel: value() called on an error result: %s\n", e.message().c_str());
+  std::abort();
+}
+}  // namespace detail
+
 // Either a T or an error, without exceptions (a small subset of std::expected).
-// Accessing the wrong alternative is a precondition violation (asserted).
+// value() on an error prints the error and aborts; operator* and -> only assert.
 template <typename T>
 class [[nodiscard]] result {
  public:
@@ -124,14 +134,38 @@ class [[nodiscard]] result {
   bool has_value() const noexcept { return storage_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
 
-  T& value() & { return *std::get_if<0>(&storage_); }
-  const T& value() const& { return *std::get_if<0>(&storage_); }
-  T&& value() && { return std::move(*std::get_if<0>(&storage_)); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  T&& operator*() && { return std::move(value()); }
-  T* operator->() { return std::get_if<0>(&storage_); }
-  const T* operator->() const { return std::get_if<0>(&storage_); }
+  T& value() & {
+    if (!has_value()) detail::bad_result_access(*std::get_if<1>(&storage_));
+    return *std::get_if<0>(&storage_);
+  }
+  const T& value() const& {
+    if (!has_value()) detail::bad_result_access(*std::get_if<1>(&storage_));
+    return *std::get_if<0>(&storage_);
+  }
+  T&& value() && {
+    if (!has_value()) detail::bad_result_access(*std::get_if<1>(&storage_));
+    return std::move(*std::get_if<0>(&storage_));
+  }
+  T& operator*() & {
+    assert(has_value());
+    return *std::get_if<0>(&storage_);
+  }
+  const T& operator*() const& {
+    assert(has_value());
+    return *std::get_if<0>(&storage_);
+  }
+  T&& operator*() && {
+    assert(has_value());
+    return std::move(*std::get_if<0>(&storage_));
+  }
+  T* operator->() {
+    assert(has_value());
+    return std::get_if<0>(&storage_);
+  }
+  const T* operator->() const {
+    assert(has_value());
+    return std::get_if<0>(&storage_);
+  }
 
   const pixel::error& error() const& {
     assert(!has_value());

@@ -52,6 +52,21 @@ constexpr std::array<bool, 256> make_unreserved_table() noexcept {
 inline constexpr std::array<bool, 256> unreserved = make_unreserved_table();
 inline constexpr char hex_upper[] = "0123456789ABCDEF";
 
+// For each byte: its encoding padded to three bytes, then the encoding's length. The
+// encoder stores all four bytes and advances by the length: no branch per byte.
+constexpr std::array<std::array<char, 4>, 256> make_encode_table() noexcept {
+  std::array<std::array<char, 4>, 256> t{};
+  for (std::size_t c = 0; c < 256; ++c) {
+    if (unreserved[c]) {
+      t[c] = {static_cast<char>(c), 0, 0, 1};
+    } else {
+      t[c] = {'%', hex_upper[c >> 4], hex_upper[c & 0xF], 3};
+    }
+  }
+  return t;
+}
+inline constexpr std::array<std::array<char, 4>, 256> encode_table = make_encode_table();
+
 constexpr int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
@@ -59,18 +74,13 @@ constexpr int hex_value(char c) noexcept {
   return -1;
 }
 
-// Writes `in` percent-encoded at `out`, which must have room for encoded_length(in) bytes.
+// Writes `in` percent-encoded at `out`. `out` must have room for encoded_length(in) bytes
+// plus 3 of slack: each step stores four bytes.
 inline char* percent_encode_to(std::string_view in, char* out) noexcept {
   for (char ch : in) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (unreserved[c]) {
-      *out++ = ch;
-    } else {
-      out[0] = '%';
-      out[1] = hex_upper[c >> 4];
-      out[2] = hex_upper[c & 0xF];
-      out += 3;
-    }
+    const auto& e = encode_table[static_cast<unsigned char>(ch)];
+    std::memcpy(out, e.data(), 4);
+    out += e[3];
   }
   return out;
 }
@@ -81,10 +91,8 @@ constexpr bool is_unreserved(unsigned char c) noexcept { return detail::unreserv
 
 // Length of the percent-encoding of `in`, in bytes.
 constexpr std::size_t encoded_length(std::string_view in) noexcept {
-  std::size_t n = in.size();
-  for (char ch : in) {
-    if (!detail::unreserved[static_cast<unsigned char>(ch)]) n += 2;
-  }
+  std::size_t n = 0;
+  for (char ch : in) n += static_cast<std::size_t>(detail::encode_table[static_cast<unsigned char>(ch)][3]);
   return n;
 }
 
@@ -93,8 +101,10 @@ constexpr std::size_t encoded_length(std::string_view in) noexcept {
 // and form (`+` as space) decoders.
 inline void percent_encode_append(std::string_view in, std::string& out) {
   const std::size_t old = out.size();
-  out.resize(old + encoded_length(in));
+  const std::size_t n = encoded_length(in);
+  out.resize(old + n + 3);  // slack for the four-byte stores
   detail::percent_encode_to(in, out.data() + old);
+  out.resize(old + n);
 }
 
 inline std::string percent_encode(std::string_view in) {
@@ -708,8 +718,9 @@ class url_builder {
   // error. Once `out` has grown to fit, this allocates nothing.
   result<void> build_with(params_view params, std::string_view id, std::uint64_t timestamp_ms,
                           std::string& out) const {
-    std::size_t total = endpoint_.url().size();
-    std::size_t count = 0;
+    // Validate everything first, and bound the size: every byte encodes to at most three.
+    // The exact length is only computed when the bound is over the limit.
+    std::size_t bound = endpoint_.url().size();
     for (std::size_t i = 0; i < params.size(); ++i) {
       const param& p = params[i];
       if (auto ok = validate_param(p, i); !ok) return ok;
@@ -718,25 +729,28 @@ class url_builder {
         return error(errc::invalid_argument, "key '" + detail::printable(p.key) +
                                                  "' is reserved for the event id or timestamp");
       }
-      total += 2 + encoded_length(p.key) + encoded_length(p.value);
-      ++count;
+      bound += 2 + 3 * (p.key.size() + p.value.size());
     }
     char ts_text[24];
     std::size_t ts_len = 0;
-    if (options_.event_id) total += 2 + encoded_length(options_.event_id_key) + encoded_length(id);
+    if (options_.event_id) bound += 2 + 3 * (options_.event_id_key.size() + id.size());
     if (options_.timestamp) {
       ts_len = static_cast<std::size_t>(
           std::to_chars(ts_text, ts_text + sizeof ts_text, timestamp_ms).ptr - ts_text);
-      total += 2 + encoded_length(options_.timestamp_key) + ts_len;
+      bound += 2 + 3 * options_.timestamp_key.size() + ts_len;
     }
-    // One '?' or '&' and one '=' were counted per pair.
-    if (total > options_.max_length) {
-      return error(errc::url_too_long, "URL would be " + std::to_string(total) +
-                                           " bytes, over the limit of " +
-                                           std::to_string(options_.max_length));
+    if (bound > options_.max_length) {
+      const std::size_t total = exact_length(params, id, ts_len);
+      if (total > options_.max_length) {
+        return error(errc::url_too_long, "URL would be " + std::to_string(total) +
+                                             " bytes, over the limit of " +
+                                             std::to_string(options_.max_length));
+      }
+      bound = total;
     }
-    out.resize(total);
-    char* w = out.data();
+    out.resize(bound + 3);  // slack for the encoder's four-byte stores
+    char* const begin = out.data();
+    char* w = begin;
     std::memcpy(w, endpoint_.url().data(), endpoint_.url().size());
     w += endpoint_.url().size();
     char sep = '?';
@@ -750,8 +764,17 @@ class url_builder {
     for (const param& p : params) put(p.key, p.value);
     if (options_.event_id) put(options_.event_id_key, id);
     if (options_.timestamp) put(options_.timestamp_key, std::string_view(ts_text, ts_len));
-    (void)count;
+    out.resize(static_cast<std::size_t>(w - begin));
     return {};
+  }
+
+  // The exact length of the URL build_with would produce (parameters already valid).
+  std::size_t exact_length(params_view params, std::string_view id, std::size_t ts_len) const {
+    std::size_t total = endpoint_.url().size();
+    for (const param& p : params) total += 2 + encoded_length(p.key) + encoded_length(p.value);
+    if (options_.event_id) total += 2 + encoded_length(options_.event_id_key) + encoded_length(id);
+    if (options_.timestamp) total += 2 + encoded_length(options_.timestamp_key) + ts_len;
+    return total;
   }
 
   // Generates an event id, reads the clock, and writes the URL into `out`. Returns the id.

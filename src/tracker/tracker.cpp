@@ -96,10 +96,13 @@ class tracker::impl {
 
   result<event_id> track(params_view params, const std::string_view* user_agent) {
     queued_event e;
-    auto id = builder_.build_into(params, e.url);
-    if (!id) return id.error();
+    e.id = event_id::generate();
+    if (auto built = builder_.build_with(params, e.id.view(), detail::unix_millis(), e.url);
+        !built) {
+      return built.error();
+    }
     if (user_agent != nullptr) e.user_agent.assign(user_agent->data(), user_agent->size());
-    e.id = *id;
+    const event_id id = e.id;
     e.created = steady_clock::now();
     e.not_before = e.created;
 
@@ -152,7 +155,6 @@ class tracker::impl {
       settle_locked(evicted.seq);
     }
     if (refused) {
-      e.id = *id;
       notify(e, outcome::dropped, "queue full");
       return error(errc::queue_full, "the queue is full (" +
                                          std::to_string(options_.queue_capacity) + " events)");
@@ -165,9 +167,15 @@ class tracker::impl {
 
   bool shutdown(milliseconds timeout) {
     const auto deadline = steady_clock::now() + timeout;
-    std::unique_lock<std::timed_mutex> guard(shutdown_mutex_, std::defer_lock);
-    if (!guard.try_lock_until(deadline)) return false;  // another shutdown is still running
-    if (shut_down_) return shutdown_result_;
+    {
+      // One shutdown at a time; a concurrent caller waits for it, up to its own deadline.
+      std::unique_lock<std::mutex> guard(shutdown_mutex_);
+      if (!shutdown_cv_.wait_until(guard, deadline, [&] { return !shutdown_busy_; })) {
+        return false;
+      }
+      if (shut_down_) return shutdown_result_;
+      shutdown_busy_ = true;
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
       accepting_ = false;
@@ -175,10 +183,20 @@ class tracker::impl {
     space_cv_.notify_all();
     const bool flushed = flush_until(deadline);
     stop_worker();
-    std::lock_guard<std::mutex> lock(mutex_);
-    shut_down_ = true;
-    shutdown_result_ = flushed && dropped_at_exit_ == 0;
-    return shutdown_result_;
+    std::size_t dropped = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      dropped = dropped_at_exit_;
+    }
+    bool ok = false;
+    {
+      std::lock_guard<std::mutex> guard(shutdown_mutex_);
+      shut_down_ = true;
+      shutdown_busy_ = false;
+      ok = shutdown_result_ = flushed && dropped == 0;
+    }
+    shutdown_cv_.notify_all();
+    return ok;
   }
 
   tracker_stats stats() const {
@@ -569,8 +587,11 @@ class tracker::impl {
 
   std::atomic<bool> wake_pending_{false};
 
-  // shutdown() callers, one at a time.
-  std::timed_mutex shutdown_mutex_;
+  // shutdown() callers, one at a time. (Not std::timed_mutex: TSan in GCC 12 does not
+  // see pthread_mutex_clocklock and reports false unlock errors.)
+  std::mutex shutdown_mutex_;
+  std::condition_variable shutdown_cv_;
+  bool shutdown_busy_ = false;
   bool shut_down_ = false;
   bool shutdown_result_ = false;
 
@@ -596,7 +617,7 @@ result<tracker> tracker::create(tracker_options options) {
   eo.allow_http = options.allow_http;
   auto ep = endpoint::parse(options.endpoint, eo);
   if (!ep) return ep.error();
-  auto builder = url_builder::create(std::move(*ep), options.url);
+  auto builder = url_builder::create(std::move(ep).value(), options.url);
   if (!builder) return builder.error();
   auto bad = [](const char* what) { return error(errc::invalid_argument, what); };
   if (options.queue_capacity == 0) return bad("queue_capacity must be at least 1");
@@ -621,9 +642,9 @@ result<tracker> tracker::create(tracker_options options) {
   }
   std::unique_ptr<impl> p;
   try {
-    p = std::make_unique<impl>(std::move(options), std::move(*builder));
-  } catch (const std::bad_alloc&) {
-    return error(errc::internal, "out of memory allocating the queue");
+    p = std::make_unique<impl>(std::move(options), std::move(builder).value());
+  } catch (const std::exception& e) {  // allocating the queue, seeding the jitter
+    return error(errc::internal, std::string("cannot create the tracker: ") + e.what());
   }
   if (auto ok = p->start(); !ok) return ok.error();
   return tracker(std::move(p));

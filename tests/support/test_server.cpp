@@ -47,10 +47,13 @@ struct http_server::state {
 };
 
 http_server::http_server(int port) : state_(std::make_shared<state>()) {
-  auto st = state_;
+  // Raw pointer in the callbacks: the server lives inside the state (a shared_ptr capture
+  // would be a cycle), and stop() joins everything before the state goes away.
+  state* st = state_.get();
   // Every keep-alive connection holds a pool thread: leave room for many of them.
   st->server.new_task_queue = [] { return new httplib::ThreadPool(48); };
   st->server.set_keep_alive_timeout(2);
+  st->server.set_keep_alive_max_count(1000);  // like nginx's keepalive_requests
   st->server.set_read_timeout(std::chrono::seconds(5));
   st->server.set_tcp_nodelay(true);
   st->server.set_socket_options([st](int sock) {

@@ -31,6 +31,9 @@ std::vector<std::pair<std::string, std::string>> parse_key_values(
     const std::vector<std::string>& args);
 
 void add_url_commands(CLI::App& app, context& ctx);  // url, img
+void add_edge_command(CLI::App& app, context& ctx);  // edge
+void add_logs_command(CLI::App& app, context& ctx);  // logs
+void add_send_command(CLI::App& app, context& ctx);  // send
 
 }  // namespace pixel::cli
 

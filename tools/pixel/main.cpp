@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   context ctx;
   add_url_commands(app, ctx);
+  add_send_command(app, ctx);
+  add_edge_command(app, ctx);
+  add_logs_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,145 @@
+// pixel edge: the local CloudFront stand-in.
+// SPDX-License-Identifier: MIT
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "cli.hpp"
+#include "edge_server.hpp"
+#include "pixel/log.hpp"
+
+namespace pixel::cli {
+namespace {
+
+struct edge_args {
+  std::string listen = "127.0.0.1:8080";
+  std::string out;
+  std::string fields = "timestamp,c-ip,cs-user-agent,cs-uri-query";
+  std::string tls_cert, tls_key;
+  double fail_rate = 0;
+  int fail_status = 503;
+  int retry_after = -1;
+  double reset_rate = 0;
+  int delay_ms = 0;
+  std::uint64_t seed = 0;
+  bool to_stdout = false;
+  long buffer_interval_ms = 1000;
+  std::size_t buffer_size = 5 * 1024 * 1024;
+  std::size_t threads = 256;
+};
+
+// HOST:PORT, [IPv6]:PORT.
+bool split_listen(const std::string& s, std::string& host, int& port) {
+  const std::size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string p = s.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  port = std::stoi(p);
+  return port <= 65535 && !host.empty();
+}
+
+int run_edge(const edge_args& a) {
+  edge::options o;
+  if (!split_listen(a.listen, o.host, o.port)) {
+    return fail("--listen: expected HOST:PORT, got '" + a.listen + "'");
+  }
+  if (a.out.empty() && !a.to_stdout) return fail("--out DIR is required (or --stdout)");
+  auto fields = log::parse_fields(a.fields);
+  if (!fields) return fail("--fields: " + fields.error().message());
+  o.fields = *fields;
+  o.out_dir = a.out;
+  o.tls_cert = a.tls_cert;
+  o.tls_key = a.tls_key;
+  o.fail_rate = a.fail_rate;
+  o.fail_status = a.fail_status;
+  o.retry_after = a.retry_after;
+  o.reset_rate = a.reset_rate;
+  o.delay_ms = a.delay_ms;
+  o.seed = a.seed;
+  o.buffer_interval = std::chrono::milliseconds(a.buffer_interval_ms);
+  o.buffer_size = a.buffer_size;
+  o.threads = a.threads;
+  if (a.to_stdout) {
+    o.on_record = [](std::string_view line) {
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      std::fflush(stdout);
+    };
+  }
+
+  // Signals are taken by one thread with sigwait, so every other thread (the server's
+  // pool included, created below) must have them blocked.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  auto srv = edge::server::create(std::move(o));
+  if (!srv) return fail(srv.error().message());
+  edge::server& s = **srv;
+  const std::string line = "listening on " + s.url() + "\n";
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fflush(stdout);
+
+  std::thread waiter([&s, set] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    s.stop();
+  });
+  auto done = s.run();
+  waiter.join();
+  if (!done) return fail(done.error().message());
+  return exit_ok;
+}
+
+}  // namespace
+
+void add_edge_command(CLI::App& app, context& ctx) {
+  auto a = std::make_shared<edge_args>();
+  CLI::App* cmd = app.add_subcommand(
+      "edge", "Run a local CloudFront stand-in: serve /1x1.png, write real-time log records");
+  cmd->add_option("--listen", a->listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--out", a->out, "Folder for the Firehose-style log objects");
+  cmd->add_option("--fields", a->fields, "Comma-separated real-time log fields")
+      ->capture_default_str();
+  cmd->add_option("--tls-cert", a->tls_cert, "PEM certificate: serve HTTPS")->check(CLI::ExistingFile);
+  cmd->add_option("--tls-key", a->tls_key, "PEM private key for --tls-cert")->check(CLI::ExistingFile);
+  cmd->add_option("--fail-rate", a->fail_rate, "Fraction of pixel requests answered --fail-status")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--fail-status", a->fail_status, "Status of injected failures")
+      ->check(CLI::Range(400, 599))
+      ->capture_default_str();
+  cmd->add_option("--retry-after", a->retry_after, "Retry-After seconds sent with failures")
+      ->check(CLI::Range(0, 86400));
+  cmd->add_option("--reset-rate", a->reset_rate,
+                  "Fraction of pixel requests logged, then answered with a connection reset")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--delay-ms", a->delay_ms, "Latency added to every pixel answer")
+      ->check(CLI::Range(0, 600000));
+  cmd->add_option("--seed", a->seed, "Seed of the fault draws (same seed, same faults)");
+  cmd->add_flag("--stdout", a->to_stdout, "Also print each record on stdout");
+  cmd->add_option("--buffer-interval", a->buffer_interval_ms,
+                  "Milliseconds before a buffered object is written")
+      ->check(CLI::Range(1L, 3'600'000L))
+      ->capture_default_str();
+  cmd->add_option("--buffer-size", a->buffer_size, "Bytes that start a new object")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32))
+      ->capture_default_str();
+  cmd->add_option("--threads", a->threads, "Connections served at once")
+      ->check(CLI::Range(std::size_t{2}, std::size_t{4096}))
+      ->capture_default_str();
+  cmd->callback([a, &ctx] { ctx.exit_code = run_edge(*a); });
+}
+
+}  // namespace pixel::cli

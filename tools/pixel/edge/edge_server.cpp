@@ -1,0 +1,666 @@
+// SPDX-License-Identifier: MIT
+//
+// cpp-httplib parses headers, routes and writes responses; the connection loop is ours
+// (process_and_close_socket) because CloudFront's limit is on the request target
+// (8,192 bytes -> 413, connection closed, no record) while the packaged library's own
+// check is a compile-time cap on the whole request line (414). The loop reads the request
+// line itself, answers 413 past the limit, and hands cpp-httplib a short copy of the line
+// with the real target restored before routing. Owning the loop also gives exact byte
+// counts, connection resets for fault injection and a prompt, lossless shutdown.
+#include "edge_server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "firehose_writer.hpp"
+
+namespace pixel::edge {
+
+std::string_view pixel_png() noexcept {
+  static constexpr unsigned char png[] = {
+      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+      0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x04, 0x00, 0x00,
+      0x00, 0xb5, 0x1c, 0x0c, 0x02, 0x00, 0x00, 0x00, 0x0b, 0x49, 0x44, 0x41, 0x54, 0x78,
+      0xda, 0x63, 0x60, 0x60, 0x00, 0x00, 0x00, 0x03, 0x00, 0x01, 0x2b, 0x09, 0x4d, 0x84,
+      0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+  return {reinterpret_cast<const char*>(png), sizeof png};
+}
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// splitmix64: the fault draw for request n under a seed.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+double draw(std::uint64_t seed, std::uint64_t n, std::uint64_t lane) {
+  const std::uint64_t v = mix(mix(seed) ^ mix(n * 2 + lane));
+  return static_cast<double>(v >> 11) * (1.0 / 9007199254740992.0);
+}
+
+void append_seconds(std::string& out, std::int64_t ms) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%lld.%03lld", static_cast<long long>(ms / 1000),
+                static_cast<long long>(ms % 1000));
+  out += b;
+}
+
+void append_value(std::string& out, std::string_view v, bool escaped) {
+  if (v.empty()) {
+    out += '-';
+  } else if (escaped) {
+    log::log_escape_append(v, out);
+  } else {
+    out.append(v.data(), v.size());
+  }
+}
+
+std::string endpoint_text(const sockaddr_storage& ss, int& port) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
+    port = ntohs(a->sin6_port);
+  } else {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
+    port = ntohs(a->sin_port);
+  }
+  return buf;
+}
+
+// What the pixel handler saw; turned into a record once the response is out.
+struct hit {
+  bool present = false;
+  std::int64_t ts_ms = 0;
+  clock::time_point start;
+  clock::time_point answered;
+  int status = 0;
+  bool reset = false;
+  std::string method, target, version, remote_ip, request_id;
+  int remote_port = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string content_type;
+  std::size_t content_len = 0;
+};
+
+// A connection's byte stream for cpp-httplib: a replayed request line first, then the
+// socket (plain or TLS) through a read buffer; counts bytes both ways.
+class conn_stream final : public httplib::Stream {
+ public:
+  conn_stream(int sock, SSL* ssl) : sock_(sock), ssl_(ssl) {}
+
+  bool is_readable() const override { return true; }
+  bool is_writable() const override { return true; }
+
+  ssize_t read(char* ptr, std::size_t size) override {
+    if (prefix_pos_ < prefix_.size()) {
+      const std::size_t n = std::min(size, prefix_.size() - prefix_pos_);
+      std::memcpy(ptr, prefix_.data() + prefix_pos_, n);
+      prefix_pos_ += n;
+      return static_cast<ssize_t>(n);
+    }
+    if (begin_ == end_ && fill() <= 0) return -1;
+    const std::size_t n = std::min(size, end_ - begin_);
+    std::memcpy(ptr, buf_ + begin_, n);
+    begin_ += n;
+    bytes_in_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  ssize_t write(const char* ptr, std::size_t size) override {
+    if (discard_) return static_cast<ssize_t>(size);
+    std::size_t done = 0;
+    while (done < size) {
+      ssize_t n;
+      if (ssl_) {
+        const int r = SSL_write(ssl_, ptr + done, static_cast<int>(size - done));
+        n = r > 0 ? r : -1;
+      } else {
+        n = ::send(sock_, ptr + done, size - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+      }
+      if (n <= 0) return -1;
+      done += static_cast<std::size_t>(n);
+    }
+    bytes_out_ += size;
+    return static_cast<ssize_t>(size);
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (getpeername(sock_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      ip = endpoint_text(ss, port);
+    }
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (getsockname(sock_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      ip = endpoint_text(ss, port);
+    }
+  }
+  socket_t socket() const override { return sock_; }
+
+  // Bytes already received but not consumed.
+  bool has_buffered() const { return begin_ < end_ || (ssl_ && SSL_pending(ssl_) > 0); }
+
+  // Reads one line ending in '\n' (kept) into `line`. 1: a line; 0: end of stream or
+  // error before any byte; -1: error or end mid-line; -2: longer than `max` (the rest
+  // of the line is left unread).
+  int read_line(std::string& line, std::size_t max) {
+    line.clear();
+    for (;;) {
+      if (begin_ == end_) {
+        const ssize_t n = fill();
+        if (n <= 0) return line.empty() ? 0 : -1;
+      }
+      const char* start = buf_ + begin_;
+      const void* nl = std::memchr(start, '\n', end_ - begin_);
+      const std::size_t take =
+          nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - start) + 1 : end_ - begin_;
+      if (line.size() + take > max) return -2;
+      line.append(start, take);
+      begin_ += take;
+      bytes_in_ += take;
+      if (nl) return 1;
+    }
+  }
+
+  void replay(std::string line) {
+    prefix_ = std::move(line);
+    prefix_pos_ = 0;
+  }
+
+  std::uint64_t bytes_in() const { return bytes_in_; }
+  std::uint64_t bytes_out() const { return bytes_out_; }
+  void discard_writes(bool on) { discard_ = on; }
+
+ private:
+  ssize_t fill() {
+    for (;;) {
+      ssize_t n;
+      if (ssl_) {
+        const int r = SSL_read(ssl_, buf_, sizeof buf_);
+        n = r > 0 ? r : (SSL_get_error(ssl_, r) == SSL_ERROR_ZERO_RETURN ? 0 : -1);
+      } else {
+        n = ::recv(sock_, buf_, sizeof buf_, 0);
+        if (n < 0 && errno == EINTR) continue;
+      }
+      if (n > 0) {
+        begin_ = 0;
+        end_ = static_cast<std::size_t>(n);
+      }
+      return n;
+    }
+  }
+
+  int sock_;
+  SSL* ssl_;
+  std::string prefix_;
+  std::size_t prefix_pos_ = 0;
+  char buf_[16 * 1024];
+  std::size_t begin_ = 0, end_ = 0;
+  std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
+  bool discard_ = false;
+};
+
+thread_local hit* current_hit = nullptr;
+
+}  // namespace
+
+class server::impl {
+ public:
+  explicit impl(options o)
+      : opt_(std::move(o)),
+        writer_(opt_.out_dir, opt_.buffer_interval, opt_.buffer_size, opt_.on_record),
+        rng_(std::random_device{}()) {}
+
+  ~impl() {
+    if (stop_fd_ >= 0) ::close(stop_fd_);
+  }
+
+  result<void> init();
+  result<void> run();
+  void stop();
+
+  options opt_;
+  firehose_writer writer_;
+  std::unique_ptr<httplib::Server> http_;
+  bool tls_ = false;
+  int port_ = 0;
+  int stop_fd_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> seq_{0};
+  std::mutex rng_m_;
+  std::mt19937_64 rng_;
+
+  // The connection loop, for both plain and TLS servers.
+  void serve(int sock, SSL_CTX* ctx);
+  void handle_pixel(const httplib::Request& req, httplib::Response& res);
+  std::string format(const hit& h, const conn_stream& s, std::uint64_t in, std::uint64_t out,
+                     SSL* ssl) const;
+  std::string request_id();
+  // True when the socket has bytes to read; false on idle timeout or stop (when nothing is
+  // pending).
+  bool wait_request(int sock, const conn_stream& s);
+};
+
+namespace {
+
+template <class Base>
+class edge_http final : public Base {
+ public:
+  template <class... A>
+  explicit edge_http(server::impl& owner, A&&... a) : Base(std::forward<A>(a)...), owner_(owner) {}
+
+  // Closes the listening socket even if the accept loop has not started yet.
+  void halt() {
+    const socket_t s = this->svr_sock_.exchange(INVALID_SOCKET);
+    if (s != INVALID_SOCKET) {
+      ::shutdown(s, SHUT_RDWR);
+      ::close(s);
+    }
+  }
+
+  bool request(conn_stream& strm, bool close, bool& closed, const std::string& target) {
+    return this->process_request(strm, close, closed,
+                                 [&target](httplib::Request& r) { r.target = target; });
+  }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override;
+  server::impl& owner_;
+};
+
+}  // namespace
+
+// Writes a minimal response without cpp-httplib (the 413 path).
+static void write_raw(conn_stream& s, std::string_view text) {
+  s.write(text.data(), text.size());
+}
+
+template <class Base>
+bool edge_http<Base>::process_and_close_socket(socket_t sock) {
+  SSL_CTX* ctx = nullptr;
+  if constexpr (std::is_same_v<Base, httplib::SSLServer>) ctx = this->ssl_context();
+  SSL* ssl = nullptr;
+  if (ctx) {
+    ssl = SSL_new(ctx);
+    if (!ssl || SSL_set_fd(ssl, sock) != 1 || SSL_accept(ssl) != 1) {
+      if (ssl) SSL_free(ssl);
+      ERR_clear_error();
+      ::close(sock);
+      return false;
+    }
+  }
+  conn_stream strm(sock, ssl);
+  bool reset = false;
+  std::string line;
+  for (;;) {
+    if (!owner_.wait_request(sock, strm)) break;
+    const std::uint64_t in0 = strm.bytes_in();
+    const std::uint64_t out0 = strm.bytes_out();
+    // Method, target, version and CRLF: allow for a target just past the limit.
+    const int got = strm.read_line(line, max_target + 64);
+    if (got == 0 || got == -1) break;
+    const auto t0 = clock::now();
+    const std::int64_t ts = now_ms();
+    std::string_view l = line;
+    std::string target;
+    std::string method_sp, sp_version;
+    bool too_long = got == -2;
+    if (!too_long) {
+      const std::size_t a = l.find(' ');
+      const std::size_t b = l.rfind(' ');
+      if (a != std::string_view::npos && b > a) {
+        target.assign(l.substr(a + 1, b - a - 1));
+        method_sp.assign(l.substr(0, a + 1));
+        sp_version.assign(l.substr(b));
+        too_long = target.size() > max_target;
+      }
+    }
+    if (too_long) {
+      // CloudFront: 413, connection closed, no record. Read the rest of the request
+      // (bounded) so the client sees the answer rather than a reset.
+      if (got == -2) {
+        while (strm.read_line(line, 1 << 16) == -2) {
+        }
+      }
+      for (int i = 0; i < 200 && strm.read_line(line, 1 << 16) == 1; ++i) {
+        if (line == "\r\n" || line == "\n") break;
+      }
+      write_raw(strm,
+                "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n"
+                "Connection: close\r\n\r\n");
+      break;
+    }
+    // cpp-httplib gets a short line; the real target is restored before routing.
+    if (!target.empty() && line.size() > 1024) {
+      const std::size_t q = target.find('?');
+      std::string shortened = target.substr(0, std::min<std::size_t>(q, 512));
+      strm.replay(method_sp + shortened + sp_version);
+    } else {
+      strm.replay(line);
+    }
+
+    hit h;
+    h.start = t0;
+    h.ts_ms = ts;
+    current_hit = &h;
+    const bool last = owner_.stopping_.load(std::memory_order_relaxed);
+    bool closed = false;
+    const bool ok = this->request(strm, last, closed, target);
+    current_hit = nullptr;
+    if (h.present) {
+      owner_.writer_.append(
+          owner_.format(h, strm, strm.bytes_in() - in0, strm.bytes_out() - out0, ssl), h.ts_ms);
+    }
+    if (h.reset) {
+      reset = true;
+      break;
+    }
+    if (!ok || closed || last) break;
+  }
+  if (reset) {
+    // An abortive close: the client sees a reset instead of an answer.
+    linger lg{1, 0};
+    setsockopt(sock, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  } else if (ssl) {
+    SSL_shutdown(ssl);
+  }
+  if (ssl) SSL_free(ssl);
+  ::shutdown(sock, reset ? SHUT_RD : SHUT_RDWR);
+  ::close(sock);
+  return true;
+}
+
+result<void> server::impl::init() {
+  stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_fd_ < 0) return error(errc::internal, "eventfd failed");
+  if (!opt_.tls_cert.empty() || !opt_.tls_key.empty()) {
+    if (opt_.tls_cert.empty() || opt_.tls_key.empty()) {
+      return error(errc::invalid_argument, "--tls-cert and --tls-key go together");
+    }
+    auto s = std::make_unique<edge_http<httplib::SSLServer>>(*this, opt_.tls_cert.c_str(),
+                                                             opt_.tls_key.c_str());
+    if (!s->is_valid()) {
+      return error(errc::invalid_argument,
+                   "cannot load TLS certificate " + opt_.tls_cert + " or key " + opt_.tls_key);
+    }
+    http_ = std::move(s);
+    tls_ = true;
+  } else {
+    http_ = std::make_unique<edge_http<httplib::Server>>(*this);
+  }
+  const std::size_t threads = std::max<std::size_t>(opt_.threads, 2);
+  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http_->set_read_timeout(5, 0);
+  http_->set_write_timeout(5, 0);
+  http_->set_tcp_nodelay(true);
+  // Only used for the Keep-Alive header cpp-httplib writes; the loop above enforces them.
+  http_->set_keep_alive_timeout(static_cast<time_t>(opt_.idle_timeout.count()));
+  http_->set_keep_alive_max_count(1'000'000);
+  http_->Get("/1x1.png", [this](const httplib::Request& req, httplib::Response& res) {
+    handle_pixel(req, res);
+  });
+  if (opt_.host.find(':') != std::string::npos) http_->set_address_family(AF_INET6);
+  if (opt_.port == 0) {
+    port_ = http_->bind_to_any_port(opt_.host);
+  } else {
+    port_ = http_->bind_to_port(opt_.host, opt_.port) ? opt_.port : -1;
+  }
+  if (port_ <= 0) {
+    return error(errc::invalid_argument, "cannot listen on " + opt_.host + ":" +
+                                             std::to_string(opt_.port) + ": " +
+                                             std::strerror(errno));
+  }
+  return writer_.start();
+}
+
+bool server::impl::wait_request(int sock, const conn_stream& s) {
+  if (s.has_buffered()) return true;
+  pollfd fds[2] = {{sock, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+  const auto deadline = clock::now() + opt_.idle_timeout;
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+    if (left <= 0) return false;
+    const int n = ::poll(fds, 2, static_cast<int>(left));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    if (fds[0].revents != 0) return true;
+    // Stopping: serve what has already arrived, then close.
+    pollfd only{sock, POLLIN, 0};
+    return ::poll(&only, 1, 0) > 0 && only.revents != 0;
+  }
+}
+
+std::string server::impl::request_id() {
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string id(56, 'A');
+  std::lock_guard<std::mutex> lock(rng_m_);
+  for (std::size_t i = 0; i < id.size(); i += 10) {
+    std::uint64_t v = rng_();
+    for (std::size_t j = i; j < std::min(id.size(), i + 10); ++j, v >>= 6) id[j] = alphabet[v & 63];
+  }
+  id.back() = '=';
+  id[id.size() - 2] = '=';
+  return id;
+}
+
+void server::impl::handle_pixel(const httplib::Request& req, httplib::Response& res) {
+  hit* h = current_hit;
+  const std::uint64_t n = seq_.fetch_add(1, std::memory_order_relaxed);
+  if (opt_.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opt_.delay_ms));
+  res.set_header("Cache-Control", "no-cache, no-store, must-revalidate");
+  int status = 200;
+  bool reset = false;
+  if (opt_.reset_rate > 0 && draw(opt_.seed, n, 0) < opt_.reset_rate) {
+    reset = true;
+  } else if (opt_.fail_rate > 0 && draw(opt_.seed, n, 1) < opt_.fail_rate) {
+    status = opt_.fail_status;
+  }
+  if (status == 200) {
+    res.status = 200;
+    res.set_content(std::string(pixel_png()), "image/png");
+  } else {
+    res.status = status;
+    if (opt_.retry_after >= 0) res.set_header("Retry-After", std::to_string(opt_.retry_after));
+  }
+  if (!h) return;
+  h->present = true;
+  h->status = status;
+  h->reset = reset;
+  h->answered = clock::now();
+  h->method = req.method;
+  h->target = req.target;
+  h->version = req.version;
+  h->remote_ip = req.remote_addr;
+  h->remote_port = req.remote_port;
+  h->content_type = status == 200 ? "image/png" : "";
+  h->content_len = status == 200 ? pixel_png().size() : 0;
+  for (const auto& [k, v] : req.headers) {
+    if (k == "REMOTE_ADDR" || k == "REMOTE_PORT" || k == "LOCAL_ADDR" || k == "LOCAL_PORT") {
+      continue;
+    }
+    h->headers.emplace_back(k, v);
+  }
+  if (std::find(opt_.fields.begin(), opt_.fields.end(), log::field::x_edge_request_id) !=
+      opt_.fields.end()) {
+    h->request_id = request_id();
+  }
+}
+
+std::string server::impl::format(const hit& h, const conn_stream&, std::uint64_t in,
+                                 std::uint64_t out, SSL* ssl) const {
+  using log::field;
+  auto header = [&h](std::string_view name) -> std::string_view {
+    for (const auto& [k, v] : h.headers) {
+      if (k.size() == name.size() &&
+          std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) ==
+                   std::tolower(static_cast<unsigned char>(b));
+          })) {
+        return v;
+      }
+    }
+    return {};
+  };
+  const std::string_view target = h.target;
+  const std::size_t q = target.find('?');
+  const std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  const auto ms_between = [](clock::time_point a, clock::time_point b) {
+    return std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());
+  };
+  const std::string_view result_type = h.reset ? "Error" : h.status == 200 ? "Hit" : "Error";
+  std::string line;
+  line.reserve(256 + target.size() * 2);
+  bool first = true;
+  for (field f : opt_.fields) {
+    if (!first) line += '\t';
+    first = false;
+    const bool esc = log::is_escaped(f);
+    switch (f) {
+      case field::timestamp: append_seconds(line, h.ts_ms); break;
+      case field::c_ip: append_value(line, h.remote_ip, false); break;
+      case field::time_to_first_byte: append_seconds(line, ms_between(h.start, h.answered)); break;
+      case field::sc_status: line += std::to_string(h.status); break;
+      case field::sc_bytes: line += std::to_string(out); break;
+      case field::cs_method: append_value(line, h.method, false); break;
+      case field::cs_protocol: line += tls_ ? "https" : "http"; break;
+      case field::cs_host:
+      case field::x_host_header: append_value(line, header("Host"), esc); break;
+      case field::cs_uri_stem: append_value(line, target, esc); break;
+      case field::cs_bytes: line += std::to_string(in); break;
+      case field::x_edge_location: line += "LOCAL"; break;
+      case field::x_edge_request_id: append_value(line, h.request_id, false); break;
+      case field::time_taken: append_seconds(line, ms_between(h.start, clock::now())); break;
+      case field::cs_protocol_version: append_value(line, h.version, false); break;
+      case field::c_ip_version:
+        line += h.remote_ip.find(':') != std::string::npos ? "IPv6" : "IPv4";
+        break;
+      case field::cs_user_agent: append_value(line, header("User-Agent"), esc); break;
+      case field::cs_referer: append_value(line, header("Referer"), esc); break;
+      case field::cs_cookie: append_value(line, header("Cookie"), esc); break;
+      case field::cs_uri_query: append_value(line, query, esc); break;
+      case field::x_edge_response_result_type:
+      case field::x_edge_result_type:
+      case field::x_edge_detailed_result_type: line += result_type; break;
+      case field::x_forwarded_for: append_value(line, header("X-Forwarded-For"), esc); break;
+      case field::ssl_protocol: append_value(line, ssl ? SSL_get_version(ssl) : "", false); break;
+      case field::ssl_cipher:
+        append_value(line, ssl ? SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)) : "", false);
+        break;
+      case field::fle_encrypted_fields:
+      case field::fle_status:
+      case field::sc_range_start:
+      case field::sc_range_end:
+      case field::c_country: line += '-'; break;
+      case field::sc_content_type: append_value(line, h.content_type, false); break;
+      case field::sc_content_len: line += std::to_string(h.content_len); break;
+      case field::c_port: line += std::to_string(h.remote_port); break;
+      case field::cs_accept_encoding: append_value(line, header("Accept-Encoding"), esc); break;
+      case field::cs_accept: append_value(line, header("Accept"), esc); break;
+      case field::cache_behavior_path_pattern: line += "/1x1.png"; break;
+      case field::cs_headers: {
+        std::string all;
+        for (const auto& [k, v] : h.headers) {
+          all += k;
+          all += ':';
+          all += v;
+          all += '\n';
+        }
+        append_value(line, all, esc);
+        break;
+      }
+      case field::cs_header_names: {
+        std::string all;
+        for (const auto& kv : h.headers) {
+          if (!all.empty()) all += '\n';
+          all += kv.first;
+        }
+        append_value(line, all, esc);
+        break;
+      }
+      case field::cs_headers_count: line += std::to_string(h.headers.size()); break;
+    }
+  }
+  line += '\n';
+  return line;
+}
+
+result<void> server::impl::run() {
+  if (!stopping_.load()) http_->listen_after_bind();
+  // Every connection thread has finished (the pool joined them): all records are in.
+  return writer_.close();
+}
+
+void server::impl::stop() {
+  if (stopping_.exchange(true)) return;
+  const std::uint64_t one = 1;
+  (void)!::write(stop_fd_, &one, sizeof one);
+  if (tls_) {
+    static_cast<edge_http<httplib::SSLServer>*>(http_.get())->halt();
+  } else {
+    static_cast<edge_http<httplib::Server>*>(http_.get())->halt();
+  }
+}
+
+result<std::unique_ptr<server>> server::create(options o) {
+  auto p = std::make_unique<impl>(std::move(o));
+  if (auto ok = p->init(); !ok) return ok.error();
+  return std::unique_ptr<server>(new server(std::move(p)));
+}
+
+server::server(std::unique_ptr<impl> p) noexcept : impl_(std::move(p)) {}
+server::~server() {
+  if (impl_) {
+    impl_->stop();
+  }
+}
+
+int server::port() const noexcept { return impl_->port_; }
+
+std::string server::url() const {
+  std::string host = impl_->opt_.host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return std::string(impl_->tls_ ? "https://" : "http://") + host + ":" +
+         std::to_string(impl_->port_);
+}
+
+result<void> server::run() { return impl_->run(); }
+void server::stop() { impl_->stop(); }
+std::uint64_t server::records() const noexcept { return impl_->writer_.records(); }
+
+}  // namespace pixel::edge
