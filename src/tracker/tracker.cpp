@@ -96,10 +96,13 @@ class tracker::impl {
 
   result<event_id> track(params_view params, const std::string_view* user_agent) {
     queued_event e;
-    auto id = builder_.build_into(params, e.url);
-    if (!id) return id.error();
+    e.id = event_id::generate();
+    if (auto built = builder_.build_with(params, e.id.view(), detail::unix_millis(), e.url);
+        !built) {
+      return built.error();
+    }
     if (user_agent != nullptr) e.user_agent.assign(user_agent->data(), user_agent->size());
-    e.id = *id;
+    const event_id id = e.id;
     e.created = steady_clock::now();
     e.not_before = e.created;
 
@@ -119,7 +122,7 @@ class tracker::impl {
               have_evicted = true;
               --stats_.queued;
               ++stats_.dropped;
-              finish_locked(evicted.seq);
+              --outstanding_;
             } else {
               refused = true;  // every slot is in flight: nothing to evict
             }
@@ -141,16 +144,17 @@ class tracker::impl {
       } else {
         e.seq = next_seq_++;
         ++outstanding_;
+        ++unsettled_;
         ++stats_.queued;
         queue_->push(std::move(e));
       }
     }
     if (have_evicted) {
-      done_cv_.notify_all();
       notify(evicted, outcome::dropped, "queue full: evicted by a newer event (drop_oldest)");
+      std::lock_guard<std::mutex> lock(mutex_);
+      settle_locked(evicted.seq);
     }
     if (refused) {
-      e.id = *id;
       notify(e, outcome::dropped, "queue full");
       return error(errc::queue_full, "the queue is full (" +
                                          std::to_string(options_.queue_capacity) + " events)");
@@ -163,9 +167,15 @@ class tracker::impl {
 
   bool shutdown(milliseconds timeout) {
     const auto deadline = steady_clock::now() + timeout;
-    std::unique_lock<std::timed_mutex> guard(shutdown_mutex_, std::defer_lock);
-    if (!guard.try_lock_until(deadline)) return false;  // another shutdown is still running
-    if (shut_down_) return shutdown_result_;
+    {
+      // One shutdown at a time; a concurrent caller waits for it, up to its own deadline.
+      std::unique_lock<std::mutex> guard(shutdown_mutex_);
+      if (!shutdown_cv_.wait_until(guard, deadline, [&] { return !shutdown_busy_; })) {
+        return false;
+      }
+      if (shut_down_) return shutdown_result_;
+      shutdown_busy_ = true;
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
       accepting_ = false;
@@ -173,10 +183,20 @@ class tracker::impl {
     space_cv_.notify_all();
     const bool flushed = flush_until(deadline);
     stop_worker();
-    std::lock_guard<std::mutex> lock(mutex_);
-    shut_down_ = true;
-    shutdown_result_ = flushed && dropped_at_exit_ == 0;
-    return shutdown_result_;
+    std::size_t dropped = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      dropped = dropped_at_exit_;
+    }
+    bool ok = false;
+    {
+      std::lock_guard<std::mutex> guard(shutdown_mutex_);
+      shut_down_ = true;
+      shutdown_busy_ = false;
+      ok = shutdown_result_ = flushed && dropped == 0;
+    }
+    shutdown_cv_.notify_all();
+    return ok;
   }
 
   tracker_stats stats() const {
@@ -232,20 +252,28 @@ class tracker::impl {
 
   bool flush_until(steady_clock::time_point deadline) {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (outstanding_ == 0) return true;
-    flush_waiter w{next_seq_, outstanding_};
+    if (unsettled_ == 0) return true;
+    flush_waiter w{next_seq_, unsettled_};
     waiters_.push_back(&w);
     done_cv_.wait_until(lock, deadline, [&] { return w.remaining == 0; });
     waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &w));
     return w.remaining == 0;
   }
 
-  // Bookkeeping for an event that has its outcome; call with mutex_ held.
-  void finish_locked(std::uint64_t seq) {
-    --outstanding_;
+  // Tells flush() callers that an event has its outcome and its callback has returned;
+  // call with mutex_ held, then notify done_cv_.
+  void settle_locked(std::uint64_t seq) {
+    --unsettled_;
     for (flush_waiter* w : waiters_) {
       if (seq < w->target && w->remaining > 0) --w->remaining;
     }
+    if (!waiters_.empty()) done_cv_.notify_all();
+  }
+
+  template <typename Range, typename Seq>
+  void settle(const Range& events, Seq seq_of) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& e : events) settle_locked(seq_of(e));
   }
 
   void notify(const queued_event& e, outcome what, std::string_view message) noexcept {
@@ -288,11 +316,9 @@ class tracker::impl {
             queue_->take_expired(now - options_.retry.max_age, expired);
             next_sweep = now + k_sweep_interval;
           }
-          for (auto& e : expired) {
-            --stats_.queued;
-            ++stats_.expired;
-            finish_locked(e.seq);
-          }
+          stats_.queued -= expired.size();
+          stats_.expired += expired.size();
+          outstanding_ -= expired.size();
           const std::size_t active = options_.max_in_flight - free_.size();
           if (now >= endpoint_not_before_) {
             if (outage_) {
@@ -317,9 +343,9 @@ class tracker::impl {
         }
       }
       if (!expired.empty()) {
-        done_cv_.notify_all();
         space_cv_.notify_all();
         for (auto& e : expired) notify(e, outcome::expired, "older than retry_policy::max_age");
+        settle(expired, [](const queued_event& e) { return e.seq; });
         expired.clear();
       }
       if (stop) break;
@@ -328,7 +354,7 @@ class tracker::impl {
 
       int running = 0;
       curl_multi_perform(multi_, &running);
-      collect_finished(steady_clock::now());
+      if (collect_finished(steady_clock::now())) continue;  // requeued or released: look again
 
       // Sleep until something is due, a transfer progresses, or a producer wakes us.
       now = steady_clock::now();
@@ -371,7 +397,9 @@ class tracker::impl {
     }
   }
 
-  void collect_finished(steady_clock::time_point now) {
+  // Judges finished transfers and publishes the outcomes. True when events went back to
+  // the queue (the worker should look at it again before sleeping).
+  bool collect_finished(steady_clock::time_point now) {
     bool release = false;
     int left = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
@@ -396,7 +424,8 @@ class tracker::impl {
       e.last_curl = static_cast<int>(code);
       release |= judge(std::move(e), code, status, probe, redirect_to, retry_after, now);
     }
-    if (finished_.empty() && requeue_.empty() && retried_pending_ == 0 && !release) return;
+    if (finished_.empty() && requeue_.empty() && retried_pending_ == 0 && !release) return false;
+    const bool requeued = !requeue_.empty() || release;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stats_.retried += retried_pending_;
@@ -411,18 +440,19 @@ class tracker::impl {
           case outcome::expired: ++stats_.expired; break;
           case outcome::dropped: ++stats_.dropped; break;
         }
-        finish_locked(r.event.seq);
+        --outstanding_;
       }
       if (release) queue_->release_all(now);
     }
     retried_pending_ = 0;
     requeue_.clear();
     if (!finished_.empty()) {
-      done_cv_.notify_all();
       space_cv_.notify_all();
       for (auto& r : finished_) notify(r.event, r.what, r.message);
+      settle(finished_, [](const report& r) { return r.event.seq; });
       finished_.clear();
     }
+    return requeued;
   }
 
   // Decides what happens to an event after an attempt. True when the endpoint just came
@@ -518,24 +548,22 @@ class tracker::impl {
       stats_.retried += retried_pending_;
       retried_pending_ = 0;
       stats_.in_flight -= finished_.size();
-      for (auto& r : finished_) {
-        ++stats_.dropped;
-        finish_locked(r.event.seq);
-      }
+      stats_.dropped += finished_.size();
+      outstanding_ -= finished_.size();
       queued_event e;
       while (queue_->pop_oldest(e)) {
         finished_.push_back({std::move(e), outcome::dropped, "left in the queue at shutdown"});
         --stats_.queued;
         ++stats_.dropped;
-        finish_locked(finished_.back().event.seq);
+        --outstanding_;
         ++from_queue;
       }
       dropped_at_exit_ = finished_.size();
     }
     (void)from_queue;
-    done_cv_.notify_all();
     space_cv_.notify_all();
     for (auto& r : finished_) notify(r.event, r.what, r.message);
+    settle(finished_, [](const report& r) { return r.event.seq; });
     finished_.clear();
   }
 
@@ -548,6 +576,7 @@ class tracker::impl {
   std::condition_variable done_cv_;   // outcomes (flush)
   std::unique_ptr<detail::event_queue> queue_;
   std::size_t outstanding_ = 0;       // queued + in flight: what capacity limits
+  std::size_t unsettled_ = 0;         // accepted, outcome callback not yet returned
   std::uint64_t next_seq_ = 0;
   tracker_stats stats_;
   std::vector<flush_waiter*> waiters_;
@@ -558,8 +587,11 @@ class tracker::impl {
 
   std::atomic<bool> wake_pending_{false};
 
-  // shutdown() callers, one at a time.
-  std::timed_mutex shutdown_mutex_;
+  // shutdown() callers, one at a time. (Not std::timed_mutex: TSan in GCC 12 does not
+  // see pthread_mutex_clocklock and reports false unlock errors.)
+  std::mutex shutdown_mutex_;
+  std::condition_variable shutdown_cv_;
+  bool shutdown_busy_ = false;
   bool shut_down_ = false;
   bool shutdown_result_ = false;
 
@@ -585,7 +617,7 @@ result<tracker> tracker::create(tracker_options options) {
   eo.allow_http = options.allow_http;
   auto ep = endpoint::parse(options.endpoint, eo);
   if (!ep) return ep.error();
-  auto builder = url_builder::create(std::move(*ep), options.url);
+  auto builder = url_builder::create(std::move(ep).value(), options.url);
   if (!builder) return builder.error();
   auto bad = [](const char* what) { return error(errc::invalid_argument, what); };
   if (options.queue_capacity == 0) return bad("queue_capacity must be at least 1");
@@ -610,7 +642,7 @@ result<tracker> tracker::create(tracker_options options) {
   }
   std::unique_ptr<impl> p;
   try {
-    p = std::make_unique<impl>(std::move(options), std::move(*builder));
+    p = std::make_unique<impl>(std::move(options), std::move(builder).value());
   } catch (const std::bad_alloc&) {
     return error(errc::internal, "out of memory allocating the queue");
   }

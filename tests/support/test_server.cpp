@@ -47,7 +47,9 @@ struct http_server::state {
 };
 
 http_server::http_server(int port) : state_(std::make_shared<state>()) {
-  auto st = state_;
+  // Raw pointer in the callbacks: the server lives inside the state (a shared_ptr capture
+  // would be a cycle), and stop() joins everything before the state goes away.
+  state* st = state_.get();
   // Every keep-alive connection holds a pool thread: leave room for many of them.
   st->server.new_task_queue = [] { return new httplib::ThreadPool(48); };
   st->server.set_keep_alive_timeout(2);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -142,4 +143,626 @@ TEST(Tracker, DeliversEveryEventExactlyOnce) {
   }
   EXPECT_TRUE(t.shutdown(5s));
 }
+
+TEST(Tracker, PerEventUserAgent) {
+  http_server server;
+  auto t = make(options_for(server.url()));
+  ASSERT_TRUE(t.track({{"k", "v"}}, "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"));
+  ASSERT_TRUE(t.track({{"k", "w"}}));
+  ASSERT_TRUE(t.flush(k_long));
+  const auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  std::map<std::string, std::string> ua;
+  for (const auto& r : reqs) ua[r.param("k")] = r.user_agent;
+  EXPECT_EQ(ua["v"], "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0");
+  EXPECT_EQ(ua["w"], "pixel-cpp/" PIXEL_VERSION_STRING);
+  EXPECT_EQ(t.track({{"k", "v"}}, "bad\r\nX-Injected: 1").code(), pixel::errc::invalid_argument);
+}
+
+TEST(Tracker, InvalidInputIsRefusedAndNotCounted) {
+  http_server server;
+  auto o = options_for(server.url());
+  o.url.max_length = 100;
+  auto t = make(std::move(o));
+  EXPECT_EQ(t.track({{"", "v"}}).code(), pixel::errc::empty_key);
+  EXPECT_EQ(t.track({{"k", "\xC3("}}).code(), pixel::errc::invalid_utf8);
+  EXPECT_EQ(t.track({{"eid", "mine"}}).code(), pixel::errc::invalid_argument);
+  EXPECT_EQ(t.track({{"k", std::string(200, 'x')}}).code(), pixel::errc::url_too_long);
+  ASSERT_TRUE(t.track({{"k", "ok"}}));
+  ASSERT_TRUE(t.flush(k_long));
+  const auto s = t.stats();
+  EXPECT_EQ(s.delivered, 1u);
+  expect_settled(s, 1);
+  EXPECT_EQ(server.request_count(), 1u);
+}
+
+TEST(Tracker, CreateValidatesOptions) {
+  auto with = [](auto change) {
+    pixel::tracker_options o;
+    o.endpoint = "http://127.0.0.1:9/1x1.png";
+    change(o);
+    return pixel::tracker::create(std::move(o)).code();
+  };
+  using pixel::errc;
+  using opts = pixel::tracker_options;
+  EXPECT_EQ(with([](opts& o) { o.endpoint = "http://example.com"; }), errc::endpoint_insecure);
+  EXPECT_EQ(with([](opts& o) { o.endpoint = "ftp://example.com"; }), errc::endpoint_scheme);
+  EXPECT_EQ(with([](opts& o) { o.queue_capacity = 0; }), errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.max_in_flight = 0; }), errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.request_timeout = 0ms; }), errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.retry.max_attempts = 0; }), errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.probe_interval = 0ms; }), errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.ca_file = "/nonexistent/ca.pem"; }), errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.url.event_id_key = ""; }), errc::empty_key);
+  EXPECT_EQ(with([](opts&) {}), errc::ok);
+}
+
+TEST(Tracker, RetriesAfter500ThenDelivers) {
+  http_server server;
+  server.script({500, 502});
+  outcome_log log;
+  auto t = make(options_for(server.url(), &log));
+  auto id = t.track({{"k", "v"}});
+  ASSERT_TRUE(id);
+  ASSERT_TRUE(t.flush(k_long));
+  const auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  for (const auto& r : reqs) EXPECT_EQ(eid_of(r), id->str());
+  ASSERT_TRUE(log.wait_for(1));
+  const auto o = log.all().at(0);
+  EXPECT_EQ(o.what, outcome::delivered);
+  EXPECT_EQ(o.attempts, 3u);
+  EXPECT_EQ(o.http_status, 200);
+  const auto s = t.stats();
+  EXPECT_EQ(s.delivered, 1u);
+  EXPECT_EQ(s.retried, 2u);
+  expect_settled(s, 1);
+}
+
+TEST(Tracker, RetryAfterSecondsHoldsTheWholeEndpoint) {
+  http_server server;
+  server.script({{503, "1"}});
+  outcome_log log;
+  auto o = options_for(server.url(), &log);
+  o.max_in_flight = 1;
+  auto t = make(std::move(o));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(t.track({{"n", std::to_string(i)}}));
+  ASSERT_TRUE(t.flush(k_long));
+  const auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 4u);
+  // Nothing at all goes to the endpoint during the second it asked for.
+  for (std::size_t i = 1; i < reqs.size(); ++i) {
+    EXPECT_GE(reqs[i].received - reqs[0].received, 1000ms) << "request " << i;
+  }
+  EXPECT_EQ(reqs[1].param("n"), "0");  // the throttled event goes first
+  EXPECT_EQ(log.count(outcome::delivered), 3u);
+  expect_settled(t.stats(), 3);
+}
+
+TEST(Tracker, RetryAfterIsCapped) {
+  http_server server;
+  server.script({{429, "3600"}});
+  outcome_log log;
+  auto o = options_for(server.url(), &log);
+  o.retry_after_cap = 200ms;
+  auto t = make(std::move(o));
+  ASSERT_TRUE(t.track({{"k", "v"}}));
+  ASSERT_TRUE(t.flush(k_long));  // would take an hour without the cap
+  const auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_GE(reqs[1].received - reqs[0].received, 200ms);
+  ASSERT_TRUE(log.wait_for(1));
+  EXPECT_EQ(log.all()[0].what, outcome::delivered);
+  EXPECT_EQ(log.all()[0].attempts, 2u);
+}
+
+TEST(Tracker, ThrottledAndTimeoutStatusesAreRetried) {
+  http_server server;
+  server.script({429, 408, 504, 503});
+  outcome_log log;
+  auto t = make(options_for(server.url(), &log));
+  ASSERT_TRUE(t.track({{"k", "v"}}));
+  ASSERT_TRUE(t.flush(k_long));
+  EXPECT_EQ(server.request_count(), 5u);
+  ASSERT_TRUE(log.wait_for(1));
+  EXPECT_EQ(log.all()[0].what, outcome::delivered);
+  EXPECT_EQ(log.all()[0].attempts, 5u);
+  EXPECT_EQ(t.stats().retried, 4u);
+}
+
+TEST(Tracker, ClientErrorIsFinal) {
+  http_server server;
+  server.script({404, 400});
+  outcome_log log;
+  auto t = make(options_for(server.url(), &log));
+  ASSERT_TRUE(t.track({{"k", "a"}}));
+  ASSERT_TRUE(t.flush(k_long));
+  ASSERT_TRUE(t.track({{"k", "b"}}));
+  ASSERT_TRUE(t.flush(k_long));
+  EXPECT_EQ(server.request_count(), 2u);
+  ASSERT_TRUE(log.wait_for(2));
+  const auto all = log.all();
+  EXPECT_EQ(all[0].what, outcome::failed);
+  EXPECT_EQ(all[0].attempts, 1u);
+  EXPECT_EQ(all[0].http_status, 404);
+  EXPECT_NE(all[0].message.find("404"), std::string::npos);
+  EXPECT_EQ(all[1].http_status, 400);
+  const auto s = t.stats();
+  EXPECT_EQ(s.failed, 2u);
+  EXPECT_EQ(s.retried, 0u);
+  expect_settled(s, 2);
+}
+
+TEST(Tracker, AttemptsAreBounded) {
+  http_server server;
+  server.set_default(500);
+  outcome_log log;
+  auto o = options_for(server.url(), &log);
+  o.retry.max_attempts = 3;
+  o.outage_threshold = 0;  // off: this test is about one event's budget
+  auto t = make(std::move(o));
+  ASSERT_TRUE(t.track({{"k", "v"}}));
+  ASSERT_TRUE(t.flush(k_long));
+  EXPECT_EQ(server.request_count(), 3u);
+  ASSERT_TRUE(log.wait_for(1));
+  EXPECT_EQ(log.all()[0].what, outcome::failed);
+  EXPECT_EQ(log.all()[0].attempts, 3u);
+  EXPECT_EQ(log.all()[0].http_status, 500);
+  expect_settled(t.stats(), 1);
+}
+
+TEST(Tracker, RedirectElsewhereIsNotFollowed) {
+  http_server server;
+  http_server other;
+  response_step to_http(301);
+  to_http.location = other.url();  // http, not https: refused
+  response_step to_other_host(308);
+  to_other_host.location = "https://attacker.example/1x1.png";
+  server.script({to_http, to_other_host});
+  outcome_log log;
+  auto t = make(options_for(server.url(), &log));
+  ASSERT_TRUE(t.track({{"k", "a"}}));
+  ASSERT_TRUE(t.flush(k_long));
+  ASSERT_TRUE(t.track({{"k", "b"}}));
+  ASSERT_TRUE(t.flush(k_long));
+  EXPECT_EQ(server.request_count(), 2u);
+  EXPECT_EQ(other.request_count(), 0u);
+  ASSERT_TRUE(log.wait_for(2));
+  for (const auto& o : log.all()) {
+    EXPECT_EQ(o.what, outcome::failed);
+    EXPECT_EQ(o.attempts, 1u);
+    EXPECT_NE(o.message.find("not followed"), std::string::npos) << o.message;
+  }
+  EXPECT_EQ(log.all()[0].http_status, 301);
+  EXPECT_EQ(log.all()[1].http_status, 308);
+}
+
+TEST(Tracker, ConnectionResetBeforeResponseIsRetried) {
+  raw_server reset(raw_server::mode::reset);
+  outcome_log log;
+  auto o = options_for(reset.url(), &log);
+  o.retry.max_attempts = 3;
+  o.outage_threshold = 0;
+  auto t = make(std::move(o));
+  ASSERT_TRUE(t.track({{"k", "v"}}));
+  ASSERT_TRUE(t.flush(k_long));
+  ASSERT_TRUE(log.wait_for(1));
+  const auto r = log.all()[0];
+  EXPECT_EQ(r.what, outcome::failed);
+  EXPECT_EQ(r.attempts, 3u);
+  EXPECT_EQ(r.http_status, 0);
+  // recv error, empty reply, or send error: where the reset lands
+  EXPECT_TRUE(r.curl_code == 56 || r.curl_code == 52 || r.curl_code == 55) << r.curl_code;
+  EXPECT_GE(reset.connections(), 3u);
+  EXPECT_EQ(t.stats().retried, 2u);
+}
+
+TEST(Tracker, StalledResponseTimesOutAndIsRetried) {
+  http_server server;
+  response_step stall(200);
+  stall.delay = 60s;
+  server.script({stall});
+  outcome_log log;
+  auto o = options_for(server.url(), &log);
+  o.request_timeout = 1s;
+  auto t = make(std::move(o));
+  ASSERT_TRUE(t.track({{"k", "v"}}));
+  ASSERT_TRUE(t.flush(k_long));
+  ASSERT_TRUE(log.wait_for(1));
+  EXPECT_EQ(log.all()[0].what, outcome::delivered);
+  EXPECT_EQ(log.all()[0].attempts, 2u);
+  EXPECT_EQ(server.request_count(), 2u);
+  server.release_stalls();
+}
+
+TEST(Tracker, RecoversSoonAfterRefusingEndpointComesUp) {
+  refused_port port;
+  outcome_log log;
+  auto o = options_for(port.url(), &log);
+  // A backoff this long would leave events waiting for minutes: only the outage probe can
+  // bring delivery back quickly.
+  o.retry.base_delay = 60s;
+  o.retry.max_delay = 60s;
+  o.outage_threshold = 3;
+  o.probe_interval = 200ms;
+  o.max_in_flight = 4;
+  auto t = make(std::move(o));
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(t.track({{"n", std::to_string(i)}}));
+  // Wait until the tracker is probing (attempts after the first come only from probes).
+  const auto probing_deadline = steady::now() + k_long;
+  while (t.stats().retried < 2 && steady::now() < probing_deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_GE(t.stats().retried, 2u);
+  EXPECT_EQ(t.stats().delivered, 0u);
+
+  port.release();
+  http_server server(port.port());
+  const auto up = steady::now();
+  ASSERT_TRUE(t.flush(k_long));
+  const auto recovery = steady::now() - up;
+  std::printf("[   info   ] recovered and delivered 50 events %lld ms after the endpoint came up\n",
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(recovery).count()));
+  EXPECT_LT(recovery, 5s) << "target is about 1 s (probe_interval 200 ms)";
+  const auto s = t.stats();
+  EXPECT_EQ(s.delivered, 50u);
+  expect_settled(s, 50);
+  std::set<std::string> eids;
+  for (const auto& r : server.requests()) eids.insert(eid_of(r));
+  EXPECT_EQ(eids.size(), 50u);
+}
+
+TEST(Tracker, DeadEndpointSeesFewRequestsWhateverTheBacklog) {
+  raw_server dead(raw_server::mode::reset);
+  outcome_log log;
+  auto o = options_for(dead.url(), &log);
+  o.queue_capacity = 10'000;
+  auto t = make(std::move(o));  // defaults: threshold 5, probe every 500 ms, 16 in flight
+  for (int i = 0; i < 10'000; ++i) ASSERT_TRUE(t.track({{"n", std::to_string(i)}}));
+  // Watch the endpoint for three seconds: the wait is the measurement window (it is meant
+  // to time out; the bound below is what is asserted).
+  const auto window = 3s;
+  EXPECT_FALSE(dead.wait_for_connections(200, window));
+  const auto seen = dead.connections();
+  std::printf("[   info   ] %zu connections to a dead endpoint in 3 s, backlog 10000\n", seen);
+  // The first burst (16 in flight) trips the outage; then one probe per 500 ms. Without
+  // outage handling this would be thousands.
+  EXPECT_LE(seen, 16u + 5u + 10u + 10u) << "connections in " << window.count() << " s";
+  EXPECT_GE(seen, 5u);
+  EXPECT_FALSE(t.shutdown(500ms));
+  const auto s = t.stats();
+  EXPECT_EQ(s.dropped, 10'000u);
+  expect_settled(s, 10'000);
+  ASSERT_TRUE(log.wait_for(10'000));
+  EXPECT_EQ(log.count(outcome::dropped), 10'000u);
+}
+
+TEST(Tracker, FlushAndShutdownKeepTheirDeadlineAgainstBlackhole) {
+  raw_server blackhole(raw_server::mode::blackhole);
+  outcome_log log;
+  auto o = options_for(blackhole.url(), &log);
+  o.request_timeout = 60s;
+  auto t = make(std::move(o));
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(t.track({{"n", std::to_string(i)}}));
+  ASSERT_TRUE(blackhole.wait_for_connections(1, k_long));
+  auto start = steady::now();
+  EXPECT_FALSE(t.flush(300ms));
+  auto took = steady::now() - start;
+  EXPECT_GE(took, 300ms);
+  EXPECT_LT(took, 3s);
+
+  start = steady::now();
+  EXPECT_FALSE(t.shutdown(300ms));
+  took = steady::now() - start;
+  EXPECT_LT(took, 3s) << "shutdown must return by its deadline";
+  const auto s = t.stats();
+  EXPECT_EQ(s.dropped, 100u);
+  expect_settled(s, 100);
+  ASSERT_TRUE(log.wait_for(100));
+  for (const auto& r : log.all()) {
+    EXPECT_EQ(r.what, outcome::dropped);
+    EXPECT_EQ(r.http_status, 0);
+  }
+  // Idempotent, and nothing more is accepted.
+  EXPECT_FALSE(t.shutdown(1s));
+  EXPECT_EQ(t.track({{"k", "v"}}).code(), pixel::errc::shut_down);
+  EXPECT_TRUE(t.flush(1s));
+}
+
+TEST(Tracker, ShutdownDeadlineAgainstRefusingAndStallingEndpoints) {
+  {
+    refused_port port;
+    auto o = options_for(port.url());
+    auto t = make(std::move(o));
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(t.track({{"n", std::to_string(i)}}));
+    const auto start = steady::now();
+    EXPECT_FALSE(t.shutdown(300ms));
+    EXPECT_LT(steady::now() - start, 3s);
+    expect_settled(t.stats(), 100);
+  }
+  {
+    http_server server;
+    response_step stall(200);
+    stall.delay = 60s;
+    server.set_default(stall);
+    auto t = make(options_for(server.url()));
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(t.track({{"n", std::to_string(i)}}));
+    ASSERT_TRUE(server.wait_for_requests(1, k_long));
+    const auto start = steady::now();
+    EXPECT_FALSE(t.shutdown(300ms));
+    EXPECT_LT(steady::now() - start, 3s);
+    const auto s = t.stats();
+    EXPECT_EQ(s.dropped, 100u);
+    expect_settled(s, 100);
+    server.release_stalls();
+  }
+}
+
+TEST(Tracker, DestructorShutsDownWithConfiguredDeadline) {
+  raw_server blackhole(raw_server::mode::blackhole);
+  outcome_log log;
+  auto o = options_for(blackhole.url(), &log);
+  o.shutdown_timeout = 200ms;
+  const auto start = steady::now();
+  {
+    auto t = make(std::move(o));
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(t.track({{"n", std::to_string(i)}}));
+  }
+  EXPECT_LT(steady::now() - start, 5s);
+  ASSERT_TRUE(log.wait_for(10, 1s));
+  EXPECT_EQ(log.count(outcome::dropped), 10u);
+}
+
+// Queue overflow: a blackhole keeps every accepted event outstanding, so counts are exact.
+struct overflow_case {
+  pixel::tracker_options options;
+  outcome_log log;
+};
+
+TEST(Tracker, OverflowDropNew) {
+  raw_server blackhole(raw_server::mode::blackhole);
+  outcome_log log;
+  auto o = options_for(blackhole.url(), &log);
+  o.queue_capacity = 10;
+  o.max_in_flight = 2;
+  o.overflow = pixel::overflow_policy::drop_new;
+  auto t = make(std::move(o));
+  std::vector<std::string> accepted;
+  int refused = 0;
+  for (int i = 0; i < 15; ++i) {
+    auto id = t.track({{"n", std::to_string(i)}});
+    if (id) {
+      accepted.push_back(id->str());
+    } else {
+      EXPECT_EQ(id.code(), pixel::errc::queue_full);
+      ++refused;
+    }
+  }
+  EXPECT_EQ(accepted.size(), 10u);
+  EXPECT_EQ(refused, 5);
+  // Refusals are reported at once, on the calling thread.
+  const auto all = log.all();
+  ASSERT_EQ(all.size(), 5u);
+  for (const auto& r : all) {
+    EXPECT_EQ(r.what, outcome::dropped);
+    EXPECT_EQ(r.attempts, 0u);
+    EXPECT_EQ(r.thread, std::this_thread::get_id());
+    EXPECT_EQ(std::count(accepted.begin(), accepted.end(), r.id), 0);
+  }
+  auto s = t.stats();
+  EXPECT_EQ(s.dropped, 5u);
+  EXPECT_EQ(s.queued + s.in_flight, 10u);
+  EXPECT_EQ(total(s), 15u);
+  EXPECT_FALSE(t.shutdown(200ms));
+  s = t.stats();
+  EXPECT_EQ(s.dropped, 15u);
+  expect_settled(s, 15);
+}
+
+TEST(Tracker, OverflowDropOldest) {
+  raw_server blackhole(raw_server::mode::blackhole);
+  outcome_log log;
+  auto o = options_for(blackhole.url(), &log);
+  o.queue_capacity = 10;
+  o.max_in_flight = 1;
+  o.overflow = pixel::overflow_policy::drop_oldest;
+  auto t = make(std::move(o));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 15; ++i) {
+    auto id = t.track({{"n", std::to_string(i)}});
+    ASSERT_TRUE(id) << "drop_oldest always accepts";
+    ids.push_back(id->str());
+  }
+  const auto all = log.all();
+  ASSERT_EQ(all.size(), 5u);
+  // The evicted are the oldest waiting: among the first six (one may be in flight).
+  std::set<std::string> first_six(ids.begin(), ids.begin() + 6);
+  for (const auto& r : all) {
+    EXPECT_EQ(r.what, outcome::dropped);
+    EXPECT_EQ(first_six.count(r.id), 1u) << r.id;
+    EXPECT_NE(r.message.find("drop_oldest"), std::string::npos);
+  }
+  auto s = t.stats();
+  EXPECT_EQ(s.dropped, 5u);
+  EXPECT_EQ(s.queued + s.in_flight, 10u);
+  EXPECT_FALSE(t.shutdown(200ms));
+  expect_settled(t.stats(), 15);
+}
+
+TEST(Tracker, OverflowBlockWaitsThenRefuses) {
+  raw_server blackhole(raw_server::mode::blackhole);
+  outcome_log log;
+  auto o = options_for(blackhole.url(), &log);
+  o.queue_capacity = 3;
+  o.overflow = pixel::overflow_policy::block;
+  o.block_timeout = 150ms;
+  auto t = make(std::move(o));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(t.track({{"n", std::to_string(i)}}));
+  const auto start = steady::now();
+  EXPECT_EQ(t.track({{"n", "3"}}).code(), pixel::errc::queue_full);
+  EXPECT_GE(steady::now() - start, 150ms);
+  EXPECT_EQ(log.count(outcome::dropped), 1u);
+  EXPECT_EQ(total(t.stats()), 4u);
+  EXPECT_FALSE(t.shutdown(200ms));
+  expect_settled(t.stats(), 4);
+}
+
+TEST(Tracker, OverflowBlockProceedsWhenRoomAppears) {
+  http_server server;
+  response_step stall(200);
+  stall.delay = 60s;
+  server.set_default(stall);
+  outcome_log log;
+  auto o = options_for(server.url(), &log);
+  o.queue_capacity = 2;
+  o.overflow = pixel::overflow_policy::block;
+  o.block_timeout = k_long;
+  auto t = make(std::move(o));
+  ASSERT_TRUE(t.track({{"n", "0"}}));
+  ASSERT_TRUE(t.track({{"n", "1"}}));
+  std::thread releaser([&] {
+    ASSERT_TRUE(server.wait_for_requests(2, k_long));
+    server.set_default(200);
+    server.release_stalls();
+  });
+  auto third = t.track({{"n", "2"}});  // blocks until the stalled two are answered
+  releaser.join();
+  ASSERT_TRUE(third) << third.error().message();
+  ASSERT_TRUE(t.flush(k_long));
+  EXPECT_EQ(t.stats().delivered, 3u);
+  EXPECT_EQ(log.count(outcome::dropped), 0u);
+}
+
+TEST(Tracker, EventsExpireAfterMaxAge) {
+  refused_port port;
+  outcome_log log;
+  auto o = options_for(port.url(), &log);
+  o.retry.max_age = 300ms;
+  o.probe_interval = 50ms;
+  auto t = make(std::move(o));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(t.track({{"n", std::to_string(i)}}));
+  ASSERT_TRUE(t.flush(k_long));
+  ASSERT_TRUE(log.wait_for(20));
+  const auto s = t.stats();
+  EXPECT_EQ(s.expired, 20u);
+  expect_settled(s, 20);
+  for (const auto& r : log.all()) EXPECT_EQ(r.what, outcome::expired);
+}
+
+TEST(Tracker, EightProducersNoLossNoDuplicate) {
+  http_server server;
+  outcome_log log;
+  auto o = options_for(server.url(), &log);
+  constexpr int k_threads = 8;
+  constexpr int k_per_thread = 10'000;
+  o.queue_capacity = k_threads * k_per_thread;
+  auto t = make(std::move(o));
+  std::vector<std::vector<std::string>> ids(k_threads);
+  std::vector<std::thread> producers;
+  std::atomic<int> errors{0};
+  for (int p = 0; p < k_threads; ++p) {
+    producers.emplace_back([&, p] {
+      ids[static_cast<std::size_t>(p)].reserve(k_per_thread);
+      for (int i = 0; i < k_per_thread; ++i) {
+        auto id = t.track({{"p", std::to_string(p)}, {"i", std::to_string(i)}});
+        if (!id) {
+          ++errors;
+          continue;
+        }
+        ids[static_cast<std::size_t>(p)].push_back(id->str());
+      }
+    });
+  }
+  for (auto& th : producers) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  ASSERT_TRUE(t.flush(std::chrono::minutes(4)));
+  const auto s = t.stats();
+  EXPECT_EQ(s.delivered, static_cast<std::uint64_t>(k_threads * k_per_thread));
+  expect_settled(s, k_threads * k_per_thread);
+
+  std::set<std::string> expected;
+  for (const auto& v : ids) expected.insert(v.begin(), v.end());
+  ASSERT_EQ(expected.size(), static_cast<std::size_t>(k_threads * k_per_thread));
+  const auto reqs = server.requests();
+  EXPECT_EQ(reqs.size(), expected.size()) << "no duplicate requests";
+  std::set<std::string> got;
+  for (const auto& r : reqs) got.insert(eid_of(r));
+  EXPECT_EQ(got, expected);
+  ASSERT_TRUE(log.wait_for(expected.size()));
+  EXPECT_EQ(log.count(outcome::delivered), expected.size());
+}
+
+TEST(Tracker, CallbackMayTrack) {
+  http_server server;
+  std::atomic<int> calls{0};
+  pixel::tracker* self = nullptr;
+  auto o = options_for(server.url());
+  o.on_result = [&](const pixel::event_result& r) {
+    if (calls++ == 0 && r.outcome == outcome::delivered) {
+      EXPECT_TRUE(self->track({{"from", "callback"}}));
+    }
+  };
+  auto t = make(std::move(o));
+  self = &t;
+  ASSERT_TRUE(t.track({{"from", "main"}}));
+  ASSERT_TRUE(server.wait_for_requests(2, k_long));
+  ASSERT_TRUE(t.flush(k_long));
+  EXPECT_EQ(t.stats().delivered, 2u);
+}
+
+TEST(Tracker, MovedTrackerKeepsWorking) {
+  http_server server;
+  auto a = make(options_for(server.url()));
+  pixel::tracker b = std::move(a);
+  ASSERT_TRUE(b.track({{"k", "v"}}));
+  ASSERT_TRUE(b.flush(k_long));
+  EXPECT_EQ(server.request_count(), 1u);
+}
+
+
+TEST(Tracker, ShutdownWhileProducersTrackAccountsForEveryEvent) {
+  http_server server;
+  outcome_log log;
+  auto o = options_for(server.url(), &log);
+  o.queue_capacity = 500;
+  auto t = make(std::move(o));
+  std::atomic<std::uint64_t> accepted{0}, full{0}, closed{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> producers;
+  for (int p = 0; p < 4; ++p) {
+    producers.emplace_back([&] {
+      while (!go.load()) std::this_thread::yield();
+      for (int i = 0; i < 5'000; ++i) {
+        auto id = t.track({{"i", std::to_string(i)}});
+        if (id) {
+          ++accepted;
+        } else if (id.code() == pixel::errc::queue_full) {
+          ++full;
+        } else {
+          EXPECT_EQ(id.code(), pixel::errc::shut_down);
+          ++closed;
+        }
+      }
+    });
+  }
+  std::thread flusher([&] {
+    while (!go.load()) std::this_thread::yield();
+    for (int i = 0; i < 20; ++i) (void)t.flush(5ms);
+  });
+  go = true;
+  ASSERT_TRUE(server.wait_for_requests(100, k_long));
+  (void)t.shutdown(200ms);
+  for (auto& th : producers) th.join();
+  flusher.join();
+  const auto s = t.stats();
+  EXPECT_EQ(accepted + full + closed, 20'000u);
+  expect_settled(s, accepted + full);
+  EXPECT_EQ(s.dropped + s.delivered + s.failed + s.expired, accepted + full);
+  ASSERT_TRUE(log.wait_for(accepted + full));
+  std::set<std::string> ids;
+  for (const auto& r : log.all()) EXPECT_TRUE(ids.insert(r.id).second) << "two outcomes";
+  EXPECT_EQ(ids.size(), accepted + full);
+}
+
 }  // namespace
