@@ -643,8 +643,8 @@ result<tracker> tracker::create(tracker_options options) {
   std::unique_ptr<impl> p;
   try {
     p = std::make_unique<impl>(std::move(options), std::move(builder).value());
-  } catch (const std::bad_alloc&) {
-    return error(errc::internal, "out of memory allocating the queue");
+  } catch (const std::exception& e) {  // allocating the queue, seeding the jitter
+    return error(errc::internal, std::string("cannot create the tracker: ") + e.what());
   }
   if (auto ok = p->start(); !ok) return ok.error();
   return tracker(std::move(p));

@@ -53,6 +53,7 @@ http_server::http_server(int port) : state_(std::make_shared<state>()) {
   // Every keep-alive connection holds a pool thread: leave room for many of them.
   st->server.new_task_queue = [] { return new httplib::ThreadPool(48); };
   st->server.set_keep_alive_timeout(2);
+  st->server.set_keep_alive_max_count(1000);  // like nginx's keepalive_requests
   st->server.set_read_timeout(std::chrono::seconds(5));
   st->server.set_tcp_nodelay(true);
   st->server.set_socket_options([st](int sock) {

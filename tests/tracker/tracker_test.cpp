@@ -144,6 +144,20 @@ TEST(Tracker, DeliversEveryEventExactlyOnce) {
   EXPECT_TRUE(t.shutdown(5s));
 }
 
+TEST(Tracker, ReusesConnections) {
+  http_server server;
+  auto o = options_for(server.url());
+  o.max_in_flight = 4;
+  auto t = make(std::move(o));
+  for (int i = 0; i < 400; ++i) ASSERT_TRUE(t.track({{"n", std::to_string(i)}}));
+  ASSERT_TRUE(t.flush(k_long));
+  std::set<int> connections;
+  for (const auto& r : server.requests()) connections.insert(r.remote_port);
+  EXPECT_EQ(server.request_count(), 400u);
+  // Keep-alive: at most one connection per transfer slot (a few more if one was closed).
+  EXPECT_LE(connections.size(), 8u);
+}
+
 TEST(Tracker, PerEventUserAgent) {
   http_server server;
   auto t = make(options_for(server.url()));
