@@ -1,7 +1,208 @@
-// pixel send.
+// pixel send: deliver events through the tracker and report what became of them.
 // SPDX-License-Identifier: MIT
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
 #include "cli.hpp"
+#include "pixel/tracker.hpp"
 
 namespace pixel::cli {
-void add_send_command(CLI::App&, context&) {}
+namespace {
+
+struct send_args {
+  std::string endpoint;
+  bool from_stdin = false;
+  std::vector<std::string> params;
+  bool allow_http = false;
+  bool no_event_id = false;
+  bool no_timestamp = false;
+  long timeout_ms = 10'000;
+  long connect_timeout_ms = 5'000;
+  std::uint32_t attempts = 8;
+  std::size_t in_flight = 16;
+  std::size_t queue = 10'000;
+  std::string user_agent;
+  std::string ca_file;
+  long wait_ms = 120'000;
+  bool quiet = false;
+};
+
+struct counts {
+  std::atomic<std::uint64_t> delivered{0}, failed{0}, expired{0}, dropped{0};
+  std::mutex m;
+  std::string first_problem;  // the first non-delivered outcome, for the summary
+};
+
+int run_send(const send_args& a) {
+  if (!a.from_stdin && a.params.empty()) {
+    return fail("nothing to send: give KEY=VALUE parameters or --stdin");
+  }
+  auto c = std::make_shared<counts>();
+  tracker_options o;
+  o.endpoint = a.endpoint;
+  o.allow_http = a.allow_http;
+  o.url.event_id = !a.no_event_id;
+  o.url.timestamp = !a.no_timestamp;
+  o.request_timeout = std::chrono::milliseconds(a.timeout_ms);
+  o.connect_timeout = std::chrono::milliseconds(a.connect_timeout_ms);
+  o.retry.max_attempts = a.attempts;
+  o.max_in_flight = a.in_flight;
+  o.queue_capacity = a.queue;
+  // Reading a file or a pipe: wait for room rather than drop.
+  o.overflow = overflow_policy::block;
+  o.block_timeout = std::chrono::milliseconds(a.wait_ms);
+  if (!a.user_agent.empty()) o.user_agent = a.user_agent;
+  o.ca_file = a.ca_file;
+  o.on_result = [c](const event_result& r) {
+    switch (r.outcome) {
+      case outcome::delivered: ++c->delivered; return;
+      case outcome::failed: ++c->failed; break;
+      case outcome::expired: ++c->expired; break;
+      case outcome::dropped: ++c->dropped; break;
+    }
+    std::lock_guard<std::mutex> lock(c->m);
+    if (c->first_problem.empty()) {
+      c->first_problem = std::string(outcome_name(r.outcome)) + ": " + std::string(r.message);
+    }
+  };
+  auto t = tracker::create(std::move(o));
+  if (!t) return fail(t.error().message());
+
+  std::uint64_t sent = 0, invalid = 0;
+  std::string first_invalid;
+  auto note_invalid = [&](std::string msg) {
+    ++invalid;
+    if (first_invalid.empty()) first_invalid = std::move(msg);
+  };
+
+  if (!a.from_stdin) {
+    const auto kv = parse_key_values(a.params);
+    std::vector<param> ps;
+    for (const auto& [k, v] : kv) ps.push_back({k, v});
+    auto id = t->track(ps);
+    if (!id) return fail(id.error().message());
+    ++sent;
+  } else {
+    const bool tty = isatty(STDERR_FILENO) != 0 && !a.quiet;
+    auto last_progress = std::chrono::steady_clock::now();
+    std::string line;
+    std::uint64_t line_no = 0;
+    std::vector<std::pair<std::string, std::string>> kv;
+    std::vector<param> ps;
+    while (std::getline(std::cin, line)) {
+      ++line_no;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      auto j = nlohmann::ordered_json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) {
+        note_invalid("line " + std::to_string(line_no) + ": not a JSON object");
+        continue;
+      }
+      kv.clear();
+      bool ok = true;
+      for (const auto& [k, v] : j.items()) {
+        if (!v.is_string()) {
+          note_invalid("line " + std::to_string(line_no) + ": value of '" + k +
+                       "' is not a string");
+          ok = false;
+          break;
+        }
+        kv.emplace_back(k, v.get<std::string>());
+      }
+      if (!ok) continue;
+      ps.clear();
+      for (const auto& [k, v] : kv) ps.push_back({k, v});
+      auto id = t->track(ps);
+      if (!id) {
+        // Queue-full drops are counted by on_result; anything else is bad input.
+        if (id.code() != errc::queue_full) {
+          note_invalid("line " + std::to_string(line_no) + ": " + id.error().message());
+        }
+        continue;
+      }
+      ++sent;
+      if (tty) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_progress > std::chrono::milliseconds(200)) {
+          last_progress = now;
+          std::fprintf(stderr, "\rsent %llu, delivered %llu",
+                       static_cast<unsigned long long>(sent),
+                       static_cast<unsigned long long>(c->delivered.load()));
+        }
+      }
+    }
+    if (tty) std::fprintf(stderr, "\r\033[K");
+  }
+
+  const bool done = t->shutdown(std::chrono::milliseconds(a.wait_ms));
+  const auto s = t->stats();
+  const std::uint64_t delivered = c->delivered.load();
+  const std::uint64_t not_delivered = c->failed + c->expired + c->dropped;
+  std::fprintf(stderr, "delivered %llu, failed %llu, expired %llu, dropped %llu",
+               static_cast<unsigned long long>(delivered),
+               static_cast<unsigned long long>(c->failed.load()),
+               static_cast<unsigned long long>(c->expired.load()),
+               static_cast<unsigned long long>(c->dropped.load()));
+  if (a.from_stdin) std::fprintf(stderr, ", invalid %llu", static_cast<unsigned long long>(invalid));
+  std::fprintf(stderr, " (%llu retries)\n", static_cast<unsigned long long>(s.retried));
+  if (!first_invalid.empty()) std::fprintf(stderr, "pixel: %s\n", first_invalid.c_str());
+  if (not_delivered > 0) {
+    std::lock_guard<std::mutex> lock(c->m);
+    std::fprintf(stderr, "pixel: %s\n", c->first_problem.c_str());
+  }
+  if (!done && not_delivered == 0 && delivered < sent) {
+    std::fprintf(stderr, "pixel: not all events finished within %ld ms\n", a.wait_ms);
+  }
+  return delivered == sent && not_delivered == 0 && invalid == 0 ? exit_ok : exit_failure;
+}
+
+}  // namespace
+
+void add_send_command(CLI::App& app, context& ctx) {
+  auto a = std::make_shared<send_args>();
+  CLI::App* cmd = app.add_subcommand("send", "Send events through the tracker and wait for them");
+  cmd->add_option("--endpoint", a->endpoint, "Pixel endpoint, https://host[:port][/path]")
+      ->required();
+  CLI::Option* in = cmd->add_flag("--stdin", a->from_stdin,
+                                  "Read events as JSON Lines (objects of string values)");
+  cmd->add_option("params", a->params,
+                  "KEY=VALUE parameters, in order (use -- before a key starting with '-')")
+      ->excludes(in);
+  cmd->add_flag("--allow-http", a->allow_http, "Allow http:// to a non-loopback host");
+  cmd->add_flag("--no-event-id", a->no_event_id, "Leave out the eid parameter");
+  cmd->add_flag("--no-timestamp", a->no_timestamp, "Leave out the ts parameter");
+  cmd->add_option("--timeout-ms", a->timeout_ms, "Whole-request timeout")
+      ->check(CLI::Range(1L, 3'600'000L))
+      ->capture_default_str();
+  cmd->add_option("--connect-timeout-ms", a->connect_timeout_ms, "Connect timeout")
+      ->check(CLI::Range(1L, 3'600'000L))
+      ->capture_default_str();
+  cmd->add_option("--attempts", a->attempts, "Attempts per event, the first included")
+      ->check(CLI::Range(1u, 1000u))
+      ->capture_default_str();
+  cmd->add_option("--in-flight", a->in_flight, "Concurrent transfers")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
+      ->capture_default_str();
+  cmd->add_option("--queue", a->queue, "Events queued at most")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--user-agent", a->user_agent, "User-Agent header (default pixel-cpp/VERSION)");
+  cmd->add_option("--ca-file", a->ca_file, "PEM bundle of trusted CAs")->check(CLI::ExistingFile);
+  cmd->add_option("--wait-ms", a->wait_ms,
+                  "Longest wait for queue room and for the final flush")
+      ->check(CLI::Range(0L, 86'400'000L))
+      ->capture_default_str();
+  cmd->add_flag("--quiet", a->quiet, "No progress line on a terminal");
+  cmd->callback([a, &ctx] { ctx.exit_code = run_send(*a); });
+}
+
 }  // namespace pixel::cli

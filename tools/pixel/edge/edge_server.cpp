@@ -109,6 +109,7 @@ struct hit {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string content_type;
   std::size_t content_len = 0;
+  class conn_stream* stream = nullptr;
 };
 
 // A connection's byte stream for cpp-httplib: a replayed request line first, then the
@@ -375,6 +376,7 @@ bool edge_http<Base>::process_and_close_socket(socket_t sock) {
     hit h;
     h.start = t0;
     h.ts_ms = ts;
+    h.stream = &strm;
     current_hit = &h;
     const bool last = owner_.stopping_.load(std::memory_order_relaxed);
     bool closed = false;
@@ -501,6 +503,8 @@ void server::impl::handle_pixel(const httplib::Request& req, httplib::Response& 
   h->present = true;
   h->status = status;
   h->reset = reset;
+  // A reset answers nothing: what cpp-httplib writes next goes nowhere.
+  if (reset) h->stream->discard_writes(true);
   h->answered = clock::now();
   h->method = req.method;
   h->target = req.target;

@@ -1,0 +1,63 @@
+// email-campaign: one personalised message per recipient, each with its own pixel.
+// SPDX-License-Identifier: MIT
+#ifndef EMAIL_CAMPAIGN_CAMPAIGN_HPP
+#define EMAIL_CAMPAIGN_CAMPAIGN_HPP
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+namespace email_campaign {
+
+enum class output_format { eml, html };
+enum class transfer_encoding { quoted_printable, base64 };
+
+struct options {
+  std::string template_path;
+  std::string recipients_path;    // "-" reads standard input
+  std::string campaign;
+  std::string endpoint;           // https://host[/path] (http:// for loopback hosts)
+  std::string out_dir;
+  output_format format = output_format::eml;
+  std::string from = "newsletter@example.com";  // "addr" or "Display Name <addr>"
+  std::optional<std::string> subject;           // default: the template's <title>
+  std::string text_template_path;               // default: text derived from the HTML
+  std::string thirdpartyname;                   // default: the sender's domain
+  std::optional<std::string> hash_key;          // --hash-ids KEY
+  std::string name_column;                      // default: name, else first_name last_name
+  transfer_encoding encoding = transfer_encoding::quoted_printable;
+  bool allow_http = false;
+
+  std::optional<double> open_rate;  // --simulate-opens RATE
+  double reopen_rate = 0.0;         // fraction of openers whose client fetches again
+  std::string user_agent;           // for simulated opens; default: a mail client's
+
+  // Deterministic output for tests: event ids from this seed, Date from `now_ms`.
+  std::optional<std::uint64_t> seed;
+  std::optional<std::uint64_t> now_ms;
+
+  bool progress = false;  // redraw a progress line on stderr (only when it is a TTY)
+};
+
+struct summary {
+  std::uint64_t generated = 0;
+  std::uint64_t malformed = 0;         // rows reported and skipped
+  std::uint64_t bytes = 0;             // written to the output files
+  std::uint64_t oversized = 0;         // HTML over Gmail's clip
+  std::uint64_t pixel_after_clip = 0;  // pixel past Gmail's clip
+  std::uint64_t openers = 0;           // recipients whose pixel fired
+  std::uint64_t pixels_fired = 0;      // opens and re-opens
+  std::uint64_t delivered = 0, failed = 0, dropped = 0;
+  double seconds = 0;
+};
+
+// Runs the whole campaign, writing diagnostics (one line each) to `log`. Returns the exit
+// status: 0 when every row became a message (and every simulated open was delivered),
+// 1 when some rows were malformed or opens were lost, 2 when nothing could be done
+// (bad options, unreadable files, missing email column).
+int run(const options& opts, std::FILE* log, summary& result);
+
+}  // namespace email_campaign
+
+#endif  // EMAIL_CAMPAIGN_CAMPAIGN_HPP

@@ -1,0 +1,148 @@
+// email-campaign: personalised MIME messages with a unique open-tracking pixel each.
+// SPDX-License-Identifier: MIT
+//
+//   email-campaign --template newsletter.html --recipients people.csv --campaign spring
+//       --endpoint https://d111111abcdef8.cloudfront.net --out out/
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "campaign.hpp"
+
+namespace {
+constexpr const char* usage =
+    "usage: email-campaign --template FILE --recipients CSV --campaign ID --endpoint URL\n"
+    "                      --out DIR [options]\n"
+    "\n"
+    "  --template FILE        HTML template; {{column}} merge fields, {{pixel}} (optional)\n"
+    "  --recipients CSV       RFC 4180 CSV with a header row: email required, userid\n"
+    "                         optional, every column a merge field ('-' reads stdin)\n"
+    "  --campaign ID          the campaign parameter of every pixel\n"
+    "  --endpoint URL         pixel endpoint, e.g. https://d111111abcdef8.cloudfront.net\n"
+    "  --out DIR              one file per recipient plus manifest.csv\n"
+    "  --format eml|html      complete MIME messages (default) or HTML files\n"
+    "  --from ADDRESS         sender, 'addr' or 'Name <addr>' (default newsletter@example.com)\n"
+    "  --subject TEXT         subject with merge fields (default: the template's <title>)\n"
+    "  --text-template FILE   text/plain part (default: derived from the HTML)\n"
+    "  --thirdpartyname NAME  (default: the sender's domain)\n"
+    "  --hash-ids KEY         userid = HMAC-SHA256(KEY, userid), hex (pseudonymous)\n"
+    "  --name-column COL      display name in To (default: name, else first_name last_name)\n"
+    "  --encoding qp|base64   transfer encoding of both parts (default qp)\n"
+    "  --allow-http           allow an http:// endpoint that is not loopback\n"
+    "  --simulate-opens RATE  fetch the pixel of a random RATE fraction of recipients\n"
+    "  --reopen-rate R        fraction of those who open twice (default 0)\n"
+    "  --user-agent UA        User-Agent of simulated opens (default: mail clients')\n"
+    "  --seed N               deterministic event ids and opens (tests only)\n"
+    "  --now-ms MS            fixed Date and event-id time (tests only)\n";
+
+bool parse_double(const char* s, double& out) {
+  char* end = nullptr;
+  out = std::strtod(s, &end);
+  return end != s && *end == '\0';
+}
+bool parse_u64(const char* s, std::uint64_t& out) {
+  if (*s < '0' || *s > '9') return false;
+  char* end = nullptr;
+  errno = 0;
+  out = std::strtoull(s, &end, 10);
+  return errno == 0 && *end == '\0';
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  email_campaign::options o;
+  auto fail = [](const std::string& message) {
+    std::fprintf(stderr, "email-campaign: %s\n%s", message.c_str(), usage);
+    return 2;
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(usage, stdout);
+      return 0;
+    }
+    if (arg == "--allow-http") {
+      o.allow_http = true;
+      continue;
+    }
+    if (i + 1 >= argc) return fail(std::string(arg) + " needs a value");
+    const char* v = argv[++i];
+    if (arg == "--template") {
+      o.template_path = v;
+    } else if (arg == "--recipients") {
+      o.recipients_path = v;
+    } else if (arg == "--campaign") {
+      o.campaign = v;
+    } else if (arg == "--endpoint") {
+      o.endpoint = v;
+    } else if (arg == "--out") {
+      o.out_dir = v;
+    } else if (arg == "--format") {
+      if (std::strcmp(v, "eml") == 0) {
+        o.format = email_campaign::output_format::eml;
+      } else if (std::strcmp(v, "html") == 0) {
+        o.format = email_campaign::output_format::html;
+      } else {
+        return fail("--format must be eml or html");
+      }
+    } else if (arg == "--from") {
+      o.from = v;
+    } else if (arg == "--subject") {
+      o.subject = v;
+    } else if (arg == "--text-template") {
+      o.text_template_path = v;
+    } else if (arg == "--thirdpartyname") {
+      o.thirdpartyname = v;
+    } else if (arg == "--hash-ids") {
+      if (*v == '\0') return fail("--hash-ids needs a non-empty key");
+      o.hash_key = v;
+    } else if (arg == "--name-column") {
+      o.name_column = v;
+    } else if (arg == "--encoding") {
+      if (std::strcmp(v, "qp") == 0) {
+        o.encoding = email_campaign::transfer_encoding::quoted_printable;
+      } else if (std::strcmp(v, "base64") == 0) {
+        o.encoding = email_campaign::transfer_encoding::base64;
+      } else {
+        return fail("--encoding must be qp or base64");
+      }
+    } else if (arg == "--simulate-opens") {
+      double r;
+      if (!parse_double(v, r) || !(r >= 0.0 && r <= 1.0)) {
+        return fail("--simulate-opens needs a rate between 0 and 1");
+      }
+      o.open_rate = r;
+    } else if (arg == "--reopen-rate") {
+      double r;
+      if (!parse_double(v, r) || !(r >= 0.0 && r <= 1.0)) {
+        return fail("--reopen-rate needs a rate between 0 and 1");
+      }
+      o.reopen_rate = r;
+    } else if (arg == "--user-agent") {
+      o.user_agent = v;
+    } else if (arg == "--seed") {
+      std::uint64_t n;
+      if (!parse_u64(v, n)) return fail("--seed needs a non-negative integer");
+      o.seed = n;
+    } else if (arg == "--now-ms") {
+      std::uint64_t n;
+      if (!parse_u64(v, n)) return fail("--now-ms needs a non-negative integer");
+      o.now_ms = n;
+    } else {
+      return fail("unknown option " + std::string(arg));
+    }
+  }
+  if (o.template_path.empty() || o.recipients_path.empty() || o.campaign.empty() ||
+      o.endpoint.empty() || o.out_dir.empty()) {
+    return fail("--template, --recipients, --campaign, --endpoint and --out are required");
+  }
+  o.progress = ::isatty(STDERR_FILENO) != 0;
+  email_campaign::summary s;
+  return email_campaign::run(o, stderr, s);
+}

@@ -1,0 +1,426 @@
+// pixel edge, driven as a child process over real HTTP.
+// SPDX-License-Identifier: MIT
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <ctime>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "edge_support.hpp"
+
+namespace {
+
+using pixel::test::connection;
+using pixel::test::edge_process;
+using pixel::test::records_under;
+using pixel::test::temp_dir;
+
+const std::string png_b64_decoded = [] {
+  // The 68-byte PNG of the facts file, byte for byte.
+  const unsigned char b[] = {
+      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+      0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x04, 0x00, 0x00,
+      0x00, 0xb5, 0x1c, 0x0c, 0x02, 0x00, 0x00, 0x00, 0x0b, 0x49, 0x44, 0x41, 0x54, 0x78,
+      0xda, 0x63, 0x60, 0x60, 0x00, 0x00, 0x00, 0x03, 0x00, 0x01, 0x2b, 0x09, 0x4d, 0x84,
+      0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+  return std::string(reinterpret_cast<const char*>(b), sizeof b);
+}();
+
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  for (;;) {
+    const auto tab = line.find('\t', pos);
+    out.push_back(line.substr(pos, tab == std::string::npos ? std::string::npos : tab - pos));
+    if (tab == std::string::npos) return out;
+    pos = tab + 1;
+  }
+}
+
+// Polls a predicate on files an external process writes, with a generous deadline.
+template <class F>
+bool eventually(F pred) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+TEST(edge, first_line_and_pixel_response) {
+  temp_dir dir;
+  edge_process edge(dir.path());
+  EXPECT_EQ(edge.first_line(), "listening on " + edge.url());
+  connection c(edge.port());
+  const auto r = c.request("GET", "/1x1.png?a=1");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, png_b64_decoded);
+  EXPECT_EQ(r.body.size(), 68u);
+  EXPECT_EQ(r.header("Content-Type"), "image/png");
+  EXPECT_EQ(r.header("Cache-Control"), "no-cache, no-store, must-revalidate");
+  // HEAD on the same keep-alive connection: headers only.
+  const auto h = c.request("HEAD", "/1x1.png");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.header("Content-Length"), "68");
+  EXPECT_EQ(h.header("Content-Type"), "image/png");
+  EXPECT_EQ(h.header("Cache-Control"), "no-cache, no-store, must-revalidate");
+  EXPECT_TRUE(h.body.empty());
+  EXPECT_EQ(c.request("GET", "/1x1.png?b=2").status, 200);
+  EXPECT_EQ(edge.stop(), 0);
+  const auto lines = records_under(edge.out());
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(split_tabs(lines[0])[3], "a=1");
+  EXPECT_EQ(split_tabs(lines[1])[3], "-");
+  EXPECT_EQ(split_tabs(lines[2])[3], "b=2");
+}
+
+TEST(edge, other_paths_are_404_and_not_logged) {
+  temp_dir dir;
+  edge_process edge(dir.path());
+  connection c(edge.port());
+  EXPECT_EQ(c.request("GET", "/").status, 404);
+  EXPECT_EQ(c.request("GET", "/1x1.gif?a=1").status, 404);
+  EXPECT_EQ(c.request("GET", "/1x1.png/x").status, 404);
+  EXPECT_EQ(c.request("GET", "/1x1.png?logged=1").status, 200);
+  EXPECT_EQ(edge.stop(), 0);
+  const auto lines = records_under(edge.out());
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(split_tabs(lines[0])[3], "logged=1");
+}
+
+TEST(edge, url_length_limit_is_8192_bytes_of_target) {
+  temp_dir dir;
+  edge_process edge(dir.path(), {"--fields", "cs-uri-query,sc-status"});
+  const std::string head = "/1x1.png?x=";
+  const std::string at_limit = head + std::string(8192 - head.size(), 'a');
+  const std::string over = head + std::string(8193 - head.size(), 'b');
+  ASSERT_EQ(at_limit.size(), 8192u);
+  {
+    connection c(edge.port());
+    const auto r = c.request("GET", at_limit);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body.size(), 68u);
+    // Still open for the next request.
+    EXPECT_EQ(c.request("GET", "/1x1.png?after=1").status, 200);
+  }
+  {
+    connection c(edge.port());
+    const auto r = c.request("GET", over);
+    EXPECT_EQ(r.status, 413);
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  {
+    // Far over, and a path that is not the pixel: 413 before routing.
+    connection c(edge.port());
+    EXPECT_EQ(c.request("GET", "/x?" + std::string(20000, 'c')).status, 413);
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  EXPECT_EQ(edge.stop(), 0);
+  const auto lines = records_under(edge.out());
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "200\t" + at_limit.substr(9));
+  EXPECT_EQ(lines[1], "200\tafter=1");
+}
+
+TEST(edge, record_is_log_escaped_like_cloudfront) {
+  temp_dir dir;
+  edge_process edge(dir.path());
+  connection c(edge.port());
+  const std::string ua = "Mozilla/5.0 (X11; \"q\") 100% <ok> {x}|\\^~[]`'#\xC3\xA9";
+  // %20 sent must appear as %2520; a raw UTF-8 byte is escaped too.
+  const std::string target = "/1x1.png?a=a%20b&u=%C3%A9&t=~x&q='\"&r=\xC3\xA9";
+  EXPECT_EQ(c.request("GET", target, "User-Agent: " + ua + "\r\n").status, 200);
+  EXPECT_EQ(c.request("GET", "/1x1.png", "User-Agent: \r\n").status, 200);
+  EXPECT_EQ(edge.stop(), 0);
+  const auto lines = records_under(edge.out());
+  ASSERT_EQ(lines.size(), 2u);
+  const auto f = split_tabs(lines[0]);
+  ASSERT_EQ(f.size(), 4u);
+  EXPECT_TRUE(std::regex_match(f[0], std::regex(R"(\d{10}\.\d{3})"))) << f[0];
+  const double ts = std::stod(f[0]);
+  EXPECT_NEAR(ts, static_cast<double>(std::time(nullptr)), 600.0);
+  EXPECT_EQ(f[1], "127.0.0.1");
+  EXPECT_EQ(f[2],
+            "Mozilla/5.0%20(X11;%20%22q%22)%20100%25%20%3Cok%3E%20%7Bx%7D%7C%5C%5E%7E%5B%5D%60%27%23"
+            "%C3%A9");
+  EXPECT_EQ(f[3], "a=a%2520b&u=%25C3%25A9&t=%7Ex&q=%27%22&r=%C3%A9");
+  // Empty user agent and no query: '-'.
+  const auto g = split_tabs(lines[1]);
+  ASSERT_EQ(g.size(), 4u);
+  EXPECT_EQ(g[2], "-");
+  EXPECT_EQ(g[3], "-");
+}
+
+TEST(edge, fields_come_in_canonical_order) {
+  temp_dir dir;
+  edge_process edge(dir.path(),
+                    {"--fields",
+                     "cs-uri-query,sc-status,timestamp,cs-method,cs-protocol-version,time-taken,"
+                     "x-edge-request-id,cs-uri-stem,cs-referer,c-ip,cs-user-agent,sc-content-type"});
+  connection c(edge.port());
+  EXPECT_EQ(c.request("GET", "/1x1.png?k=v%2Fw", "Referer: https://ex.com/a b\r\n").status, 200);
+  EXPECT_EQ(c.request("HEAD", "/1x1.png?k=2").status, 200);
+  EXPECT_EQ(edge.stop(), 0);
+  const auto lines = records_under(edge.out());
+  ASSERT_EQ(lines.size(), 2u);
+  // timestamp, c-ip, sc-status, cs-method, cs-uri-stem, x-edge-request-id, time-taken,
+  // cs-protocol-version, cs-user-agent, cs-referer, cs-uri-query, sc-content-type
+  const auto f = split_tabs(lines[0]);
+  ASSERT_EQ(f.size(), 12u);
+  EXPECT_TRUE(std::regex_match(f[0], std::regex(R"(\d+\.\d{3})")));
+  EXPECT_EQ(f[1], "127.0.0.1");
+  EXPECT_EQ(f[2], "200");
+  EXPECT_EQ(f[3], "GET");
+  EXPECT_EQ(f[4], "/1x1.png?k=v%252Fw");
+  EXPECT_GE(f[5].size(), 20u);
+  EXPECT_TRUE(std::regex_match(f[6], std::regex(R"(\d+\.\d{3})")));
+  EXPECT_EQ(f[7], "HTTP/1.1");
+  EXPECT_EQ(f[8], "-");
+  EXPECT_EQ(f[9], "https://ex.com/a%20b");
+  EXPECT_EQ(f[10], "k=v%252Fw");
+  EXPECT_EQ(f[11], "image/png");
+  const auto g = split_tabs(lines[1]);
+  EXPECT_EQ(g[3], "HEAD");
+  EXPECT_EQ(g[10], "k=2");
+  EXPECT_NE(g[5], f[5]);  // request ids differ
+}
+
+TEST(edge, firehose_layout_and_buffer_interval) {
+  temp_dir dir;
+  edge_process edge(dir.path(), {"--buffer-interval", "100"});
+  connection c(edge.port());
+  EXPECT_EQ(c.request("GET", "/1x1.png?n=1").status, 200);
+  // Written within the buffer interval, while the edge keeps running.
+  ASSERT_TRUE(eventually([&] { return pixel::test::objects_under(edge.out()).size() == 1; }));
+  EXPECT_EQ(c.request("GET", "/1x1.png?n=2").status, 200);
+  ASSERT_TRUE(eventually([&] { return pixel::test::objects_under(edge.out()).size() == 2; }));
+  EXPECT_EQ(edge.stop(), 0);
+  const auto objects = pixel::test::objects_under(edge.out());
+  ASSERT_EQ(objects.size(), 2u);
+  for (const auto& p : objects) {
+    const auto line = pixel::test::read_file(p);
+    ASSERT_FALSE(line.empty());
+    EXPECT_EQ(line.back(), '\n');
+    const std::time_t t = static_cast<std::time_t>(std::stod(split_tabs(line)[0]));
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char want[64];
+    std::snprintf(want, sizeof want, "year=%04d/month=%02d/day=%02d/hour=%02d",
+                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour);
+    const auto rel = std::filesystem::relative(p.parent_path(), edge.out()).string();
+    EXPECT_EQ(rel, want);
+  }
+}
+
+TEST(edge, buffer_size_starts_new_objects) {
+  temp_dir dir;
+  edge_process edge(dir.path(), {"--buffer-size", "1", "--buffer-interval", "3600000"});
+  connection c(edge.port());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(c.request("GET", "/1x1.png?n=" + std::to_string(i)).status, 200);
+  }
+  EXPECT_EQ(edge.stop(), 0);
+  const auto objects = pixel::test::objects_under(edge.out());
+  ASSERT_EQ(objects.size(), 5u);
+  std::set<std::string> seen;
+  for (const auto& p : objects) {
+    const auto text = pixel::test::read_file(p);
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1);
+    seen.insert(split_tabs(text.substr(0, text.size() - 1))[3]);
+  }
+  EXPECT_EQ(seen.size(), 5u);
+}
+
+TEST(edge, sigterm_writes_every_record) {
+  temp_dir dir;
+  // Nothing is due before the stop: every record must come from the shutdown path.
+  edge_process edge(dir.path(), {"--buffer-interval", "3600000"});
+  constexpr int threads = 4, per_thread = 100;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&, t] {
+      connection c(edge.port());
+      for (int i = 0; i < per_thread; ++i) {
+        if (c.request("GET", "/1x1.png?t=" + std::to_string(t) + "&i=" + std::to_string(i))
+                .status == 200) {
+          ++ok;
+        }
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(ok.load(), threads * per_thread);
+  EXPECT_TRUE(pixel::test::objects_under(edge.out()).empty());
+  EXPECT_EQ(edge.stop(), 0);
+  const auto lines = records_under(edge.out());
+  std::set<std::string> queries;
+  for (const auto& l : lines) queries.insert(split_tabs(l)[3]);
+  EXPECT_EQ(lines.size(), static_cast<std::size_t>(threads * per_thread));
+  EXPECT_EQ(queries.size(), static_cast<std::size_t>(threads * per_thread));
+}
+
+TEST(edge, sigterm_finishes_in_flight_requests) {
+  temp_dir dir;
+  edge_process edge(dir.path(), {"--delay-ms", "300", "--buffer-interval", "3600000"});
+  connection c(edge.port());
+  // The first answer proves the connection is being served.
+  EXPECT_EQ(c.request("GET", "/1x1.png?n=1").status, 200);
+  c.send_request("GET", "/1x1.png?n=2");
+  edge.proc().signal(SIGTERM);
+  const auto r = c.read_response();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_EQ(edge.proc().wait(), 0);
+  const auto lines = records_under(edge.out());
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(split_tabs(lines[1])[3], "n=2");
+}
+
+TEST(edge, sigint_also_stops_cleanly) {
+  temp_dir dir;
+  edge_process edge(dir.path());
+  connection c(edge.port());
+  EXPECT_EQ(c.request("GET", "/1x1.png?n=1").status, 200);
+  edge.proc().signal(SIGINT);
+  EXPECT_EQ(edge.proc().wait(), 0);
+  EXPECT_EQ(records_under(edge.out()).size(), 1u);
+}
+
+// Status sequence of `n` sequential requests on one connection (0 for a reset).
+std::vector<int> statuses(int port, int n, std::vector<std::string>* retry_after = nullptr) {
+  std::vector<int> out;
+  auto c = std::make_unique<connection>(port);
+  for (int i = 0; i < n; ++i) {
+    const auto r = c->request("GET", "/1x1.png?i=" + std::to_string(i));
+    out.push_back(r.status);
+    if (retry_after && r.status != 200) retry_after->push_back(r.header("Retry-After"));
+    if (r.status == 0) c = std::make_unique<connection>(port);  // reset: reconnect
+  }
+  return out;
+}
+
+TEST(edge, fault_injection_is_deterministic_with_a_seed) {
+  std::vector<int> first, second, other;
+  std::vector<std::string> retry_after;
+  std::vector<std::string> logged;
+  {
+    temp_dir dir;
+    edge_process edge(dir.path(), {"--seed", "42", "--fail-rate", "0.5", "--retry-after", "3",
+                                   "--fields", "sc-status,cs-uri-query"});
+    first = statuses(edge.port(), 60, &retry_after);
+    EXPECT_EQ(edge.stop(), 0);
+    logged = records_under(edge.out());
+  }
+  {
+    temp_dir dir;
+    edge_process edge(dir.path(), {"--seed", "42", "--fail-rate", "0.5", "--retry-after", "3"});
+    second = statuses(edge.port(), 60);
+    EXPECT_EQ(edge.stop(), 0);
+  }
+  {
+    temp_dir dir;
+    edge_process edge(dir.path(), {"--seed", "43", "--fail-rate", "0.5", "--retry-after", "3"});
+    other = statuses(edge.port(), 60);
+    EXPECT_EQ(edge.stop(), 0);
+  }
+  EXPECT_EQ(first, second);
+  EXPECT_NE(first, other);
+  const auto fails = std::count(first.begin(), first.end(), 503);
+  EXPECT_GT(fails, 10);
+  EXPECT_LT(fails, 50);
+  EXPECT_EQ(std::count(first.begin(), first.end(), 200) + fails, 60);
+  for (const auto& ra : retry_after) EXPECT_EQ(ra, "3");
+  // Every request logged, with the status it got.
+  ASSERT_EQ(logged.size(), 60u);
+  for (std::size_t i = 0; i < logged.size(); ++i) {
+    EXPECT_EQ(logged[i], std::to_string(first[i]) + "\ti=" + std::to_string(i));
+  }
+}
+
+TEST(edge, fail_status_is_configurable) {
+  temp_dir dir;
+  edge_process edge(dir.path(), {"--fail-rate", "1", "--fail-status", "502"});
+  connection c(edge.port());
+  const auto r = c.request("GET", "/1x1.png?a=1");
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(r.header("Retry-After"), "");
+  EXPECT_EQ(edge.stop(), 0);
+  EXPECT_EQ(records_under(edge.out()).size(), 1u);
+}
+
+TEST(edge, resets_are_logged_as_served) {
+  std::vector<int> first, second;
+  std::vector<std::string> logged;
+  {
+    temp_dir dir;
+    edge_process edge(dir.path(), {"--seed", "7", "--reset-rate", "0.3", "--fields",
+                                   "sc-status,cs-uri-query"});
+    first = statuses(edge.port(), 40);
+    EXPECT_EQ(edge.stop(), 0);
+    logged = records_under(edge.out());
+  }
+  {
+    temp_dir dir;
+    edge_process edge(dir.path(), {"--seed", "7", "--reset-rate", "0.3"});
+    second = statuses(edge.port(), 40);
+    EXPECT_EQ(edge.stop(), 0);
+  }
+  EXPECT_EQ(first, second);
+  const auto resets = std::count(first.begin(), first.end(), 0);
+  EXPECT_GT(resets, 3);
+  EXPECT_LT(resets, 25);
+  EXPECT_EQ(std::count(first.begin(), first.end(), 200) + resets, 40);
+  // The ambiguous failure: the client saw a reset, the log has the request as served.
+  ASSERT_EQ(logged.size(), 40u);
+  for (std::size_t i = 0; i < logged.size(); ++i) {
+    EXPECT_EQ(logged[i], "200\ti=" + std::to_string(i));
+  }
+}
+
+TEST(edge, command_line_errors) {
+  temp_dir dir;
+  {
+    pixel::test::child p(PIXEL_BIN, {"edge", "--listen", "127.0.0.1:0", "--out",
+                                     dir.path().string(), "--fields", "timestamp,nope"},
+                         dir.path() / "err1");
+    EXPECT_EQ(p.wait(), 1);
+    EXPECT_EQ(p.stderr_text(), "pixel: --fields: unknown log field 'nope'\n");
+  }
+  {
+    pixel::test::child p(PIXEL_BIN, {"edge", "--listen", "localhost", "--out", dir.path().string()},
+                         dir.path() / "err2");
+    EXPECT_EQ(p.wait(), 1);
+    EXPECT_EQ(p.stderr_text(), "pixel: --listen: expected HOST:PORT, got 'localhost'\n");
+  }
+  {
+    pixel::test::child p(PIXEL_BIN, {"edge", "--listen", "127.0.0.1:0", "--out",
+                                     dir.path().string(), "--fail-rate", "2"},
+                         dir.path() / "err3");
+    EXPECT_EQ(p.wait(), 2);
+  }
+  {
+    pixel::test::child p(PIXEL_BIN, {"edge", "--listen", "127.0.0.1:0"}, dir.path() / "err4");
+    EXPECT_EQ(p.wait(), 1);
+    EXPECT_EQ(p.stderr_text(), "pixel: --out DIR is required (or --stdout)\n");
+  }
+}
+
+TEST(edge, stdout_echoes_records) {
+  temp_dir dir;
+  edge_process edge(dir.path(), {"--stdout"});
+  connection c(edge.port());
+  EXPECT_EQ(c.request("GET", "/1x1.png?echo=1", "User-Agent: t\r\n").status, 200);
+  const std::string line = edge.proc().read_line();
+  const auto f = split_tabs(line);
+  ASSERT_EQ(f.size(), 4u);
+  EXPECT_EQ(f[2], "t");
+  EXPECT_EQ(f[3], "echo=1");
+  EXPECT_EQ(edge.stop(), 0);
+  EXPECT_EQ(records_under(edge.out()), std::vector<std::string>{line});
+}
+
+}  // namespace
