@@ -97,10 +97,14 @@ class tracker::impl {
   result<event_id> track(params_view params, const std::string_view* user_agent) {
     queued_event e;
     e.id = event_id::generate();
-    if (auto built = builder_.build_with(params, e.id.view(), detail::unix_millis(), e.url);
+    // Build into this thread's scratch buffer (sized for the worst case, reused), then copy
+    // the exact bytes: a waiting event holds only its URL's length.
+    thread_local std::string scratch;
+    if (auto built = builder_.build_with(params, e.id.view(), detail::unix_millis(), scratch);
         !built) {
       return built.error();
     }
+    e.url.assign(scratch);
     if (user_agent != nullptr) e.user_agent.assign(user_agent->data(), user_agent->size());
     const event_id id = e.id;
     e.created = steady_clock::now();
