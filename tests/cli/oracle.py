@@ -7,6 +7,7 @@ Python's urllib.parse.parse_qsl or Node's URLSearchParams, and requires the deco
 to equal the input pairs exactly, in order.
 """
 import argparse
+import concurrent.futures
 import json
 import random
 import subprocess
@@ -71,23 +72,24 @@ def main():
 
     rng = random.Random(args.seed)
     endpoint = "https://d111111abcdef8.cloudfront.net"
-    cases, urls = [], []
-    for _ in range(args.count):
-        params = random_params(rng)
+    cases = [random_params(rng) for _ in range(args.count)]
+
+    def print_url(params):
         argv = [args.pixel, "url", "--no-event-id", "--no-timestamp", "--endpoint", endpoint, "--"]
         argv += [f"{k}={v}".encode("utf-8") for k, v in params]
         proc = subprocess.run(argv, capture_output=True)
         if proc.returncode != 0:
-            print(f"pixel url failed ({proc.returncode}) for {params!r}: {proc.stderr!r}")
-            return 1
+            raise SystemExit(f"pixel url failed ({proc.returncode}) for {params!r}: {proc.stderr!r}")
         url = proc.stdout.decode("ascii")
         assert url.endswith("\n") and url.count("\n") == 1, repr(url)
         url = url[:-1]
         assert len(url.encode()) <= 8192
         for ch in urllib.parse.urlsplit(url).query:
             assert ch.isascii() and (ch.isalnum() or ch in "-._~%&="), (url, ch)
-        cases.append(params)
-        urls.append(url)
+        return url
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        urls = list(pool.map(print_url, cases))
 
     if args.decoder == "python":
         decoded = []

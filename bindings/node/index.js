@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: MIT
+// Tracking-pixel URLs, <img> tags and background delivery over libpixel (the C API), via koffi.
+//
+//   const pixel = require('pixel');
+//   const url = pixel.buildUrl('https://d111111abcdef8.cloudfront.net', {userid: 'aws_user'});
+//   const t = new pixel.Tracker({endpoint: 'https://d111111abcdef8.cloudfront.net'});
+//   t.track({userid: 'aws_user', thirdpartyname: 'example.com'});
+//   await t.close(2000);
+//
+// The library is found through PIXEL_LIBRARY (a path to libpixel.so), else next to this
+// file, else the system loader.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const koffi = require('koffi');
+
+function loadLibrary() {
+  const candidates = [];
+  if (process.env.PIXEL_LIBRARY) {
+    candidates.push(process.env.PIXEL_LIBRARY);  // an explicit choice: no fallback
+  } else {
+    for (const name of ['libpixel.so.0', 'libpixel.so', 'libpixel.dylib', 'pixel.dll']) {
+      const p = path.join(__dirname, name);
+      if (fs.existsSync(p)) candidates.push(p);
+    }
+    candidates.push('libpixel.so.0', 'libpixel.so');
+  }
+  const errors = [];
+  for (const c of candidates) {
+    try {
+      return koffi.load(c);
+    } catch (e) {
+      errors.push(`${c}: ${e.message}`);
+    }
+  }
+  throw new Error('cannot load libpixel (set PIXEL_LIBRARY to the path of libpixel.so): ' +
+                  errors.join('; '));
+}
+
+const lib = loadLibrary();
+
+koffi.struct('pixel_param', {key: 'const char *', value: 'const char *'});
+koffi.struct('pixel_stats', {
+  queued: 'uint64_t', in_flight: 'uint64_t', delivered: 'uint64_t', retried: 'uint64_t',
+  failed: 'uint64_t', expired: 'uint64_t', dropped: 'uint64_t',
+});
+const EventResultType = koffi.struct('pixel_event_result', {
+  event_id: 'const char *', outcome: 'int', attempts: 'uint32_t', http_status: 'long',
+  curl_code: 'int', message: 'const char *',
+});
+koffi.opaque('pixel_options');
+koffi.opaque('pixel_tracker');
+const ResultCallback =
+    koffi.proto('void pixel_result_callback(const pixel_event_result *result, void *user)');
+
+// Every function of pixel.h; enums are passed as int.
+const SIGNATURES = [
+  'const char *pixel_version(void)',
+  'const char *pixel_status_str(int status)',
+  'const char *pixel_last_error(void)',
+  'int pixel_url_build(const char *endpoint, const pixel_param *params, size_t count, ' +
+      'unsigned int flags, uint8_t *buf, size_t buf_size, _Out_ size_t *out_len)',
+  'int pixel_img_tag(const char *url, int style, uint8_t *buf, size_t buf_size, ' +
+      '_Out_ size_t *out_len)',
+  'pixel_options *pixel_options_new(void)',
+  'void pixel_options_free(pixel_options *options)',
+  'int pixel_options_set_endpoint(pixel_options *options, const char *url)',
+  'int pixel_options_set_queue_capacity(pixel_options *options, size_t capacity)',
+  'int pixel_options_set_overflow_policy(pixel_options *options, int policy)',
+  'int pixel_options_set_block_timeout_ms(pixel_options *options, uint32_t ms)',
+  'int pixel_options_set_allow_http(pixel_options *options, int allow)',
+  'int pixel_options_set_max_in_flight(pixel_options *options, size_t count)',
+  'int pixel_options_set_connect_timeout_ms(pixel_options *options, uint32_t ms)',
+  'int pixel_options_set_request_timeout_ms(pixel_options *options, uint32_t ms)',
+  'int pixel_options_set_max_attempts(pixel_options *options, uint32_t attempts)',
+  'int pixel_options_set_max_age_ms(pixel_options *options, uint32_t ms)',
+  'int pixel_options_set_shutdown_timeout_ms(pixel_options *options, uint32_t ms)',
+  'int pixel_options_set_user_agent(pixel_options *options, const char *user_agent)',
+  'int pixel_options_set_ca_file(pixel_options *options, const char *path)',
+  'int pixel_options_set_url_flags(pixel_options *options, unsigned int flags)',
+  'int pixel_options_set_result_callback(pixel_options *options, ' +
+      'pixel_result_callback *callback, void *user)',
+  'int pixel_tracker_new(const pixel_options *options, _Out_ pixel_tracker **out)',
+  'int pixel_track(pixel_tracker *tracker, const pixel_param *params, size_t count)',
+  'int pixel_track_with_user_agent(pixel_tracker *tracker, const pixel_param *params, ' +
+      'size_t count, const char *user_agent)',
+  'int pixel_tracker_flush(pixel_tracker *tracker, uint32_t timeout_ms)',
+  'int pixel_tracker_stats(const pixel_tracker *tracker, _Out_ pixel_stats *out)',
+  'int pixel_tracker_shutdown(pixel_tracker *tracker, uint32_t timeout_ms)',
+  'void pixel_tracker_free(pixel_tracker *tracker)',
+];
+const native = {};
+for (const sig of SIGNATURES) {
+  const fn = lib.func(sig);
+  native[sig.match(/(pixel_[a-z_]+)\(/)[1]] = fn;
+}
+
+const STATUS_NAMES = [
+  'OK', 'INVALID_ARGUMENT', 'INVALID_ENDPOINT', 'INVALID_UTF8', 'EMPTY_KEY', 'URL_TOO_LONG',
+  'BUFFER_TOO_SMALL', 'QUEUE_FULL', 'SHUT_DOWN', 'TIMEOUT', 'INTERNAL',
+];
+const BUFFER_TOO_SMALL = 6;
+const TIMEOUT = 9;
+const URL_EVENT_ID = 1;
+const URL_TIMESTAMP = 2;
+const STYLES = {email: 0, page: 1};
+const OVERFLOW = {drop_new: 0, dropNew: 0, drop_oldest: 1, dropOldest: 1, block: 2};
+const OUTCOMES = ['delivered', 'failed', 'expired', 'dropped'];
+const STAT_NAMES = ['queued', 'in_flight', 'delivered', 'retried', 'failed', 'expired', 'dropped'];
+
+// An Error from libpixel: `status` is the C pixel_status value, `code` its name
+// (e.g. 'PIXEL_ERR_QUEUE_FULL').
+class PixelError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.name = 'PixelError';
+    this.status = status;
+    this.code = status > 0 && status < STATUS_NAMES.length ? `PIXEL_ERR_${STATUS_NAMES[status]}` :
+                                                             'PIXEL_ERR_UNKNOWN';
+  }
+}
+
+function errorFor(status) {
+  const text = native.pixel_status_str(status);
+  const detail = native.pixel_last_error();
+  return new PixelError(status, detail ? `${text}: ${detail}` : text);
+}
+
+function check(status) {
+  if (status !== 0) throw errorFor(status);
+}
+
+function invalid(message) {
+  return new PixelError(1, `invalid argument: ${message}`);
+}
+
+function cString(value, what) {
+  if (typeof value !== 'string') throw invalid(`${what} must be a string`);
+  if (value.includes('\0')) throw invalid(`${what} contains a NUL character`);
+  return value;
+}
+
+function toParams(params) {
+  if (params === undefined || params === null) return [];
+  let entries;
+  if (Array.isArray(params)) {
+    entries = params;
+  } else if (params instanceof Map) {
+    entries = [...params.entries()];
+  } else if (typeof params === 'object') {
+    entries = Object.entries(params);
+  } else {
+    throw invalid('params must be an object, a Map or an array of [key, value] pairs');
+  }
+  return entries.map((pair) => {
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw invalid('each parameter must be a [key, value] pair');
+    }
+    let [k, v] = pair;
+    if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') v = String(v);
+    return {key: cString(k, 'key'), value: cString(v, 'value')};
+  });
+}
+
+// Runs call(buf, size, outLen) with a growing buffer, snprintf-style.
+function intoBuffer(call) {
+  let size = 1024;
+  for (;;) {
+    const buf = Buffer.alloc(size);
+    const outLen = [0];
+    const status = call(buf, size, outLen);
+    const len = Number(outLen[0]);
+    if (status === BUFFER_TOO_SMALL && len + 1 > size) {
+      size = len + 1;
+      continue;
+    }
+    check(status);
+    return buf.toString('utf8', 0, len);
+  }
+}
+
+function version() {
+  return native.pixel_version();
+}
+
+function buildUrl(endpoint, params, options = {}) {
+  const ep = cString(endpoint, 'endpoint');
+  const ps = toParams(params);
+  const {eventId = true, timestamp = true} = options || {};
+  const flags = (eventId ? URL_EVENT_ID : 0) | (timestamp ? URL_TIMESTAMP : 0);
+  return intoBuffer((buf, size, outLen) =>
+    native.pixel_url_build(ep, ps, ps.length, flags, buf, size, outLen));
+}
+
+function imgTag(url, options = {}) {
+  const u = cString(url, 'url');
+  const {style = 'email'} = options || {};
+  if (!Object.prototype.hasOwnProperty.call(STYLES, style)) {
+    throw invalid(`style must be 'email' or 'page', not ${JSON.stringify(style)}`);
+  }
+  return intoBuffer((buf, size, outLen) =>
+    native.pixel_img_tag(u, STYLES[style], buf, size, outLen));
+}
+
+function ms(value, what) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw invalid(`${what} must be a non-negative number of milliseconds`);
+  }
+  return Math.min(Math.round(value), 0xFFFFFFFF);
+}
+
+function count(value, what) {
+  if (!Number.isSafeInteger(value) || value < 0) throw invalid(`${what} must be a non-negative integer`);
+  return value;
+}
+
+// Option name -> [C setter, conversion]. Times in milliseconds, like the C API.
+const SETTERS = {
+  queueCapacity: ['pixel_options_set_queue_capacity', count],
+  blockTimeout: ['pixel_options_set_block_timeout_ms', ms],
+  allowHttp: ['pixel_options_set_allow_http', (v) => (v ? 1 : 0)],
+  maxInFlight: ['pixel_options_set_max_in_flight', count],
+  connectTimeout: ['pixel_options_set_connect_timeout_ms', ms],
+  requestTimeout: ['pixel_options_set_request_timeout_ms', ms],
+  maxAttempts: ['pixel_options_set_max_attempts', count],
+  maxAge: ['pixel_options_set_max_age_ms', ms],
+  shutdownTimeout: ['pixel_options_set_shutdown_timeout_ms', ms],
+  userAgent: ['pixel_options_set_user_agent', cString],
+  caFile: ['pixel_options_set_ca_file', cString],
+};
+
+function callAsync(fn, ...args) {
+  return new Promise((resolve, reject) => {
+    fn.async(...args, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+// Background delivery of pixel events. track() and stats() are synchronous and never wait
+// for the network; flush() and close() run off the main thread and return Promises, so
+// onResult callbacks (which run on the main thread) keep flowing while they wait.
+class Tracker {
+  constructor(options) {
+    if (!options || typeof options !== 'object') throw invalid('options must be an object');
+    const opts = native.pixel_options_new();
+    if (!opts) throw new PixelError(10, 'internal error: out of memory');
+    this._handle = null;
+    this._callback = null;
+    this._closing = null;
+    this._pending = new Set();
+    try {
+      check(native.pixel_options_set_endpoint(opts, cString(options.endpoint, 'endpoint')));
+      let flags = URL_EVENT_ID | URL_TIMESTAMP;
+      for (const [name, value] of Object.entries(options)) {
+        if (name === 'endpoint' || value === undefined) continue;
+        if (Object.prototype.hasOwnProperty.call(SETTERS, name)) {
+          const [setter, convert] = SETTERS[name];
+          check(native[setter](opts, convert(value, name)));
+        } else if (name === 'overflow') {
+          if (!Object.prototype.hasOwnProperty.call(OVERFLOW, value)) {
+            throw invalid(`overflow must be 'drop_new', 'drop_oldest' or 'block'`);
+          }
+          check(native.pixel_options_set_overflow_policy(opts, OVERFLOW[value]));
+        } else if (name === 'eventId') {
+          flags = value ? flags | URL_EVENT_ID : flags & ~URL_EVENT_ID;
+        } else if (name === 'timestamp') {
+          flags = value ? flags | URL_TIMESTAMP : flags & ~URL_TIMESTAMP;
+        } else if (name === 'onResult') {
+          if (typeof value !== 'function') throw invalid('onResult must be a function');
+          this._callback = koffi.register((ptr) => {
+            const r = koffi.decode(ptr, EventResultType);
+            try {
+              value({
+                eventId: r.event_id,
+                outcome: OUTCOMES[r.outcome] || String(r.outcome),
+                attempts: r.attempts,
+                httpStatus: r.http_status,
+                curlCode: r.curl_code,
+                message: r.message || '',
+              });
+            } catch (e) {
+              process.nextTick(() => { throw e; });  // surface it, never into C
+            }
+          }, koffi.pointer(ResultCallback));
+          check(native.pixel_options_set_result_callback(opts, this._callback, null));
+        } else {
+          throw invalid(`unknown option ${JSON.stringify(name)}`);
+        }
+      }
+      check(native.pixel_options_set_url_flags(opts, flags));
+      const out = [null];
+      check(native.pixel_tracker_new(opts, out));
+      this._handle = out[0];
+    } catch (e) {
+      if (this._callback) koffi.unregister(this._callback);
+      this._callback = null;
+      throw e;
+    } finally {
+      native.pixel_options_free(opts);
+    }
+  }
+
+  // Remembers an async native call in progress, so close() frees only after it ends.
+  async _track(promise) {
+    this._pending.add(promise);
+    try {
+      return await promise;
+    } finally {
+      this._pending.delete(promise);
+    }
+  }
+
+  _live() {
+    if (this._handle === null) throw new PixelError(8, 'shut down: the tracker is closed');
+    return this._handle;
+  }
+
+  // Queues one event; returns at once. Throws on bad input, a full queue, or after close.
+  track(params, userAgent) {
+    const ps = toParams(params);
+    const h = this._live();
+    if (userAgent === undefined || userAgent === null) {
+      check(native.pixel_track(h, ps, ps.length));
+    } else {
+      check(native.pixel_track_with_user_agent(h, ps, ps.length, cString(userAgent, 'userAgent')));
+    }
+  }
+
+  // Resolves true once every event tracked so far has an outcome, false after `ms`.
+  async flush(timeoutMs = 5000) {
+    const status = await this._track(
+        callAsync(native.pixel_tracker_flush, this._live(), ms(timeoutMs, 'timeout')));
+    if (status === TIMEOUT) return false;
+    check(status);
+    return true;
+  }
+
+  // The counters: queued, in_flight, delivered, retried, failed, expired, dropped (Numbers).
+  stats() {
+    if (this._handle === null) return {...this._finalStats};
+    const s = {};
+    check(native.pixel_tracker_stats(this._handle, s));
+    const out = {};
+    for (const n of STAT_NAMES) out[n] = Number(s[n]);
+    return out;
+  }
+
+  // Stops accepting events, waits up to `ms` for delivery, drops the rest and releases the
+  // tracker. Idempotent; stats() keeps the final counters.
+  close(timeoutMs = 2000) {
+    if (this._closing) return this._closing;
+    const h = this._live();
+    const timeout = ms(timeoutMs, 'timeout');
+    this._closing = (async () => {
+      check(await callAsync(native.pixel_tracker_shutdown, h, timeout));
+      this._finalStats = this.stats();
+      this._handle = null;
+      await Promise.allSettled([...this._pending]);
+      await callAsync(native.pixel_tracker_free, h);
+      if (this._callback) koffi.unregister(this._callback);
+      this._callback = null;
+    })();
+    return this._closing;
+  }
+}
+
+module.exports = {
+  version, buildUrl, imgTag, Tracker, PixelError, native, SIGNATURES,
+};

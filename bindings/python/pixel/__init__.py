@@ -1,0 +1,292 @@
+# SPDX-License-Identifier: MIT
+"""Tracking-pixel URLs, <img> tags and background delivery, over libpixel (the C API).
+
+    import pixel
+    url = pixel.build_url("https://d111111abcdef8.cloudfront.net", {"userid": "aws_user"})
+    with pixel.Tracker("https://d111111abcdef8.cloudfront.net", queue_capacity=50_000) as t:
+        t.track({"userid": "aws_user", "thirdpartyname": "example.com"})
+        t.flush(timeout=5.0)
+
+The library is found through PIXEL_LIBRARY (a path to libpixel.so), else next to this
+package, else the system loader.
+"""
+
+import ctypes
+from collections import namedtuple
+
+from . import _native
+from ._native import lib as _lib
+
+__all__ = [
+    "version", "build_url", "img_tag", "Tracker", "EventResult", "PixelError",
+    "InvalidArgumentError", "InvalidEndpointError", "InvalidUtf8Error", "EmptyKeyError",
+    "UrlTooLongError", "BufferTooSmallError", "QueueFullError", "ShutDownError",
+    "TimeoutError", "InternalError",
+]
+
+
+class PixelError(Exception):
+    """A libpixel failure. `status` is the C pixel_status value, `message` its detail."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class InvalidArgumentError(PixelError, ValueError): pass  # noqa: E701
+class InvalidEndpointError(PixelError, ValueError): pass  # noqa: E701
+class InvalidUtf8Error(PixelError, ValueError): pass  # noqa: E701
+class EmptyKeyError(PixelError, ValueError): pass  # noqa: E701
+class UrlTooLongError(PixelError, ValueError): pass  # noqa: E701
+class BufferTooSmallError(PixelError): pass  # noqa: E701
+class QueueFullError(PixelError): pass  # noqa: E701
+class ShutDownError(PixelError): pass  # noqa: E701
+class TimeoutError(PixelError): pass  # noqa: E701,A001
+class InternalError(PixelError): pass  # noqa: E701
+
+
+_ERRORS = {
+    1: InvalidArgumentError, 2: InvalidEndpointError, 3: InvalidUtf8Error, 4: EmptyKeyError,
+    5: UrlTooLongError, 6: BufferTooSmallError, 7: QueueFullError, 8: ShutDownError,
+    9: TimeoutError, 10: InternalError,
+}
+_BUFFER_TOO_SMALL = 6
+
+URL_EVENT_ID = 1
+URL_TIMESTAMP = 2
+_STYLES = {"email": 0, "page": 1}
+_OVERFLOW = {"drop_new": 0, "drop_oldest": 1, "block": 2}
+OUTCOMES = ("delivered", "failed", "expired", "dropped")
+_STAT_NAMES = ("queued", "in_flight", "delivered", "retried", "failed", "expired", "dropped")
+
+# What an on_result callback receives: outcome is one of OUTCOMES.
+EventResult = namedtuple("EventResult",
+                         "event_id outcome attempts http_status curl_code message")
+
+
+def _error(status):
+    message = _lib.pixel_last_error().decode("utf-8", "replace")
+    text = _lib.pixel_status_str(status).decode()
+    cls = _ERRORS.get(status, PixelError)
+    return cls(status, f"{text}: {message}" if message else text)
+
+
+def _check(status):
+    if status != 0:
+        raise _error(status)
+
+
+def _bytes(value, what):
+    """UTF-8 bytes for C. str goes through surrogatepass so that text that is not valid
+    Unicode reaches the library and gets its typed error; bytes pass through as they are."""
+    if isinstance(value, bytes):
+        b = value
+    elif isinstance(value, str):
+        b = value.encode("utf-8", "surrogatepass")
+    else:
+        raise InvalidArgumentError(1, f"{what} must be str or bytes, not {type(value).__name__}")
+    if b"\0" in b:
+        raise InvalidArgumentError(1, f"{what} contains a NUL character")
+    return b
+
+
+def _params(params):
+    """A ctypes pixel_param array (and the bytes it points into) from a dict or pairs."""
+    if params is None:
+        params = ()
+    items = params.items() if hasattr(params, "items") else params
+    pairs = []
+    for item in items:
+        try:
+            k, v = item
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(1, f"parameter {item!r} is not a (key, value) pair") from None
+        if not isinstance(v, (str, bytes)):
+            v = str(v)
+        pairs.append((_bytes(k, "key"), _bytes(v, "value")))
+    arr = (_native.Param * max(len(pairs), 1))()
+    for i, (k, v) in enumerate(pairs):
+        arr[i].key = k
+        arr[i].value = v
+    return arr, len(pairs), pairs
+
+
+def _into_buffer(call):
+    """Runs call(buf, size, out_len) with a growing buffer, snprintf-style."""
+    size = 1024
+    while True:
+        buf = ctypes.create_string_buffer(size)
+        out_len = ctypes.c_size_t(0)
+        status = call(buf, size, ctypes.byref(out_len))
+        if status == _BUFFER_TOO_SMALL and out_len.value + 1 > size:
+            size = out_len.value + 1
+            continue
+        _check(status)
+        return buf.raw[:out_len.value].decode("utf-8")
+
+
+def version():
+    """The libpixel version, e.g. "0.1.0"."""
+    return _lib.pixel_version().decode()
+
+
+def build_url(endpoint, params=(), event_id=True, timestamp=True):
+    """The pixel URL for `endpoint` with `params` (a dict or a list of pairs, order kept),
+    plus an event id and a timestamp unless switched off. Raises PixelError subclasses."""
+    ep = _bytes(endpoint, "endpoint")
+    arr, n, _keep = _params(params)
+    flags = (URL_EVENT_ID if event_id else 0) | (URL_TIMESTAMP if timestamp else 0)
+    return _into_buffer(lambda buf, size, out: _lib.pixel_url_build(ep, arr, n, flags, buf, size, out))
+
+
+def img_tag(url, style="email"):
+    """The <img> tag for `url`; style "email" or "page"."""
+    if style not in _STYLES:
+        raise InvalidArgumentError(1, f"style must be 'email' or 'page', not {style!r}")
+    u = _bytes(url, "url")
+    return _into_buffer(lambda buf, size, out: _lib.pixel_img_tag(u, _STYLES[style], buf, size, out))
+
+
+def _ms(seconds, what):
+    if not isinstance(seconds, (int, float)) or seconds < 0 or seconds != seconds:
+        raise InvalidArgumentError(1, f"{what} must be a non-negative number of seconds")
+    return min(int(round(seconds * 1000)), 0xFFFFFFFF)
+
+
+class Tracker:
+    """Background delivery of pixel events (a libpixel tracker).
+
+    Options (keyword arguments; times in seconds): queue_capacity, overflow ("drop_new",
+    "drop_oldest", "block"), block_timeout, allow_http, max_in_flight, connect_timeout,
+    request_timeout, max_attempts, max_age, shutdown_timeout, user_agent, ca_file,
+    event_id, timestamp, on_result (called with an EventResult from a worker thread).
+
+    track(), flush(), stats() and close() may be called from any thread. close() (or
+    leaving the `with` block) shuts down, waiting up to its timeout.
+    """
+
+    _SETTERS = {
+        "queue_capacity": ("pixel_options_set_queue_capacity", int),
+        "block_timeout": ("pixel_options_set_block_timeout_ms", "ms"),
+        "allow_http": ("pixel_options_set_allow_http", lambda v: 1 if v else 0),
+        "max_in_flight": ("pixel_options_set_max_in_flight", int),
+        "connect_timeout": ("pixel_options_set_connect_timeout_ms", "ms"),
+        "request_timeout": ("pixel_options_set_request_timeout_ms", "ms"),
+        "max_attempts": ("pixel_options_set_max_attempts", int),
+        "max_age": ("pixel_options_set_max_age_ms", "ms"),
+        "shutdown_timeout": ("pixel_options_set_shutdown_timeout_ms", "ms"),
+        "user_agent": ("pixel_options_set_user_agent", "str"),
+        "ca_file": ("pixel_options_set_ca_file", "str"),
+    }
+
+    def __init__(self, endpoint, **options):
+        self._handle = None
+        self._callback = None
+        opts = _lib.pixel_options_new()
+        if not opts:
+            raise InternalError(10, "out of memory")
+        try:
+            _check(_lib.pixel_options_set_endpoint(opts, _bytes(endpoint, "endpoint")))
+            flags = URL_EVENT_ID | URL_TIMESTAMP
+            for name, value in options.items():
+                if name in self._SETTERS:
+                    fn, conv = self._SETTERS[name]
+                    if conv == "ms":
+                        arg = _ms(value, name)
+                    elif conv == "str":
+                        arg = _bytes(value, name)
+                    elif conv is int:
+                        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                            raise InvalidArgumentError(1, f"{name} must be a non-negative int")
+                        arg = value
+                    else:
+                        arg = conv(value)
+                    _check(getattr(_lib, fn)(opts, arg))
+                elif name == "overflow":
+                    if value not in _OVERFLOW:
+                        raise InvalidArgumentError(
+                            1, f"overflow must be one of {sorted(_OVERFLOW)}, not {value!r}")
+                    _check(_lib.pixel_options_set_overflow_policy(opts, _OVERFLOW[value]))
+                elif name == "event_id":
+                    flags = (flags | URL_EVENT_ID) if value else (flags & ~URL_EVENT_ID)
+                elif name == "timestamp":
+                    flags = (flags | URL_TIMESTAMP) if value else (flags & ~URL_TIMESTAMP)
+                elif name == "on_result":
+                    if value is not None:
+                        if not callable(value):
+                            raise InvalidArgumentError(1, "on_result must be callable")
+                        self._callback = _native.RESULT_CALLBACK(self._wrap(value))
+                        _check(_lib.pixel_options_set_result_callback(opts, self._callback, None))
+                else:
+                    raise InvalidArgumentError(1, f"unknown option {name!r}")
+            _check(_lib.pixel_options_set_url_flags(opts, flags))
+            handle = ctypes.c_void_p()
+            _check(_lib.pixel_tracker_new(opts, ctypes.byref(handle)))
+            self._handle = handle
+        finally:
+            _lib.pixel_options_free(opts)
+
+    @staticmethod
+    def _wrap(fn):
+        def trampoline(result_p, _user):
+            r = result_p.contents
+            fn(EventResult(
+                r.event_id.decode("ascii"),
+                OUTCOMES[r.outcome] if 0 <= r.outcome < len(OUTCOMES) else str(r.outcome),
+                r.attempts, r.http_status, r.curl_code,
+                (r.message or b"").decode("utf-8", "replace")))
+        return trampoline
+
+    def _live(self):
+        if self._handle is None:
+            raise ShutDownError(8, "shut down: the tracker was not created")
+        return self._handle
+
+    def track(self, params, user_agent=None):
+        """Queues one event (a dict or a list of pairs); returns at once. Raises
+        QueueFullError, ShutDownError, or a ValueError subclass for bad input."""
+        arr, n, _keep = _params(params)
+        h = self._live()
+        if user_agent is None:
+            _check(_lib.pixel_track(h, arr, n))
+        else:
+            _check(_lib.pixel_track_with_user_agent(h, arr, n, _bytes(user_agent, "user_agent")))
+
+    def flush(self, timeout=5.0):
+        """Waits until every event tracked so far has an outcome: True, or False when
+        `timeout` seconds pass first."""
+        status = _lib.pixel_tracker_flush(self._live(), _ms(timeout, "timeout"))
+        if status == 9:
+            return False
+        _check(status)
+        return True
+
+    def stats(self):
+        """The counters as a dict: queued, in_flight, delivered, retried, failed, expired,
+        dropped."""
+        s = _native.Stats()
+        _check(_lib.pixel_tracker_stats(self._live(), ctypes.byref(s)))
+        return {name: getattr(s, name) for name in _STAT_NAMES}
+
+    def close(self, timeout=2.0):
+        """Stops accepting events, waits up to `timeout` seconds for delivery and drops
+        the rest. Idempotent; afterwards track() raises ShutDownError and stats() keeps
+        the final counters. The native tracker is released with this object."""
+        _check(_lib.pixel_tracker_shutdown(self._live(), _ms(timeout, "timeout")))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        # No other reference exists, so no call can be in progress: free is safe here.
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle is not None:
+            try:
+                _lib.pixel_tracker_free(handle)
+            except Exception:  # noqa: BLE001 - never raise from a finaliser
+                pass

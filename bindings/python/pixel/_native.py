@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: MIT
+"""ctypes declarations of libpixel (include/pixel/pixel.h). Internal: use the package API."""
+
+import ctypes
+import ctypes.util
+import os
+
+c_status = ctypes.c_int
+c_size_p = ctypes.POINTER(ctypes.c_size_t)
+
+
+class Param(ctypes.Structure):
+    _fields_ = [("key", ctypes.c_char_p), ("value", ctypes.c_char_p)]
+
+
+class Stats(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint64) for name in
+                ("queued", "in_flight", "delivered", "retried", "failed", "expired", "dropped")]
+
+
+class EventResult(ctypes.Structure):
+    _fields_ = [
+        ("event_id", ctypes.c_char_p),
+        ("outcome", ctypes.c_int),
+        ("attempts", ctypes.c_uint32),
+        ("http_status", ctypes.c_long),
+        ("curl_code", ctypes.c_int),
+        ("message", ctypes.c_char_p),
+    ]
+
+
+RESULT_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.POINTER(EventResult), ctypes.c_void_p)
+
+# name: (restype, argtypes). Every function of pixel.h.
+_opts = ctypes.c_void_p
+_trk = ctypes.c_void_p
+SIGNATURES = {
+    "pixel_version": (ctypes.c_char_p, []),
+    "pixel_status_str": (ctypes.c_char_p, [c_status]),
+    "pixel_last_error": (ctypes.c_char_p, []),
+    "pixel_url_build": (c_status, [ctypes.c_char_p, ctypes.POINTER(Param), ctypes.c_size_t,
+                                   ctypes.c_uint, ctypes.c_char_p, ctypes.c_size_t, c_size_p]),
+    "pixel_img_tag": (c_status, [ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                 ctypes.c_size_t, c_size_p]),
+    "pixel_options_new": (_opts, []),
+    "pixel_options_free": (None, [_opts]),
+    "pixel_options_set_endpoint": (c_status, [_opts, ctypes.c_char_p]),
+    "pixel_options_set_queue_capacity": (c_status, [_opts, ctypes.c_size_t]),
+    "pixel_options_set_overflow_policy": (c_status, [_opts, ctypes.c_int]),
+    "pixel_options_set_block_timeout_ms": (c_status, [_opts, ctypes.c_uint32]),
+    "pixel_options_set_allow_http": (c_status, [_opts, ctypes.c_int]),
+    "pixel_options_set_max_in_flight": (c_status, [_opts, ctypes.c_size_t]),
+    "pixel_options_set_connect_timeout_ms": (c_status, [_opts, ctypes.c_uint32]),
+    "pixel_options_set_request_timeout_ms": (c_status, [_opts, ctypes.c_uint32]),
+    "pixel_options_set_max_attempts": (c_status, [_opts, ctypes.c_uint32]),
+    "pixel_options_set_max_age_ms": (c_status, [_opts, ctypes.c_uint32]),
+    "pixel_options_set_shutdown_timeout_ms": (c_status, [_opts, ctypes.c_uint32]),
+    "pixel_options_set_user_agent": (c_status, [_opts, ctypes.c_char_p]),
+    "pixel_options_set_ca_file": (c_status, [_opts, ctypes.c_char_p]),
+    "pixel_options_set_url_flags": (c_status, [_opts, ctypes.c_uint]),
+    "pixel_options_set_result_callback": (c_status, [_opts, RESULT_CALLBACK, ctypes.c_void_p]),
+    "pixel_tracker_new": (c_status, [_opts, ctypes.POINTER(ctypes.c_void_p)]),
+    "pixel_track": (c_status, [_trk, ctypes.POINTER(Param), ctypes.c_size_t]),
+    "pixel_track_with_user_agent": (c_status, [_trk, ctypes.POINTER(Param), ctypes.c_size_t,
+                                               ctypes.c_char_p]),
+    "pixel_tracker_flush": (c_status, [_trk, ctypes.c_uint32]),
+    "pixel_tracker_stats": (c_status, [_trk, ctypes.POINTER(Stats)]),
+    "pixel_tracker_shutdown": (c_status, [_trk, ctypes.c_uint32]),
+    "pixel_tracker_free": (None, [_trk]),
+}
+
+
+def _candidates():
+    env = os.environ.get("PIXEL_LIBRARY")
+    if env:
+        # An explicit choice: no fallback, so a wrong path fails loudly.
+        yield env
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in ("libpixel.so.0", "libpixel.so", "libpixel.dylib", "pixel.dll"):
+        path = os.path.join(here, name)
+        if os.path.exists(path):
+            yield path
+    found = ctypes.util.find_library("pixel")
+    if found:
+        yield found
+    yield "libpixel.so.0"
+
+
+def load():
+    errors = []
+    for candidate in _candidates():
+        try:
+            lib = ctypes.CDLL(candidate)
+        except OSError as e:
+            errors.append(f"{candidate}: {e}")
+            continue
+        for name, (restype, argtypes) in SIGNATURES.items():
+            fn = getattr(lib, name)
+            fn.restype = restype
+            fn.argtypes = argtypes
+        return lib
+    raise OSError("cannot load libpixel (set PIXEL_LIBRARY to the path of libpixel.so): "
+                  + "; ".join(errors))
+
+
+lib = load()

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+//! Raw declarations of include/pixel/pixel.h. Prefer the safe API at the crate root.
+#![allow(non_camel_case_types)]
+
+use std::os::raw::{c_char, c_int, c_long, c_uint, c_void};
+
+pub type pixel_status = c_int;
+pub const PIXEL_OK: pixel_status = 0;
+pub const PIXEL_ERR_BUFFER_TOO_SMALL: pixel_status = 6;
+pub const PIXEL_ERR_TIMEOUT: pixel_status = 9;
+
+pub const PIXEL_URL_EVENT_ID: c_uint = 1;
+pub const PIXEL_URL_TIMESTAMP: c_uint = 2;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct pixel_param {
+    pub key: *const c_char,
+    pub value: *const c_char,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct pixel_stats {
+    pub queued: u64,
+    pub in_flight: u64,
+    pub delivered: u64,
+    pub retried: u64,
+    pub failed: u64,
+    pub expired: u64,
+    pub dropped: u64,
+}
+
+#[repr(C)]
+#[derive(Debug)]
+pub struct pixel_event_result {
+    pub event_id: *const c_char,
+    pub outcome: c_int,
+    pub attempts: u32,
+    pub http_status: c_long,
+    pub curl_code: c_int,
+    pub message: *const c_char,
+}
+
+#[repr(C)]
+pub struct pixel_options {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+pub struct pixel_tracker {
+    _private: [u8; 0],
+}
+
+pub type pixel_result_callback =
+    Option<unsafe extern "C" fn(result: *const pixel_event_result, user: *mut c_void)>;
+
+extern "C" {
+    pub fn pixel_version() -> *const c_char;
+    pub fn pixel_status_str(status: pixel_status) -> *const c_char;
+    pub fn pixel_last_error() -> *const c_char;
+    pub fn pixel_url_build(
+        endpoint: *const c_char,
+        params: *const pixel_param,
+        count: usize,
+        flags: c_uint,
+        buf: *mut c_char,
+        buf_size: usize,
+        out_len: *mut usize,
+    ) -> pixel_status;
+    pub fn pixel_img_tag(
+        url: *const c_char,
+        style: c_int,
+        buf: *mut c_char,
+        buf_size: usize,
+        out_len: *mut usize,
+    ) -> pixel_status;
+    pub fn pixel_options_new() -> *mut pixel_options;
+    pub fn pixel_options_free(options: *mut pixel_options);
+    pub fn pixel_options_set_endpoint(o: *mut pixel_options, url: *const c_char) -> pixel_status;
+    pub fn pixel_options_set_queue_capacity(o: *mut pixel_options, capacity: usize)
+        -> pixel_status;
+    pub fn pixel_options_set_overflow_policy(o: *mut pixel_options, policy: c_int)
+        -> pixel_status;
+    pub fn pixel_options_set_block_timeout_ms(o: *mut pixel_options, ms: u32) -> pixel_status;
+    pub fn pixel_options_set_allow_http(o: *mut pixel_options, allow: c_int) -> pixel_status;
+    pub fn pixel_options_set_max_in_flight(o: *mut pixel_options, count: usize) -> pixel_status;
+    pub fn pixel_options_set_connect_timeout_ms(o: *mut pixel_options, ms: u32) -> pixel_status;
+    pub fn pixel_options_set_request_timeout_ms(o: *mut pixel_options, ms: u32) -> pixel_status;
+    pub fn pixel_options_set_max_attempts(o: *mut pixel_options, attempts: u32) -> pixel_status;
+    pub fn pixel_options_set_max_age_ms(o: *mut pixel_options, ms: u32) -> pixel_status;
+    pub fn pixel_options_set_shutdown_timeout_ms(o: *mut pixel_options, ms: u32)
+        -> pixel_status;
+    pub fn pixel_options_set_user_agent(o: *mut pixel_options, ua: *const c_char)
+        -> pixel_status;
+    pub fn pixel_options_set_ca_file(o: *mut pixel_options, path: *const c_char) -> pixel_status;
+    pub fn pixel_options_set_url_flags(o: *mut pixel_options, flags: c_uint) -> pixel_status;
+    pub fn pixel_options_set_result_callback(
+        o: *mut pixel_options,
+        callback: pixel_result_callback,
+        user: *mut c_void,
+    ) -> pixel_status;
+    pub fn pixel_tracker_new(o: *const pixel_options, out: *mut *mut pixel_tracker)
+        -> pixel_status;
+    pub fn pixel_track(t: *mut pixel_tracker, params: *const pixel_param, count: usize)
+        -> pixel_status;
+    pub fn pixel_track_with_user_agent(
+        t: *mut pixel_tracker,
+        params: *const pixel_param,
+        count: usize,
+        user_agent: *const c_char,
+    ) -> pixel_status;
+    pub fn pixel_tracker_flush(t: *mut pixel_tracker, timeout_ms: u32) -> pixel_status;
+    pub fn pixel_tracker_stats(t: *const pixel_tracker, out: *mut pixel_stats) -> pixel_status;
+    pub fn pixel_tracker_shutdown(t: *mut pixel_tracker, timeout_ms: u32) -> pixel_status;
+    pub fn pixel_tracker_free(t: *mut pixel_tracker);
+}

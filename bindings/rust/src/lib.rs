@@ -1,0 +1,553 @@
+// SPDX-License-Identifier: MIT
+//! Tracking-pixel URLs, `<img>` tags and background delivery, over libpixel (the C API).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! let url = pixel::build_url("https://d111111abcdef8.cloudfront.net",
+//!                            &[("userid", "aws_user")], pixel::UrlFlags::DEFAULT)?;
+//! let tracker = pixel::Tracker::new(
+//!     pixel::Options::new("https://d111111abcdef8.cloudfront.net").queue_capacity(50_000))?;
+//! tracker.track(&[("userid", "aws_user"), ("thirdpartyname", "example.com")])?;
+//! tracker.flush(Duration::from_secs(5))?;
+//! # Ok::<(), pixel::Error>(())
+//! ```
+//! `Drop` shuts the tracker down (waiting up to `Options::shutdown_timeout`).
+
+pub mod ffi;
+
+use std::ffi::{c_void, CStr, CString};
+use std::fmt;
+use std::os::raw::{c_char, c_int, c_uint};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::time::Duration;
+
+/// The C `pixel_status` codes other than OK.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    InvalidArgument,
+    InvalidEndpoint,
+    InvalidUtf8,
+    EmptyKey,
+    UrlTooLong,
+    BufferTooSmall,
+    QueueFull,
+    ShutDown,
+    Timeout,
+    Internal,
+    /// A value this binding does not know (a newer library).
+    Unknown(i32),
+}
+
+impl Status {
+    fn from_c(code: c_int) -> Status {
+        match code {
+            1 => Status::InvalidArgument,
+            2 => Status::InvalidEndpoint,
+            3 => Status::InvalidUtf8,
+            4 => Status::EmptyKey,
+            5 => Status::UrlTooLong,
+            6 => Status::BufferTooSmall,
+            7 => Status::QueueFull,
+            8 => Status::ShutDown,
+            9 => Status::Timeout,
+            10 => Status::Internal,
+            other => Status::Unknown(other),
+        }
+    }
+
+    /// The C value.
+    pub fn code(self) -> i32 {
+        match self {
+            Status::InvalidArgument => 1,
+            Status::InvalidEndpoint => 2,
+            Status::InvalidUtf8 => 3,
+            Status::EmptyKey => 4,
+            Status::UrlTooLong => 5,
+            Status::BufferTooSmall => 6,
+            Status::QueueFull => 7,
+            Status::ShutDown => 8,
+            Status::Timeout => 9,
+            Status::Internal => 10,
+            Status::Unknown(c) => c,
+        }
+    }
+}
+
+/// A libpixel failure: its status and the message that names the offending part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    status: Status,
+    message: String,
+}
+
+impl Error {
+    pub fn status(&self) -> Status {
+        self.status
+    }
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    fn invalid(message: impl Into<String>) -> Error {
+        Error { status: Status::InvalidArgument, message: message.into() }
+    }
+    fn from_c(code: c_int) -> Error {
+        // SAFETY: both return static or thread-local NUL-terminated text, never NULL.
+        let (text, detail) = unsafe {
+            (cstr(ffi::pixel_status_str(code)), cstr(ffi::pixel_last_error()))
+        };
+        let message = if detail.is_empty() { text } else { format!("{text}: {detail}") };
+        Error { status: Status::from_c(code), message }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+unsafe fn cstr(p: *const c_char) -> String {
+    if p.is_null() {
+        String::new()
+    } else {
+        CStr::from_ptr(p).to_string_lossy().into_owned()
+    }
+}
+
+fn check(code: c_int) -> Result<(), Error> {
+    if code == ffi::PIXEL_OK {
+        Ok(())
+    } else {
+        Err(Error::from_c(code))
+    }
+}
+
+fn c_string(s: &str, what: &str) -> Result<CString, Error> {
+    CString::new(s).map_err(|_| Error::invalid(format!("invalid argument: {what} contains a NUL byte")))
+}
+
+/// Owned C copies of a parameter list, and the pixel_param array pointing into them.
+struct CParams {
+    _strings: Vec<CString>,
+    array: Vec<ffi::pixel_param>,
+}
+
+impl CParams {
+    fn new(params: &[(&str, &str)]) -> Result<CParams, Error> {
+        let mut strings = Vec::with_capacity(params.len() * 2);
+        let mut array = Vec::with_capacity(params.len());
+        for (k, v) in params {
+            let k = c_string(k, "key")?;
+            let v = c_string(v, "value")?;
+            array.push(ffi::pixel_param { key: k.as_ptr(), value: v.as_ptr() });
+            strings.push(k);
+            strings.push(v);
+        }
+        Ok(CParams { _strings: strings, array })
+    }
+}
+
+fn into_buffer(mut call: impl FnMut(*mut c_char, usize, *mut usize) -> c_int) -> Result<String, Error> {
+    let mut size = 1024usize;
+    loop {
+        let mut buf = vec![0u8; size];
+        let mut len = 0usize;
+        let code = call(buf.as_mut_ptr().cast(), size, &mut len);
+        if code == ffi::PIXEL_ERR_BUFFER_TOO_SMALL && len + 1 > size {
+            size = len + 1;
+            continue;
+        }
+        check(code)?;
+        buf.truncate(len);
+        return String::from_utf8(buf).map_err(|_| Error {
+            status: Status::Internal,
+            message: "libpixel returned text that is not UTF-8".into(),
+        });
+    }
+}
+
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
+/// The libpixel version, e.g. "0.1.0".
+pub fn version() -> &'static str {
+    // SAFETY: static NUL-terminated ASCII text.
+    unsafe { CStr::from_ptr(ffi::pixel_version()) }.to_str().unwrap_or("")
+}
+
+/// Which of the event id and the timestamp a URL carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UrlFlags(u32);
+
+impl UrlFlags {
+    pub const NONE: UrlFlags = UrlFlags(0);
+    pub const EVENT_ID: UrlFlags = UrlFlags(ffi::PIXEL_URL_EVENT_ID);
+    pub const TIMESTAMP: UrlFlags = UrlFlags(ffi::PIXEL_URL_TIMESTAMP);
+    pub const DEFAULT: UrlFlags = UrlFlags(ffi::PIXEL_URL_EVENT_ID | ffi::PIXEL_URL_TIMESTAMP);
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+    pub fn contains(self, other: UrlFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl Default for UrlFlags {
+    fn default() -> Self {
+        UrlFlags::DEFAULT
+    }
+}
+
+impl std::ops::BitOr for UrlFlags {
+    type Output = UrlFlags;
+    fn bitor(self, rhs: UrlFlags) -> UrlFlags {
+        UrlFlags(self.0 | rhs.0)
+    }
+}
+
+/// The pixel URL for `endpoint` with `params` in order, plus what `flags` asks for.
+pub fn build_url(endpoint: &str, params: &[(&str, &str)], flags: UrlFlags) -> Result<String, Error> {
+    let ep = c_string(endpoint, "endpoint")?;
+    let ps = CParams::new(params)?;
+    into_buffer(|buf, size, len| unsafe {
+        ffi::pixel_url_build(ep.as_ptr(), ps.array.as_ptr(), ps.array.len(), flags.0 as c_uint,
+                             buf, size, len)
+    })
+}
+
+/// The `<img>` markup preset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ImgStyle {
+    #[default]
+    Email,
+    Page,
+}
+
+/// The `<img>` tag for `url`.
+pub fn img_tag(url: &str, style: ImgStyle) -> Result<String, Error> {
+    let u = c_string(url, "url")?;
+    let s: c_int = match style {
+        ImgStyle::Email => 0,
+        ImgStyle::Page => 1,
+    };
+    into_buffer(|buf, size, len| unsafe { ffi::pixel_img_tag(u.as_ptr(), s, buf, size, len) })
+}
+
+/// What `track` does when the queue is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Overflow {
+    #[default]
+    DropNew,
+    DropOldest,
+    Block,
+}
+
+/// How an event ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered,
+    Failed,
+    Expired,
+    Dropped,
+}
+
+/// One event's outcome, given to the `on_result` callback.
+#[derive(Clone, Debug)]
+pub struct EventResult {
+    pub event_id: String,
+    pub outcome: Outcome,
+    pub attempts: u32,
+    pub http_status: i64,
+    pub curl_code: i32,
+    pub message: String,
+}
+
+type Callback = Box<dyn Fn(&EventResult) + Send + Sync + 'static>;
+
+/// Tracker options, built up then handed to `Tracker::new` (which validates them).
+pub struct Options {
+    endpoint: String,
+    queue_capacity: Option<usize>,
+    overflow: Option<Overflow>,
+    block_timeout: Option<Duration>,
+    allow_http: Option<bool>,
+    max_in_flight: Option<usize>,
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    max_attempts: Option<u32>,
+    max_age: Option<Duration>,
+    shutdown_timeout: Option<Duration>,
+    user_agent: Option<String>,
+    ca_file: Option<String>,
+    url_flags: Option<UrlFlags>,
+    on_result: Option<Callback>,
+}
+
+impl Options {
+    pub fn new(endpoint: impl Into<String>) -> Options {
+        Options {
+            endpoint: endpoint.into(),
+            queue_capacity: None,
+            overflow: None,
+            block_timeout: None,
+            allow_http: None,
+            max_in_flight: None,
+            connect_timeout: None,
+            request_timeout: None,
+            max_attempts: None,
+            max_age: None,
+            shutdown_timeout: None,
+            user_agent: None,
+            ca_file: None,
+            url_flags: None,
+            on_result: None,
+        }
+    }
+    /// Events queued or in flight at most (default 10,000).
+    pub fn queue_capacity(mut self, n: usize) -> Self {
+        self.queue_capacity = Some(n);
+        self
+    }
+    pub fn overflow(mut self, policy: Overflow) -> Self {
+        self.overflow = Some(policy);
+        self
+    }
+    /// How long `Overflow::Block` waits for room (default 100 ms).
+    pub fn block_timeout(mut self, d: Duration) -> Self {
+        self.block_timeout = Some(d);
+        self
+    }
+    /// Allow http:// to hosts other than loopback.
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.allow_http = Some(allow);
+        self
+    }
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = Some(n);
+        self
+    }
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = Some(d);
+        self
+    }
+    pub fn request_timeout(mut self, d: Duration) -> Self {
+        self.request_timeout = Some(d);
+        self
+    }
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = Some(n);
+        self
+    }
+    pub fn max_age(mut self, d: Duration) -> Self {
+        self.max_age = Some(d);
+        self
+    }
+    /// How long `Drop` waits for delivery before dropping what is left (default 2 s).
+    pub fn shutdown_timeout(mut self, d: Duration) -> Self {
+        self.shutdown_timeout = Some(d);
+        self
+    }
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = Some(ua.into());
+        self
+    }
+    pub fn ca_file(mut self, path: impl Into<String>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+    pub fn url_flags(mut self, flags: UrlFlags) -> Self {
+        self.url_flags = Some(flags);
+        self
+    }
+    /// Called once per event with its outcome, on the tracker's worker thread (or on the
+    /// thread calling `track` for queue-full drops). A panic in it is caught and discarded.
+    pub fn on_result(mut self, f: impl Fn(&EventResult) + Send + Sync + 'static) -> Self {
+        self.on_result = Some(Box::new(f));
+        self
+    }
+}
+
+/// The counters: `queued` and `in_flight` are current counts, the rest running totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub queued: u64,
+    pub in_flight: u64,
+    pub delivered: u64,
+    pub retried: u64,
+    pub failed: u64,
+    pub expired: u64,
+    pub dropped: u64,
+}
+
+unsafe extern "C" fn trampoline(result: *const ffi::pixel_event_result, user: *mut c_void) {
+    if result.is_null() || user.is_null() {
+        return;
+    }
+    let r = &*result;
+    let f = &*(user as *const Callback);
+    let event = EventResult {
+        event_id: cstr(r.event_id),
+        outcome: match r.outcome {
+            0 => Outcome::Delivered,
+            1 => Outcome::Failed,
+            2 => Outcome::Expired,
+            _ => Outcome::Dropped,
+        },
+        attempts: r.attempts,
+        http_status: r.http_status as i64,
+        curl_code: r.curl_code,
+        message: cstr(r.message),
+    };
+    // Unwinding into C is undefined behaviour: stop it here.
+    let _ = catch_unwind(AssertUnwindSafe(|| f(&event)));
+}
+
+/// Background delivery of pixel events. `track`, `flush`, `stats` and `shutdown` may be
+/// called from any thread (`Tracker` is `Send + Sync`); dropping it shuts it down.
+pub struct Tracker {
+    handle: *mut ffi::pixel_tracker,
+    callback: *mut Callback,
+}
+
+// SAFETY: the C API makes every function but free safe to call concurrently; free runs
+// only in Drop, when no other reference exists.
+unsafe impl Send for Tracker {}
+unsafe impl Sync for Tracker {}
+
+struct OptionsHandle(*mut ffi::pixel_options);
+impl Drop for OptionsHandle {
+    fn drop(&mut self) {
+        unsafe { ffi::pixel_options_free(self.0) }
+    }
+}
+
+impl Tracker {
+    pub fn new(options: Options) -> Result<Tracker, Error> {
+        let o = OptionsHandle(unsafe { ffi::pixel_options_new() });
+        if o.0.is_null() {
+            return Err(Error { status: Status::Internal, message: "out of memory".into() });
+        }
+        let p = o.0;
+        unsafe {
+            check(ffi::pixel_options_set_endpoint(p, c_string(&options.endpoint, "endpoint")?.as_ptr()))?;
+            if let Some(n) = options.queue_capacity {
+                check(ffi::pixel_options_set_queue_capacity(p, n))?;
+            }
+            if let Some(policy) = options.overflow {
+                let v = match policy {
+                    Overflow::DropNew => 0,
+                    Overflow::DropOldest => 1,
+                    Overflow::Block => 2,
+                };
+                check(ffi::pixel_options_set_overflow_policy(p, v))?;
+            }
+            if let Some(d) = options.block_timeout {
+                check(ffi::pixel_options_set_block_timeout_ms(p, millis(d)))?;
+            }
+            if let Some(a) = options.allow_http {
+                check(ffi::pixel_options_set_allow_http(p, a as c_int))?;
+            }
+            if let Some(n) = options.max_in_flight {
+                check(ffi::pixel_options_set_max_in_flight(p, n))?;
+            }
+            if let Some(d) = options.connect_timeout {
+                check(ffi::pixel_options_set_connect_timeout_ms(p, millis(d)))?;
+            }
+            if let Some(d) = options.request_timeout {
+                check(ffi::pixel_options_set_request_timeout_ms(p, millis(d)))?;
+            }
+            if let Some(n) = options.max_attempts {
+                check(ffi::pixel_options_set_max_attempts(p, n))?;
+            }
+            if let Some(d) = options.max_age {
+                check(ffi::pixel_options_set_max_age_ms(p, millis(d)))?;
+            }
+            if let Some(d) = options.shutdown_timeout {
+                check(ffi::pixel_options_set_shutdown_timeout_ms(p, millis(d)))?;
+            }
+            if let Some(ua) = &options.user_agent {
+                check(ffi::pixel_options_set_user_agent(p, c_string(ua, "user agent")?.as_ptr()))?;
+            }
+            if let Some(ca) = &options.ca_file {
+                check(ffi::pixel_options_set_ca_file(p, c_string(ca, "CA file")?.as_ptr()))?;
+            }
+            if let Some(f) = options.url_flags {
+                check(ffi::pixel_options_set_url_flags(p, f.0 as c_uint))?;
+            }
+        }
+        let callback: *mut Callback = match options.on_result {
+            Some(f) => Box::into_raw(Box::new(f)),
+            None => ptr::null_mut(),
+        };
+        let mut handle = ptr::null_mut();
+        let created = unsafe {
+            if !callback.is_null() {
+                check(ffi::pixel_options_set_result_callback(p, Some(trampoline), callback.cast()))?;
+            }
+            check(ffi::pixel_tracker_new(p, &mut handle))
+        };
+        if let Err(e) = created {
+            if !callback.is_null() {
+                drop(unsafe { Box::from_raw(callback) });
+            }
+            return Err(e);
+        }
+        Ok(Tracker { handle, callback })
+    }
+
+    /// Queues one event and returns at once; never waits for the network.
+    pub fn track(&self, params: &[(&str, &str)]) -> Result<(), Error> {
+        let ps = CParams::new(params)?;
+        check(unsafe { ffi::pixel_track(self.handle, ps.array.as_ptr(), ps.array.len()) })
+    }
+
+    /// As `track`, sending `user_agent` as this event's User-Agent header.
+    pub fn track_with_user_agent(&self, params: &[(&str, &str)], user_agent: &str) -> Result<(), Error> {
+        let ps = CParams::new(params)?;
+        let ua = c_string(user_agent, "user agent")?;
+        check(unsafe {
+            ffi::pixel_track_with_user_agent(self.handle, ps.array.as_ptr(), ps.array.len(), ua.as_ptr())
+        })
+    }
+
+    /// Waits until every event tracked so far has an outcome; `Status::Timeout` otherwise.
+    pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        check(unsafe { ffi::pixel_tracker_flush(self.handle, millis(timeout)) })
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut s = ffi::pixel_stats::default();
+        // Cannot fail with a valid handle and output pointer.
+        let _ = unsafe { ffi::pixel_tracker_stats(self.handle, &mut s) };
+        Stats {
+            queued: s.queued,
+            in_flight: s.in_flight,
+            delivered: s.delivered,
+            retried: s.retried,
+            failed: s.failed,
+            expired: s.expired,
+            dropped: s.dropped,
+        }
+    }
+
+    /// Stops accepting events, waits up to `timeout`, drops what is left. Idempotent;
+    /// afterwards `track` gives `Status::ShutDown`.
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
+        check(unsafe { ffi::pixel_tracker_shutdown(self.handle, millis(timeout)) })
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        unsafe {
+            ffi::pixel_tracker_free(self.handle);
+            if !self.callback.is_null() {
+                drop(Box::from_raw(self.callback));
+            }
+        }
+    }
+}

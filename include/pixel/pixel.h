@@ -1,0 +1,204 @@
+/* pixel: the C API (libpixel.so). C99 and C++; every function is exception-free.
+ * SPDX-License-Identifier: MIT
+ *
+ *   pixel_options *opts = pixel_options_new();
+ *   pixel_options_set_endpoint(opts, "https://d111111abcdef8.cloudfront.net");
+ *   pixel_tracker *t = NULL;
+ *   pixel_status st = pixel_tracker_new(opts, &t);
+ *   pixel_options_free(opts);                      (the tracker copied what it needs)
+ *   if (st != PIXEL_OK) { fprintf(stderr, "%s\n", pixel_last_error()); return 1; }
+ *   pixel_param p[] = {{"userid", "aws_user"}, {"thirdpartyname", "example.com"}};
+ *   pixel_track(t, p, 2);                          (never waits for the network)
+ *   pixel_tracker_free(t);                         (shuts down, flushing up to 2 s)
+ *
+ * Conventions, for every function below:
+ * - Strings are NUL-terminated UTF-8, borrowed for the duration of the call only.
+ * - NULL where a pointer is required gives PIXEL_ERR_INVALID_ARGUMENT; nothing aborts.
+ * - A failing call leaves a message for the calling thread in pixel_last_error().
+ * - Output strings go into the caller's buffer, snprintf-style (see pixel_url_build).
+ */
+#ifndef PIXEL_PIXEL_H
+#define PIXEL_PIXEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#if defined(PIXEL_C_BUILDING)
+#define PIXEL_API __declspec(dllexport)
+#else
+#define PIXEL_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) || defined(__clang__)
+#define PIXEL_API __attribute__((visibility("default")))
+#else
+#define PIXEL_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum pixel_status {
+  PIXEL_OK = 0,
+  PIXEL_ERR_INVALID_ARGUMENT,   /* NULL where a pointer is required, a bad option value */
+  PIXEL_ERR_INVALID_ENDPOINT,
+  PIXEL_ERR_INVALID_UTF8,
+  PIXEL_ERR_EMPTY_KEY,
+  PIXEL_ERR_URL_TOO_LONG,
+  PIXEL_ERR_BUFFER_TOO_SMALL,
+  PIXEL_ERR_QUEUE_FULL,
+  PIXEL_ERR_SHUT_DOWN,
+  PIXEL_ERR_TIMEOUT,
+  PIXEL_ERR_INTERNAL
+} pixel_status;
+
+typedef struct pixel_param { const char *key; const char *value; } pixel_param; /* NUL-terminated UTF-8 */
+enum { PIXEL_URL_EVENT_ID = 1u, PIXEL_URL_TIMESTAMP = 2u };
+typedef enum pixel_img_style { PIXEL_IMG_EMAIL = 0, PIXEL_IMG_PAGE = 1 } pixel_img_style;
+typedef struct pixel_stats {
+  uint64_t queued, in_flight, delivered, retried, failed, expired, dropped;
+} pixel_stats;
+typedef struct pixel_options pixel_options;
+typedef struct pixel_tracker pixel_tracker;
+
+/* What pixel_track does when the queue is at capacity. */
+typedef enum pixel_overflow_policy {
+  PIXEL_OVERFLOW_DROP_NEW = 0,    /* refuse the new event: PIXEL_ERR_QUEUE_FULL (default) */
+  PIXEL_OVERFLOW_DROP_OLDEST = 1, /* evict the oldest queued event (reported as dropped) */
+  PIXEL_OVERFLOW_BLOCK = 2        /* wait up to the block timeout for room, then as DROP_NEW */
+} pixel_overflow_policy;
+
+/* How one event ended; exactly one per event. */
+typedef enum pixel_outcome {
+  PIXEL_OUTCOME_DELIVERED = 0, /* a 2xx response */
+  PIXEL_OUTCOME_FAILED = 1,    /* a final status, or attempts exhausted */
+  PIXEL_OUTCOME_EXPIRED = 2,   /* older than the maximum age before it could be delivered */
+  PIXEL_OUTCOME_DROPPED = 3    /* queue full, or still queued at shutdown */
+} pixel_outcome;
+
+/* Passed to a pixel_result_callback. The strings are valid during the call only. */
+typedef struct pixel_event_result {
+  const char *event_id;   /* 26 characters, NUL-terminated */
+  pixel_outcome outcome;
+  uint32_t attempts;      /* requests sent for this event */
+  long http_status;       /* last HTTP status, 0 when no response was received */
+  int curl_code;          /* last CURLcode, 0 when the transfer completed */
+  const char *message;    /* reason for anything but delivered; "" when delivered */
+} pixel_event_result;
+
+/* Called once per event with its outcome, on the tracker's worker thread (or, for
+   queue-full drops, on the thread calling pixel_track). Keep it short; it may call
+   pixel_track and pixel_tracker_stats but not flush, shutdown or free. */
+typedef void (*pixel_result_callback)(const pixel_event_result *result, void *user);
+
+/* ---- Library ---------------------------------------------------------------------- */
+
+/* The library's version, "MAJOR.MINOR.PATCH". Static text, never NULL; thread-safe. */
+PIXEL_API const char  *pixel_version(void);
+PIXEL_API const char  *pixel_status_str(pixel_status status);          /* static text, never NULL */
+
+/* The message of the last call that failed on the calling thread (naming the offending
+   key, option or part), or "" if none has. Thread-local: valid until the next pixel_*
+   call on this thread. Never NULL. */
+PIXEL_API const char  *pixel_last_error(void);
+
+/* ---- URLs and HTML (stateless; thread-safe) -------------------------------------- */
+
+/* Builds the pixel URL for `endpoint` (https://host[:port][/path]; http:// only for
+   loopback hosts) with `count` parameters in order, plus an event id and/or a timestamp
+   as `flags` says (PIXEL_URL_EVENT_ID | PIXEL_URL_TIMESTAMP; 0 for neither). `params`
+   may be NULL when count is 0. Errors: INVALID_ARGUMENT (NULL, unknown flag bits, a key
+   reserved for eid/ts), INVALID_ENDPOINT, INVALID_UTF8, EMPTY_KEY, URL_TOO_LONG (over
+   8,192 bytes), BUFFER_TOO_SMALL.
+   Caller's buffer, snprintf-style: *out_len gets the length without the NUL; on
+   PIXEL_ERR_BUFFER_TOO_SMALL it gets the length needed. buf may be NULL when buf_size is 0.
+   out_len may be NULL. On any error, buf (when buf_size > 0) holds "". */
+PIXEL_API pixel_status pixel_url_build(const char *endpoint, const pixel_param *params, size_t count,
+                             unsigned flags, char *buf, size_t buf_size, size_t *out_len);
+
+/* The <img> tag for `url` (http or https) in the given style, attribute-escaped. Buffer
+   rules as pixel_url_build. Errors: INVALID_ARGUMENT (NULL, bad URL, unknown style),
+   INVALID_UTF8, BUFFER_TOO_SMALL. */
+PIXEL_API pixel_status pixel_img_tag(const char *url, pixel_img_style style,
+                           char *buf, size_t buf_size, size_t *out_len);
+
+/* ---- Tracker options --------------------------------------------------------------
+   A pixel_options is a plain value owned by the caller: create, set, hand to
+   pixel_tracker_new (which copies it), free. Not thread-safe: one thread at a time per
+   object. Setters validate their argument and leave the option unchanged on error. */
+
+/* A new set of defaults (no endpoint yet), or NULL when out of memory. Free it with
+   pixel_options_free. */
+PIXEL_API pixel_options *pixel_options_new(void);
+PIXEL_API void          pixel_options_free(pixel_options *options);   /* NULL allowed */
+
+/* The pixel location. Checked for syntax here (INVALID_ENDPOINT); whether http:// is
+   allowed is checked by pixel_tracker_new, after pixel_options_set_allow_http. Copied. */
+PIXEL_API pixel_status  pixel_options_set_endpoint(pixel_options *options, const char *url);
+/* Events queued or in flight at most (default 10,000); 0 is INVALID_ARGUMENT. */
+PIXEL_API pixel_status  pixel_options_set_queue_capacity(pixel_options *options, size_t capacity);
+/* What pixel_track does on a full queue (default DROP_NEW), and how long BLOCK waits for
+   room, in ms (default 100; 0 is INVALID_ARGUMENT). */
+PIXEL_API pixel_status  pixel_options_set_overflow_policy(pixel_options *options,
+                                                pixel_overflow_policy policy);
+PIXEL_API pixel_status  pixel_options_set_block_timeout_ms(pixel_options *options, uint32_t ms);
+/* Non-zero: allow http:// to hosts other than loopback (default 0). */
+PIXEL_API pixel_status  pixel_options_set_allow_http(pixel_options *options, int allow);
+/* Concurrent transfers at most (default 16); 0 is INVALID_ARGUMENT. */
+PIXEL_API pixel_status  pixel_options_set_max_in_flight(pixel_options *options, size_t count);
+/* Connection and whole-request timeouts in ms (defaults 5,000 and 10,000; 0 is invalid). */
+PIXEL_API pixel_status  pixel_options_set_connect_timeout_ms(pixel_options *options, uint32_t ms);
+PIXEL_API pixel_status  pixel_options_set_request_timeout_ms(pixel_options *options, uint32_t ms);
+/* Attempts per event, the first included (default 8; 0 is INVALID_ARGUMENT). */
+PIXEL_API pixel_status  pixel_options_set_max_attempts(pixel_options *options, uint32_t attempts);
+/* An event older than this (ms) expires instead of being retried (default 600,000). */
+PIXEL_API pixel_status  pixel_options_set_max_age_ms(pixel_options *options, uint32_t ms);
+/* How long pixel_tracker_free waits for delivery before dropping (default 2,000 ms). */
+PIXEL_API pixel_status  pixel_options_set_shutdown_timeout_ms(pixel_options *options, uint32_t ms);
+/* The User-Agent header (logged by CloudFront as cs-user-agent); must be UTF-8 without
+   control bytes. Default "pixel-cpp/VERSION". Copied. */
+PIXEL_API pixel_status  pixel_options_set_user_agent(pixel_options *options, const char *user_agent);
+/* A PEM CA bundle to verify the endpoint with, instead of the system's; "" for the system's.
+   Peer and host verification stay on. Copied; the file is read by pixel_tracker_new. */
+PIXEL_API pixel_status  pixel_options_set_ca_file(pixel_options *options, const char *path);
+/* Which of the event id and timestamp each tracked URL carries: PIXEL_URL_EVENT_ID |
+   PIXEL_URL_TIMESTAMP (the default). Unknown bits are INVALID_ARGUMENT. */
+PIXEL_API pixel_status  pixel_options_set_url_flags(pixel_options *options, unsigned flags);
+/* The per-event outcome callback (see pixel_result_callback); NULL for none. `user` is
+   passed through untouched: the caller keeps it alive until pixel_tracker_free returns. */
+PIXEL_API pixel_status  pixel_options_set_result_callback(pixel_options *options,
+                                                pixel_result_callback callback, void *user);
+
+/* ---- Tracker ----------------------------------------------------------------------
+   pixel_track, pixel_tracker_flush, pixel_tracker_stats and pixel_tracker_shutdown are
+   safe to call from any number of threads at once. pixel_tracker_free must be the last
+   call on a tracker, with no other call in progress. */
+
+/* Validates the options and starts the worker thread. On success *out owns a new tracker
+   (free it with pixel_tracker_free); on error *out is set to NULL. */
+PIXEL_API pixel_status pixel_tracker_new(const pixel_options *options, pixel_tracker **out); /* copies options */
+/* Validates, builds the URL (adding eid/ts), enqueues it and returns at once; never waits
+   for the network. Errors: INVALID_ARGUMENT, INVALID_UTF8, EMPTY_KEY, URL_TOO_LONG,
+   QUEUE_FULL, SHUT_DOWN. */
+PIXEL_API pixel_status pixel_track(pixel_tracker *tracker, const pixel_param *params, size_t count);
+/* As pixel_track, sending `user_agent` as this event's User-Agent (for servers that
+   forward their end user's agent). */
+PIXEL_API pixel_status pixel_track_with_user_agent(pixel_tracker *tracker, const pixel_param *params,
+                                         size_t count, const char *user_agent);
+/* Waits until every event tracked before the call has an outcome (OK) or the timeout
+   passes (PIXEL_ERR_TIMEOUT). */
+PIXEL_API pixel_status pixel_tracker_flush(pixel_tracker *tracker, uint32_t timeout_ms);    /* OK or TIMEOUT */
+/* A snapshot of the counters: queued and in_flight are current counts, the rest totals. */
+PIXEL_API pixel_status pixel_tracker_stats(const pixel_tracker *tracker, pixel_stats *out);
+/* Stops accepting events, flushes up to timeout_ms, then drops what is left (counted and
+   reported). Returns by its deadline. OK also when events had to be dropped (see
+   stats); later calls return OK at once. */
+PIXEL_API pixel_status pixel_tracker_shutdown(pixel_tracker *tracker, uint32_t timeout_ms); /* idempotent */
+PIXEL_API void         pixel_tracker_free(pixel_tracker *tracker);  /* NULL allowed; shuts down first */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PIXEL_PIXEL_H */

@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: MIT
+// The C ABI over the C++ library. Every entry point catches everything: no exception
+// crosses into C, and bad input gives a pixel_status plus a thread-local message.
+#include "pixel/pixel.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pixel/error.hpp"
+#include "pixel/html.hpp"
+#include "pixel/tracker.hpp"
+#include "pixel/url.hpp"
+#include "pixel/version.hpp"
+
+struct pixel_options {
+  pixel::tracker_options cpp;
+  pixel_result_callback callback = nullptr;
+  void* user = nullptr;
+};
+
+struct pixel_tracker {
+  explicit pixel_tracker(pixel::tracker t) : cpp(std::move(t)) {}
+  pixel::tracker cpp;
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+pixel_status to_status(pixel::errc e) noexcept {
+  if (pixel::is_endpoint_error(e)) return PIXEL_ERR_INVALID_ENDPOINT;
+  const int v = static_cast<int>(e);
+  if (v >= PIXEL_OK && v <= PIXEL_ERR_INTERNAL) return static_cast<pixel_status>(v);
+  return PIXEL_ERR_INTERNAL;
+}
+
+// Records `message` for pixel_last_error() and returns `status`. Never throws: if the
+// message cannot be stored, the status text stands in.
+pixel_status fail(pixel_status status, std::string_view message) noexcept {
+  try {
+    last_error.assign(message);
+  } catch (...) {
+    last_error.clear();  // clear() never allocates; pixel_last_error() then says ""
+  }
+  return status;
+}
+
+pixel_status fail(const pixel::error& e) noexcept { return fail(to_status(e.code()), e.message()); }
+
+pixel_status ok() noexcept {
+  last_error.clear();
+  return PIXEL_OK;
+}
+
+// Runs `body` (returning pixel_status), mapping any exception to PIXEL_ERR_INTERNAL.
+template <typename F>
+pixel_status guarded(F&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return fail(PIXEL_ERR_INTERNAL, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(PIXEL_ERR_INTERNAL, e.what());
+  } catch (...) {
+    return fail(PIXEL_ERR_INTERNAL, "unknown exception");
+  }
+}
+
+pixel_status null_argument(const char* name) noexcept {
+  // A literal, short enough for the small-string buffer: no allocation in practice.
+  std::string_view n(name);
+  try {
+    last_error.assign(n);
+    last_error.append(" must not be NULL");
+  } catch (...) {
+    last_error.clear();
+  }
+  return PIXEL_ERR_INVALID_ARGUMENT;
+}
+
+// Converts a C parameter array into views; NULL keys or values are refused.
+pixel_status to_params(const pixel_param* params, std::size_t count,
+                       std::vector<pixel::param>& out) {
+  if (count == 0) return PIXEL_OK;
+  if (params == nullptr) return null_argument("params (with count > 0)");
+  out.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (params[i].key == nullptr || params[i].value == nullptr) {
+      return fail(PIXEL_ERR_INVALID_ARGUMENT,
+                  "parameter " + std::to_string(i + 1) + " has a NULL key or value");
+    }
+    out.push_back({params[i].key, params[i].value});
+  }
+  return PIXEL_OK;
+}
+
+// Copies `text` into the caller's buffer snprintf-style.
+pixel_status deliver(std::string_view text, char* buf, std::size_t buf_size,
+                     std::size_t* out_len) noexcept {
+  if (out_len != nullptr) *out_len = text.size();
+  if (text.size() >= buf_size) {
+    if (buf != nullptr && buf_size > 0) buf[0] = '\0';
+    return fail(PIXEL_ERR_BUFFER_TOO_SMALL,
+                "buffer too small: the result needs " + std::to_string(text.size() + 1) +
+                    " bytes with its NUL");
+  }
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  return ok();
+}
+
+// Validates the snprintf-style buffer arguments; on error clears what it can.
+pixel_status check_buffer(char* buf, std::size_t buf_size, std::size_t* out_len) noexcept {
+  if (out_len != nullptr) *out_len = 0;
+  if (buf == nullptr && buf_size > 0) return null_argument("buf (with buf_size > 0)");
+  if (buf != nullptr && buf_size > 0) buf[0] = '\0';
+  return PIXEL_OK;
+}
+
+// The integer a C caller passed for an enum. Read through memcpy: C may pass any int,
+// and a typed load of an out-of-range value is undefined in C++ (UBSan's enum check).
+template <typename E>
+int raw_enum(const E& e) noexcept {
+  static_assert(sizeof(E) == sizeof(int), "C enums are int-sized here");
+  int v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
+
+bool has_control_bytes(std::string_view s) noexcept {
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7F) return true;
+  }
+  return false;
+}
+
+constexpr unsigned known_url_flags = PIXEL_URL_EVENT_ID | PIXEL_URL_TIMESTAMP;
+
+pixel_status positive_ms(std::uint32_t ms, const char* what, std::chrono::milliseconds& dst) {
+  if (ms == 0) return fail(PIXEL_ERR_INVALID_ARGUMENT, std::string(what) + " must be > 0 ms");
+  dst = std::chrono::milliseconds(ms);
+  return ok();
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* pixel_version(void) { return PIXEL_VERSION_STRING; }
+
+const char* pixel_status_str(pixel_status status) {
+  switch (raw_enum(status)) {
+    case PIXEL_OK: return "ok";
+    case PIXEL_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case PIXEL_ERR_INVALID_ENDPOINT: return "invalid endpoint";
+    case PIXEL_ERR_INVALID_UTF8: return "invalid UTF-8";
+    case PIXEL_ERR_EMPTY_KEY: return "empty key";
+    case PIXEL_ERR_URL_TOO_LONG: return "URL too long";
+    case PIXEL_ERR_BUFFER_TOO_SMALL: return "buffer too small";
+    case PIXEL_ERR_QUEUE_FULL: return "queue full";
+    case PIXEL_ERR_SHUT_DOWN: return "shut down";
+    case PIXEL_ERR_TIMEOUT: return "timeout";
+    case PIXEL_ERR_INTERNAL: return "internal error";
+  }
+  return "unknown status";
+}
+
+const char* pixel_last_error(void) { return last_error.c_str(); }
+
+pixel_status pixel_url_build(const char* endpoint, const pixel_param* params, size_t count,
+                             unsigned flags, char* buf, size_t buf_size, size_t* out_len) {
+  return guarded([&] {
+    if (auto st = check_buffer(buf, buf_size, out_len); st != PIXEL_OK) return st;
+    if (endpoint == nullptr) return null_argument("endpoint");
+    if ((flags & ~known_url_flags) != 0) {
+      return fail(PIXEL_ERR_INVALID_ARGUMENT, "unknown bits in flags: " + std::to_string(flags));
+    }
+    std::vector<pixel::param> ps;
+    if (auto st = to_params(params, count, ps); st != PIXEL_OK) return st;
+    auto ep = pixel::endpoint::parse(endpoint);
+    if (!ep) return fail(ep.error());
+    pixel::url_options uo;
+    uo.event_id = (flags & PIXEL_URL_EVENT_ID) != 0;
+    uo.timestamp = (flags & PIXEL_URL_TIMESTAMP) != 0;
+    auto builder = pixel::url_builder::create(std::move(*ep), std::move(uo));
+    if (!builder) return fail(builder.error());
+    std::string url;
+    auto id = builder->build_into(pixel::params_view(ps.data(), ps.size()), url);
+    if (!id) return fail(id.error());
+    return deliver(url, buf, buf_size, out_len);
+  });
+}
+
+pixel_status pixel_img_tag(const char* url, pixel_img_style style, char* buf, size_t buf_size,
+                           size_t* out_len) {
+  return guarded([&] {
+    if (auto st = check_buffer(buf, buf_size, out_len); st != PIXEL_OK) return st;
+    if (url == nullptr) return null_argument("url");
+    pixel::img_style s;
+    const int style_value = raw_enum(style);
+    switch (style_value) {
+      case PIXEL_IMG_EMAIL: s = pixel::img_style::email; break;
+      case PIXEL_IMG_PAGE: s = pixel::img_style::page; break;
+      default:
+        return fail(PIXEL_ERR_INVALID_ARGUMENT,
+                    "unknown image style " + std::to_string(style_value));
+    }
+    auto tag = pixel::img_tag(url, s);
+    if (!tag) return fail(tag.error());
+    return deliver(*tag, buf, buf_size, out_len);
+  });
+}
+
+pixel_options* pixel_options_new(void) {
+  try {
+    return new pixel_options();
+  } catch (...) {
+    fail(PIXEL_ERR_INTERNAL, "out of memory");
+    return nullptr;
+  }
+}
+
+void pixel_options_free(pixel_options* options) { delete options; }
+
+pixel_status pixel_options_set_endpoint(pixel_options* options, const char* url) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    if (url == nullptr) return null_argument("url");
+    // Syntax only: allow_http may still be switched on before pixel_tracker_new.
+    pixel::endpoint_options eo;
+    eo.allow_http = true;
+    auto ep = pixel::endpoint::parse(url, eo);
+    if (!ep) return fail(ep.error());
+    options->cpp.endpoint = url;
+    return ok();
+  });
+}
+
+pixel_status pixel_options_set_queue_capacity(pixel_options* options, size_t capacity) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    if (capacity == 0) return fail(PIXEL_ERR_INVALID_ARGUMENT, "queue capacity must be > 0");
+    options->cpp.queue_capacity = capacity;
+    return ok();
+  });
+}
+
+pixel_status pixel_options_set_overflow_policy(pixel_options* options,
+                                               pixel_overflow_policy policy) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    const int policy_value = raw_enum(policy);
+    switch (policy_value) {
+      case PIXEL_OVERFLOW_DROP_NEW: options->cpp.overflow = pixel::overflow_policy::drop_new; break;
+      case PIXEL_OVERFLOW_DROP_OLDEST:
+        options->cpp.overflow = pixel::overflow_policy::drop_oldest;
+        break;
+      case PIXEL_OVERFLOW_BLOCK: options->cpp.overflow = pixel::overflow_policy::block; break;
+      default:
+        return fail(PIXEL_ERR_INVALID_ARGUMENT,
+                    "unknown overflow policy " + std::to_string(policy_value));
+    }
+    return ok();
+  });
+}
+
+pixel_status pixel_options_set_block_timeout_ms(pixel_options* options, uint32_t ms) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    return positive_ms(ms, "block timeout", options->cpp.block_timeout);
+  });
+}
+
+pixel_status pixel_options_set_allow_http(pixel_options* options, int allow) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    options->cpp.allow_http = allow != 0;
+    return ok();
+  });
+}
+
+pixel_status pixel_options_set_max_in_flight(pixel_options* options, size_t count) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    if (count == 0) return fail(PIXEL_ERR_INVALID_ARGUMENT, "max in flight must be > 0");
+    options->cpp.max_in_flight = count;
+    return ok();
+  });
+}
+
+pixel_status pixel_options_set_connect_timeout_ms(pixel_options* options, uint32_t ms) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    return positive_ms(ms, "connect timeout", options->cpp.connect_timeout);
+  });
+}
+
+pixel_status pixel_options_set_request_timeout_ms(pixel_options* options, uint32_t ms) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    return positive_ms(ms, "request timeout", options->cpp.request_timeout);
+  });
+}
+
+pixel_status pixel_options_set_max_attempts(pixel_options* options, uint32_t attempts) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    if (attempts == 0) return fail(PIXEL_ERR_INVALID_ARGUMENT, "max attempts must be > 0");
+    options->cpp.retry.max_attempts = attempts;
+    return ok();
+  });
+}
+
+pixel_status pixel_options_set_max_age_ms(pixel_options* options, uint32_t ms) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    return positive_ms(ms, "max age", options->cpp.retry.max_age);
+  });
+}
+
+pixel_status pixel_options_set_shutdown_timeout_ms(pixel_options* options, uint32_t ms) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    // 0 is allowed here: drop whatever is left without waiting.
+    options->cpp.shutdown_timeout = std::chrono::milliseconds(ms);
+    return ok();
+  });
+}
+
+pixel_status pixel_options_set_user_agent(pixel_options* options, const char* user_agent) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    if (user_agent == nullptr) return null_argument("user_agent");
+    const std::string_view ua(user_agent);
+    if (!pixel::is_valid_utf8(ua)) return fail(PIXEL_ERR_INVALID_UTF8, "user agent is not UTF-8");
+    if (has_control_bytes(ua)) {
+      return fail(PIXEL_ERR_INVALID_ARGUMENT, "user agent contains a control byte");
+    }
+    options->cpp.user_agent = ua;
+    return ok();
+  });
+}
+
+pixel_status pixel_options_set_ca_file(pixel_options* options, const char* path) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    if (path == nullptr) return null_argument("path");
+    options->cpp.ca_file = path;
+    return ok();
+  });
+}
+
+pixel_status pixel_options_set_url_flags(pixel_options* options, unsigned flags) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    if ((flags & ~known_url_flags) != 0) {
+      return fail(PIXEL_ERR_INVALID_ARGUMENT, "unknown bits in flags: " + std::to_string(flags));
+    }
+    options->cpp.url.event_id = (flags & PIXEL_URL_EVENT_ID) != 0;
+    options->cpp.url.timestamp = (flags & PIXEL_URL_TIMESTAMP) != 0;
+    return ok();
+  });
+}
+
+pixel_status pixel_options_set_result_callback(pixel_options* options,
+                                               pixel_result_callback callback, void* user) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    options->callback = callback;
+    options->user = callback != nullptr ? user : nullptr;
+    return ok();
+  });
+}
+
+pixel_status pixel_tracker_new(const pixel_options* options, pixel_tracker** out) {
+  if (out != nullptr) *out = nullptr;
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    if (out == nullptr) return null_argument("out");
+    pixel::tracker_options o = options->cpp;
+    if (options->callback != nullptr) {
+      o.on_result = [cb = options->callback, user = options->user](const pixel::event_result& r) {
+        // The C strings must be NUL-terminated; the C++ views are not.
+        char id[pixel::event_id::length + 1] = {};
+        const std::size_t n = std::min(r.event_id.size(), pixel::event_id::length);
+        std::memcpy(id, r.event_id.data(), n);
+        std::string message;
+        try {
+          message.assign(r.message);
+        } catch (...) {
+          // Out of memory: the outcome still reaches the caller, without its text.
+        }
+        pixel_event_result c{};
+        c.event_id = id;
+        switch (r.outcome) {
+          case pixel::outcome::delivered: c.outcome = PIXEL_OUTCOME_DELIVERED; break;
+          case pixel::outcome::failed: c.outcome = PIXEL_OUTCOME_FAILED; break;
+          case pixel::outcome::expired: c.outcome = PIXEL_OUTCOME_EXPIRED; break;
+          case pixel::outcome::dropped: c.outcome = PIXEL_OUTCOME_DROPPED; break;
+        }
+        c.attempts = r.attempts;
+        c.http_status = r.http_status;
+        c.curl_code = r.curl_code;
+        c.message = message.c_str();
+        cb(&c, user);
+      };
+    }
+    auto t = pixel::tracker::create(std::move(o));
+    if (!t) return fail(t.error());
+    *out = new pixel_tracker(std::move(*t));
+    return ok();
+  });
+}
+
+pixel_status pixel_track(pixel_tracker* tracker, const pixel_param* params, size_t count) {
+  return guarded([&] {
+    if (tracker == nullptr) return null_argument("tracker");
+    std::vector<pixel::param> ps;
+    if (auto st = to_params(params, count, ps); st != PIXEL_OK) return st;
+    auto id = tracker->cpp.track(pixel::params_view(ps.data(), ps.size()));
+    if (!id) return fail(id.error());
+    return ok();
+  });
+}
+
+pixel_status pixel_track_with_user_agent(pixel_tracker* tracker, const pixel_param* params,
+                                         size_t count, const char* user_agent) {
+  return guarded([&] {
+    if (tracker == nullptr) return null_argument("tracker");
+    if (user_agent == nullptr) return null_argument("user_agent");
+    const std::string_view ua(user_agent);
+    if (!pixel::is_valid_utf8(ua)) return fail(PIXEL_ERR_INVALID_UTF8, "user agent is not UTF-8");
+    if (has_control_bytes(ua)) {
+      return fail(PIXEL_ERR_INVALID_ARGUMENT, "user agent contains a control byte");
+    }
+    std::vector<pixel::param> ps;
+    if (auto st = to_params(params, count, ps); st != PIXEL_OK) return st;
+    auto id = tracker->cpp.track(pixel::params_view(ps.data(), ps.size()), ua);
+    if (!id) return fail(id.error());
+    return ok();
+  });
+}
+
+pixel_status pixel_tracker_flush(pixel_tracker* tracker, uint32_t timeout_ms) {
+  return guarded([&] {
+    if (tracker == nullptr) return null_argument("tracker");
+    if (tracker->cpp.flush(std::chrono::milliseconds(timeout_ms))) return ok();
+    return fail(PIXEL_ERR_TIMEOUT,
+                "events still pending after " + std::to_string(timeout_ms) + " ms");
+  });
+}
+
+pixel_status pixel_tracker_stats(const pixel_tracker* tracker, pixel_stats* out) {
+  return guarded([&] {
+    if (tracker == nullptr) return null_argument("tracker");
+    if (out == nullptr) return null_argument("out");
+    const pixel::tracker_stats s = tracker->cpp.stats();
+    out->queued = s.queued;
+    out->in_flight = s.in_flight;
+    out->delivered = s.delivered;
+    out->retried = s.retried;
+    out->failed = s.failed;
+    out->expired = s.expired;
+    out->dropped = s.dropped;
+    return ok();
+  });
+}
+
+pixel_status pixel_tracker_shutdown(pixel_tracker* tracker, uint32_t timeout_ms) {
+  return guarded([&] {
+    if (tracker == nullptr) return null_argument("tracker");
+    (void)tracker->cpp.shutdown(std::chrono::milliseconds(timeout_ms));
+    return ok();
+  });
+}
+
+void pixel_tracker_free(pixel_tracker* tracker) {
+  try {
+    delete tracker;  // the C++ destructor shuts down with options.shutdown_timeout
+  } catch (...) {
+    // A destructor does not throw; nothing may escape into C regardless.
+  }
+}
+
+}  // extern "C"

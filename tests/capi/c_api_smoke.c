@@ -1,0 +1,125 @@
+/* The C header compiled as C99 (-std=c99 -Wall -Wextra -Wpedantic -Werror), calling every
+ * function of the C API. Driven by capi_c_test.cpp, which supplies a live loopback
+ * endpoint and checks what arrived there.
+ * SPDX-License-Identifier: MIT */
+#include "c_api_smoke.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "pixel/pixel.h"
+
+#define CHECK(cond)                                                           \
+  do {                                                                        \
+    if (!(cond)) {                                                            \
+      snprintf(report->failure, sizeof report->failure, "%s:%d: %s (%s)",     \
+               __FILE__, __LINE__, #cond, pixel_last_error());                \
+      return 1;                                                               \
+    }                                                                         \
+  } while (0)
+
+static void on_result(const pixel_event_result *result, void *user) {
+  smoke_report *report = (smoke_report *)user;
+  /* Runs on the worker thread; the driver reads the counters only after free. */
+  if (result->outcome == PIXEL_OUTCOME_DELIVERED && result->http_status == 200 &&
+      strlen(result->event_id) == 26 && result->message != NULL) {
+    report->callbacks_delivered++;
+  } else {
+    report->callbacks_other++;
+  }
+}
+
+int pixel_c_smoke(const char *endpoint, smoke_report *report) {
+  char buf[512];
+  size_t len = 0;
+  pixel_param params[2];
+  pixel_options *opts;
+  pixel_tracker *tracker = NULL;
+  pixel_stats stats;
+  unsigned i;
+
+  params[0].key = "userid";
+  params[0].value = "aws_user";
+  params[1].key = "thirdpartyname";
+  params[1].value = "example.com";
+
+  CHECK(strcmp(pixel_version(), "0.1.0") == 0 || strlen(pixel_version()) >= 5);
+  CHECK(strcmp(pixel_status_str(PIXEL_OK), "ok") == 0);
+  CHECK(strcmp(pixel_status_str((pixel_status)1000), "unknown status") == 0);
+  CHECK(PIXEL_ERR_INTERNAL == 10 && PIXEL_IMG_PAGE == 1 && PIXEL_URL_TIMESTAMP == 2u);
+
+  /* URLs and tags, with the buffer protocol. */
+  CHECK(pixel_url_build("https://d111111abcdef8.cloudfront.net", params, 2, 0, buf, sizeof buf,
+                        &len) == PIXEL_OK);
+  CHECK(strcmp(buf, "https://d111111abcdef8.cloudfront.net/1x1.png"
+                    "?userid=aws_user&thirdpartyname=example.com") == 0);
+  CHECK(len == strlen(buf));
+  CHECK(pixel_url_build("https://x.example", params, 2, 0, NULL, 0, &len) ==
+        PIXEL_ERR_BUFFER_TOO_SMALL);
+  CHECK(len == strlen("https://x.example/1x1.png?userid=aws_user&thirdpartyname=example.com"));
+  CHECK(pixel_url_build(NULL, params, 2, 0, buf, sizeof buf, &len) ==
+        PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(strlen(pixel_last_error()) > 0);
+  CHECK(pixel_img_tag("https://x.example/1x1.png?a=1&b=2", PIXEL_IMG_EMAIL, buf, sizeof buf,
+                      &len) == PIXEL_OK);
+  CHECK(strstr(buf, "src=\"https://x.example/1x1.png?a=1&amp;b=2\"") != NULL);
+  CHECK(pixel_img_tag("https://x.example/", (pixel_img_style)9, buf, sizeof buf, &len) ==
+        PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_img_tag("javascript:alert(1)", PIXEL_IMG_PAGE, buf, sizeof buf, &len) ==
+        PIXEL_ERR_INVALID_ARGUMENT);
+
+  /* Options: every setter, good and bad values. */
+  opts = pixel_options_new();
+  CHECK(opts != NULL);
+  CHECK(pixel_options_set_endpoint(opts, "ftp://x") == PIXEL_ERR_INVALID_ENDPOINT);
+  CHECK(pixel_options_set_endpoint(opts, endpoint) == PIXEL_OK);
+  CHECK(pixel_options_set_queue_capacity(opts, 0) == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_queue_capacity(opts, 64) == PIXEL_OK);
+  CHECK(pixel_options_set_overflow_policy(opts, (pixel_overflow_policy)7) ==
+        PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_overflow_policy(opts, PIXEL_OVERFLOW_BLOCK) == PIXEL_OK);
+  CHECK(pixel_options_set_block_timeout_ms(opts, 0) == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_block_timeout_ms(opts, 30000) == PIXEL_OK);
+  CHECK(pixel_options_set_allow_http(opts, 0) == PIXEL_OK);
+  CHECK(pixel_options_set_max_in_flight(opts, 0) == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_max_in_flight(opts, 4) == PIXEL_OK);
+  CHECK(pixel_options_set_connect_timeout_ms(opts, 0) == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_connect_timeout_ms(opts, 10000) == PIXEL_OK);
+  CHECK(pixel_options_set_request_timeout_ms(opts, 0) == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_request_timeout_ms(opts, 30000) == PIXEL_OK);
+  CHECK(pixel_options_set_max_attempts(opts, 0) == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_max_attempts(opts, 5) == PIXEL_OK);
+  CHECK(pixel_options_set_max_age_ms(opts, 0) == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_max_age_ms(opts, 120000) == PIXEL_OK);
+  CHECK(pixel_options_set_shutdown_timeout_ms(opts, 10000) == PIXEL_OK);
+  CHECK(pixel_options_set_user_agent(opts, "bad\nagent") == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_user_agent(opts, "pixel-c-test/1") == PIXEL_OK);
+  CHECK(pixel_options_set_ca_file(opts, NULL) == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_ca_file(opts, "") == PIXEL_OK);
+  CHECK(pixel_options_set_url_flags(opts, 4u) == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_url_flags(opts, PIXEL_URL_EVENT_ID | PIXEL_URL_TIMESTAMP) == PIXEL_OK);
+  CHECK(pixel_options_set_result_callback(opts, on_result, report) == PIXEL_OK);
+
+  /* The tracker: deliver, flush, count, shut down, refuse, free. */
+  CHECK(pixel_tracker_new(NULL, &tracker) == PIXEL_ERR_INVALID_ARGUMENT && tracker == NULL);
+  CHECK(pixel_tracker_new(opts, &tracker) == PIXEL_OK && tracker != NULL);
+  pixel_options_free(opts); /* the tracker holds its own copy */
+  pixel_options_free(NULL);
+
+  for (i = 0; i < 10; ++i) CHECK(pixel_track(tracker, params, 2) == PIXEL_OK);
+  CHECK(pixel_track_with_user_agent(tracker, params, 1, "Mozilla/5.0 (smoke)") == PIXEL_OK);
+  CHECK(pixel_track(tracker, NULL, 1) == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_tracker_flush(tracker, 60000) == PIXEL_OK);
+  CHECK(pixel_tracker_stats(tracker, &stats) == PIXEL_OK);
+  CHECK(stats.delivered == 11 && stats.queued == 0 && stats.in_flight == 0);
+  CHECK(stats.failed == 0 && stats.expired == 0 && stats.dropped == 0);
+  CHECK(pixel_tracker_stats(tracker, NULL) == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_tracker_shutdown(tracker, 5000) == PIXEL_OK);
+  CHECK(pixel_tracker_shutdown(tracker, 5000) == PIXEL_OK);
+  CHECK(pixel_track(tracker, params, 2) == PIXEL_ERR_SHUT_DOWN);
+  pixel_tracker_free(tracker);
+  pixel_tracker_free(NULL);
+
+  report->delivered = stats.delivered;
+  return 0;
+}

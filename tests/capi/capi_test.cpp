@@ -1,0 +1,395 @@
+// The C API (libpixel.so) through its header, against loopback servers.
+// SPDX-License-Identifier: MIT
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "c_api_smoke.h"
+#include "pixel/pixel.h"
+#include "test_server.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string build(const char* endpoint, const std::vector<pixel_param>& params, unsigned flags,
+                  pixel_status* status = nullptr) {
+  char buf[9000];
+  std::size_t len = 0;
+  const pixel_status st =
+      pixel_url_build(endpoint, params.data(), params.size(), flags, buf, sizeof buf, &len);
+  if (status != nullptr) *status = st;
+  return st == PIXEL_OK ? std::string(buf, len) : std::string();
+}
+
+TEST(CApiStatus, ValuesAndTextMatchTheContract) {
+  EXPECT_EQ(PIXEL_OK, 0);
+  EXPECT_EQ(PIXEL_ERR_INVALID_ARGUMENT, 1);
+  EXPECT_EQ(PIXEL_ERR_INVALID_ENDPOINT, 2);
+  EXPECT_EQ(PIXEL_ERR_INVALID_UTF8, 3);
+  EXPECT_EQ(PIXEL_ERR_EMPTY_KEY, 4);
+  EXPECT_EQ(PIXEL_ERR_URL_TOO_LONG, 5);
+  EXPECT_EQ(PIXEL_ERR_BUFFER_TOO_SMALL, 6);
+  EXPECT_EQ(PIXEL_ERR_QUEUE_FULL, 7);
+  EXPECT_EQ(PIXEL_ERR_SHUT_DOWN, 8);
+  EXPECT_EQ(PIXEL_ERR_TIMEOUT, 9);
+  EXPECT_EQ(PIXEL_ERR_INTERNAL, 10);
+  EXPECT_EQ(sizeof(pixel_stats), 7 * sizeof(uint64_t));
+  EXPECT_EQ(offsetof(pixel_param, value), sizeof(const char*));
+  std::set<std::string> texts;
+  for (int s = 0; s <= 10; ++s) texts.insert(pixel_status_str(static_cast<pixel_status>(s)));
+  EXPECT_EQ(texts.size(), 11u);
+  EXPECT_STREQ(pixel_status_str(PIXEL_ERR_QUEUE_FULL), "queue full");
+  EXPECT_STREQ(pixel_version(), PIXEL_VERSION_STRING_FOR_TEST);
+}
+
+TEST(CApiUrl, BuildsInOrderWithEncoding) {
+  const std::string url = build("https://D111111abcdef8.cloudfront.net",
+                                {{"userid", "a b+c"}, {"k", "é&="}}, 0);
+  EXPECT_EQ(url, "https://d111111abcdef8.cloudfront.net/1x1.png?userid=a%20b%2Bc&k=%C3%A9%26%3D");
+}
+
+TEST(CApiUrl, FlagsAddEventIdAndTimestamp) {
+  const std::string both = build("https://x.example", {{"u", "1"}}, PIXEL_URL_EVENT_ID | PIXEL_URL_TIMESTAMP);
+  ASSERT_EQ(both.rfind("https://x.example/1x1.png?u=1&eid=", 0), 0u) << both;
+  const auto eid = both.find("&eid=");
+  const auto ts = both.find("&ts=");
+  ASSERT_NE(ts, std::string::npos);
+  EXPECT_EQ(ts - eid - 5, 26u);  // a 26-character event id
+  const std::string id_only = build("https://x.example", {{"u", "1"}}, PIXEL_URL_EVENT_ID);
+  EXPECT_NE(id_only.find("&eid="), std::string::npos);
+  EXPECT_EQ(id_only.find("&ts="), std::string::npos);
+  const std::string ts_only = build("https://x.example", {}, PIXEL_URL_TIMESTAMP);
+  EXPECT_EQ(ts_only.rfind("https://x.example/1x1.png?ts=", 0), 0u);
+  EXPECT_EQ(build("https://x.example", {}, 0), "https://x.example/1x1.png");
+}
+
+TEST(CApiUrl, BufferProtocolIsSnprintfLike) {
+  const pixel_param p[] = {{"k", "v"}};
+  const std::string expected = "https://x.example/1x1.png?k=v";
+  std::size_t len = 12345;
+  EXPECT_EQ(pixel_url_build("https://x.example", p, 1, 0, nullptr, 0, &len),
+            PIXEL_ERR_BUFFER_TOO_SMALL);
+  EXPECT_EQ(len, expected.size());
+  // Exactly the length is one byte short (no room for the NUL).
+  std::vector<char> buf(expected.size(), 'X');
+  EXPECT_EQ(pixel_url_build("https://x.example", p, 1, 0, buf.data(), buf.size(), &len),
+            PIXEL_ERR_BUFFER_TOO_SMALL);
+  EXPECT_EQ(len, expected.size());
+  EXPECT_EQ(buf[0], '\0');
+  buf.assign(expected.size() + 1, 'X');
+  EXPECT_EQ(pixel_url_build("https://x.example", p, 1, 0, buf.data(), buf.size(), &len), PIXEL_OK);
+  EXPECT_EQ(len, expected.size());
+  EXPECT_EQ(std::string(buf.data()), expected);
+  // out_len is optional.
+  EXPECT_EQ(pixel_url_build("https://x.example", p, 1, 0, buf.data(), buf.size(), nullptr),
+            PIXEL_OK);
+  // buf NULL with a size is refused.
+  EXPECT_EQ(pixel_url_build("https://x.example", p, 1, 0, nullptr, 10, &len),
+            PIXEL_ERR_INVALID_ARGUMENT);
+}
+
+TEST(CApiUrl, BadInputGivesTypedErrorsAndMessages) {
+  pixel_status st;
+  build("https://x.example", {{"k", "\xC3\x28"}}, 0, &st);
+  EXPECT_EQ(st, PIXEL_ERR_INVALID_UTF8);
+  EXPECT_NE(std::string(pixel_last_error()).find("'k'"), std::string::npos) << pixel_last_error();
+  build("https://x.example", {{"", "v"}}, 0, &st);
+  EXPECT_EQ(st, PIXEL_ERR_EMPTY_KEY);
+  build("http://example.com", {}, 0, &st);
+  EXPECT_EQ(st, PIXEL_ERR_INVALID_ENDPOINT);
+  build("https://x.example?q=1", {}, 0, &st);
+  EXPECT_EQ(st, PIXEL_ERR_INVALID_ENDPOINT);
+  build("not a url", {}, 0, &st);
+  EXPECT_EQ(st, PIXEL_ERR_INVALID_ENDPOINT);
+  const std::string big(9000, 'a');
+  build("https://x.example", {{"k", big.c_str()}}, 0, &st);
+  EXPECT_EQ(st, PIXEL_ERR_URL_TOO_LONG);
+  build("https://x.example", {{"eid", "mine"}}, PIXEL_URL_EVENT_ID, &st);
+  EXPECT_EQ(st, PIXEL_ERR_INVALID_ARGUMENT);
+  build("https://x.example", {{"k", "v"}}, 8u, &st);
+  EXPECT_EQ(st, PIXEL_ERR_INVALID_ARGUMENT);
+  build("https://x.example", {{"k", nullptr}}, 0, &st);
+  EXPECT_EQ(st, PIXEL_ERR_INVALID_ARGUMENT);
+  build("https://x.example", {{nullptr, "v"}}, 0, &st);
+  EXPECT_EQ(st, PIXEL_ERR_INVALID_ARGUMENT);
+  char buf[64];
+  EXPECT_EQ(pixel_url_build("https://x.example", nullptr, 2, 0, buf, sizeof buf, nullptr),
+            PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_url_build("https://x.example", nullptr, 0, 0, buf, sizeof buf, nullptr),
+            PIXEL_OK);
+  EXPECT_STREQ(pixel_last_error(), "");
+}
+
+TEST(CApiUrl, LastErrorIsPerThread) {
+  pixel_status st;
+  build("https://x.example", {{"", "v"}}, 0, &st);
+  ASSERT_EQ(st, PIXEL_ERR_EMPTY_KEY);
+  const std::string mine = pixel_last_error();
+  std::string theirs = "unset";
+  std::thread([&] { theirs = pixel_last_error(); }).join();
+  EXPECT_EQ(theirs, "");
+  EXPECT_EQ(std::string(pixel_last_error()), mine);
+}
+
+TEST(CApiImg, EmailAndPageTags) {
+  char buf[1024];
+  std::size_t len = 0;
+  ASSERT_EQ(pixel_img_tag("https://x.example/1x1.png?a=1&b=\"2\"", PIXEL_IMG_EMAIL, buf,
+                          sizeof buf, &len),
+            PIXEL_OK);
+  EXPECT_EQ(std::string(buf, len),
+            "<img src=\"https://x.example/1x1.png?a=1&amp;b=&quot;2&quot;\" width=\"1\" "
+            "height=\"1\" alt=\"\" border=\"0\" "
+            "style=\"width:1px;height:1px;border:0;margin:0;padding:0;\">");
+  ASSERT_EQ(pixel_img_tag("https://x.example/1x1.png", PIXEL_IMG_PAGE, buf, sizeof buf, &len),
+            PIXEL_OK);
+  EXPECT_NE(std::string(buf).find("aria-hidden=\"true\" referrerpolicy=\"no-referrer\""),
+            std::string::npos);
+  EXPECT_EQ(pixel_img_tag(nullptr, PIXEL_IMG_EMAIL, buf, sizeof buf, &len),
+            PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_img_tag("https://x.example/\xFF", PIXEL_IMG_EMAIL, buf, sizeof buf, &len),
+            PIXEL_ERR_INVALID_UTF8);
+  EXPECT_EQ(pixel_img_tag("https://x.example/1x1.png", PIXEL_IMG_EMAIL, buf, 10, &len),
+            PIXEL_ERR_BUFFER_TOO_SMALL);
+  EXPECT_GT(len, 10u);
+  EXPECT_EQ(buf[0], '\0');
+}
+
+TEST(CApiOptions, NullHandlesAreRefused) {
+  EXPECT_EQ(pixel_options_set_endpoint(nullptr, "https://x.example"), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_queue_capacity(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_overflow_policy(nullptr, PIXEL_OVERFLOW_DROP_NEW),
+            PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_block_timeout_ms(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_allow_http(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_max_in_flight(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_connect_timeout_ms(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_request_timeout_ms(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_max_attempts(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_max_age_ms(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_shutdown_timeout_ms(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_user_agent(nullptr, "x"), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_ca_file(nullptr, ""), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_url_flags(nullptr, 0), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_result_callback(nullptr, nullptr, nullptr),
+            PIXEL_ERR_INVALID_ARGUMENT);
+  pixel_options* o = pixel_options_new();
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(pixel_options_set_endpoint(o, nullptr), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_user_agent(o, nullptr), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_user_agent(o, "\xC3"), PIXEL_ERR_INVALID_UTF8);
+  EXPECT_EQ(pixel_options_set_endpoint(o, "https://x.example/a b"), PIXEL_ERR_INVALID_ENDPOINT);
+  EXPECT_NE(std::string(pixel_last_error()).find("path"), std::string::npos);
+  pixel_options_free(o);
+}
+
+TEST(CApiTracker, RefusesBadOptions) {
+  pixel_tracker* t = reinterpret_cast<pixel_tracker*>(0x1);
+  pixel_options* o = pixel_options_new();
+  ASSERT_NE(o, nullptr);
+  // No endpoint yet.
+  EXPECT_EQ(pixel_tracker_new(o, &t), PIXEL_ERR_INVALID_ENDPOINT);
+  EXPECT_EQ(t, nullptr);
+  // http:// to a non-loopback host needs allow_http; the check happens at creation.
+  ASSERT_EQ(pixel_options_set_endpoint(o, "http://pixel.example"), PIXEL_OK);
+  EXPECT_EQ(pixel_tracker_new(o, &t), PIXEL_ERR_INVALID_ENDPOINT);
+  EXPECT_EQ(pixel_tracker_new(o, nullptr), PIXEL_ERR_INVALID_ARGUMENT);
+  pixel_options_free(o);
+  EXPECT_EQ(pixel_track(nullptr, nullptr, 0), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_track_with_user_agent(nullptr, nullptr, 0, "ua"), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_tracker_flush(nullptr, 0), PIXEL_ERR_INVALID_ARGUMENT);
+  pixel_stats s;
+  EXPECT_EQ(pixel_tracker_stats(nullptr, &s), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_tracker_shutdown(nullptr, 0), PIXEL_ERR_INVALID_ARGUMENT);
+  pixel_tracker_free(nullptr);
+}
+
+// A tracker on a loopback server; freed at the end of the test.
+struct tracker_fixture {
+  explicit tracker_fixture(const std::string& endpoint,
+                           void (*tune)(pixel_options*) = nullptr) {
+    pixel_options* o = pixel_options_new();
+    EXPECT_EQ(pixel_options_set_endpoint(o, endpoint.c_str()), PIXEL_OK);
+    EXPECT_EQ(pixel_options_set_connect_timeout_ms(o, 30000), PIXEL_OK);
+    EXPECT_EQ(pixel_options_set_request_timeout_ms(o, 60000), PIXEL_OK);
+    if (tune) tune(o);
+    EXPECT_EQ(pixel_tracker_new(o, &t), PIXEL_OK) << pixel_last_error();
+    pixel_options_free(o);
+  }
+  ~tracker_fixture() { pixel_tracker_free(t); }
+  pixel_stats stats() const {
+    pixel_stats s{};
+    EXPECT_EQ(pixel_tracker_stats(t, &s), PIXEL_OK);
+    return s;
+  }
+  pixel_tracker* t = nullptr;
+};
+
+TEST(CApiTracker, CSourceCallsEveryFunction) {
+  pixel::test::http_server server;
+  smoke_report report{};
+  ASSERT_EQ(pixel_c_smoke(server.url().c_str(), &report), 0) << report.failure;
+  EXPECT_EQ(report.delivered, 11u);
+  EXPECT_EQ(report.callbacks_delivered, 11u);
+  EXPECT_EQ(report.callbacks_other, 0u);
+  const auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 11u);
+  std::size_t browser = 0;
+  for (const auto& r : reqs) {
+    EXPECT_EQ(r.path, "/1x1.png");
+    EXPECT_EQ(r.param("userid"), "aws_user");
+    EXPECT_EQ(r.param("eid").size(), 26u);
+    EXPECT_FALSE(r.param("ts").empty());
+    if (r.user_agent == "Mozilla/5.0 (smoke)") {
+      ++browser;
+      EXPECT_EQ(r.param("thirdpartyname"), "");
+    } else {
+      EXPECT_EQ(r.user_agent, "pixel-c-test/1");
+      EXPECT_EQ(r.param("thirdpartyname"), "example.com");
+    }
+  }
+  EXPECT_EQ(browser, 1u);
+}
+
+TEST(CApiTracker, DeliversFromManyThreadsAndReportsEachOutcome) {
+  pixel::test::http_server server;
+  struct counts {
+    std::mutex m;
+    std::set<std::string> ids;
+    unsigned delivered = 0, other = 0;
+  } c;
+  static counts* current = nullptr;
+  current = &c;
+  tracker_fixture f(server.url(), [](pixel_options* o) {
+    pixel_options_set_queue_capacity(o, 100000);
+    pixel_options_set_url_flags(o, PIXEL_URL_EVENT_ID);
+    pixel_options_set_result_callback(
+        o,
+        [](const pixel_event_result* r, void* user) {
+          auto* cc = static_cast<counts*>(user);
+          std::lock_guard<std::mutex> lock(cc->m);
+          cc->ids.insert(r->event_id);
+          (r->outcome == PIXEL_OUTCOME_DELIVERED ? cc->delivered : cc->other)++;
+        },
+        current);
+  });
+  ASSERT_NE(f.t, nullptr);
+  std::vector<std::thread> threads;
+  std::atomic<int> refused{0};
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      const std::string who = std::to_string(k);
+      for (int i = 0; i < 100; ++i) {
+        const std::string n = std::to_string(i);
+        const pixel_param p[] = {{"thread", who.c_str()}, {"n", n.c_str()}};
+        if (pixel_track(f.t, p, 2) != PIXEL_OK) ++refused;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(refused.load(), 0);
+  ASSERT_EQ(pixel_tracker_flush(f.t, 120000), PIXEL_OK);
+  const pixel_stats s = f.stats();
+  EXPECT_EQ(s.delivered, 400u);
+  EXPECT_EQ(s.queued + s.in_flight + s.failed + s.expired + s.dropped, 0u);
+  EXPECT_EQ(server.request_count(), 400u);
+  std::set<std::string> seen;
+  for (const auto& r : server.requests()) {
+    seen.insert(r.param("thread") + "/" + r.param("n"));
+    EXPECT_EQ(r.param("ts"), "");  // timestamps switched off
+  }
+  EXPECT_EQ(seen.size(), 400u);
+  pixel_tracker_free(f.t);
+  f.t = nullptr;
+  std::lock_guard<std::mutex> lock(c.m);
+  EXPECT_EQ(c.delivered, 400u);
+  EXPECT_EQ(c.other, 0u);
+  EXPECT_EQ(c.ids.size(), 400u);
+}
+
+TEST(CApiTracker, FinalStatusIsReportedAsFailed) {
+  pixel::test::http_server server;
+  server.set_default(403);
+  static std::atomic<long> status{0};
+  static std::atomic<int> failed{0};
+  tracker_fixture f(server.url(), [](pixel_options* o) {
+    pixel_options_set_result_callback(
+        o,
+        [](const pixel_event_result* r, void*) {
+          status = r->http_status;
+          if (r->outcome == PIXEL_OUTCOME_FAILED && std::strlen(r->message) > 0) ++failed;
+        },
+        nullptr);
+  });
+  const pixel_param p[] = {{"k", "v"}};
+  ASSERT_EQ(pixel_track(f.t, p, 1), PIXEL_OK);
+  ASSERT_EQ(pixel_tracker_flush(f.t, 60000), PIXEL_OK);
+  EXPECT_EQ(f.stats().failed, 1u);
+  EXPECT_EQ(status.load(), 403);
+  EXPECT_EQ(failed.load(), 1);
+}
+
+TEST(CApiTracker, FlushTimesOutAndShutdownReturnsByItsDeadline) {
+  pixel::test::raw_server hole(pixel::test::raw_server::mode::blackhole);
+  tracker_fixture f(hole.url(), [](pixel_options* o) { pixel_options_set_shutdown_timeout_ms(o, 0); });
+  const pixel_param p[] = {{"k", "v"}};
+  ASSERT_EQ(pixel_track(f.t, p, 1), PIXEL_OK);
+  ASSERT_TRUE(hole.wait_for_connections(1, 30s));
+  EXPECT_EQ(pixel_tracker_flush(f.t, 50), PIXEL_ERR_TIMEOUT);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(pixel_tracker_shutdown(f.t, 100), PIXEL_OK);
+  // A generous bound: the point is that it returns, not how fast.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
+  const pixel_stats s = f.stats();
+  EXPECT_EQ(s.dropped, 1u);
+  EXPECT_EQ(s.queued + s.in_flight, 0u);
+  EXPECT_EQ(pixel_track(f.t, p, 1), PIXEL_ERR_SHUT_DOWN);
+  EXPECT_EQ(pixel_tracker_shutdown(f.t, 100), PIXEL_OK);
+}
+
+TEST(CApiTracker, QueueFullIsReported) {
+  pixel::test::raw_server hole(pixel::test::raw_server::mode::blackhole);
+  tracker_fixture f(hole.url(), [](pixel_options* o) {
+    pixel_options_set_queue_capacity(o, 2);
+    pixel_options_set_shutdown_timeout_ms(o, 0);
+  });
+  const pixel_param p[] = {{"k", "v"}};
+  ASSERT_EQ(pixel_track(f.t, p, 1), PIXEL_OK);
+  ASSERT_EQ(pixel_track(f.t, p, 1), PIXEL_OK);
+  EXPECT_EQ(pixel_track(f.t, p, 1), PIXEL_ERR_QUEUE_FULL);
+  EXPECT_EQ(f.stats().dropped, 1u);
+}
+
+TEST(CApiTracker, BadEventsAreRefusedAndNothingElseIsLost) {
+  pixel::test::http_server server;
+  tracker_fixture f(server.url());
+  const pixel_param bad_utf8[] = {{"k", "\xED\xA0\x80"}};
+  const pixel_param empty_key[] = {{"", "v"}};
+  const pixel_param reserved[] = {{"eid", "v"}};
+  const pixel_param good[] = {{"k", "v"}};
+  EXPECT_EQ(pixel_track(f.t, bad_utf8, 1), PIXEL_ERR_INVALID_UTF8);
+  EXPECT_EQ(pixel_track(f.t, empty_key, 1), PIXEL_ERR_EMPTY_KEY);
+  EXPECT_EQ(pixel_track(f.t, reserved, 1), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_track_with_user_agent(f.t, good, 1, "a\r\nb"), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_track_with_user_agent(f.t, good, 1, nullptr), PIXEL_ERR_INVALID_ARGUMENT);
+  const std::string big(9000, 'x');
+  const pixel_param too_long[] = {{"k", big.c_str()}};
+  EXPECT_EQ(pixel_track(f.t, too_long, 1), PIXEL_ERR_URL_TOO_LONG);
+  EXPECT_EQ(pixel_track(f.t, good, 1), PIXEL_OK);
+  ASSERT_EQ(pixel_tracker_flush(f.t, 60000), PIXEL_OK);
+  const pixel_stats s = f.stats();
+  EXPECT_EQ(s.delivered, 1u);
+  EXPECT_EQ(s.failed + s.dropped + s.expired, 0u);
+  EXPECT_EQ(server.request_count(), 1u);
+}
+
+}  // namespace

@@ -1,0 +1,269 @@
+// The whole pipeline on one machine: tracker -> pixel edge -> Firehose objects -> reader.
+// SPDX-License-Identifier: MIT
+#include <gtest/gtest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "../edge/edge_support.hpp"
+#include "pixel/log.hpp"
+#include "pixel/tracker.hpp"
+
+namespace {
+
+using pixel::test::edge_process;
+using pixel::test::temp_dir;
+using params_t = std::vector<std::pair<std::string, std::string>>;
+
+// Random UTF-8: ASCII (reserved characters and '%' included), 2-, 3- and 4-byte sequences.
+std::string random_utf8(std::mt19937_64& rng) {
+  std::uniform_int_distribution<int> len(0, 24), kind(0, 9);
+  std::string s;
+  const int n = len(rng);
+  for (int i = 0; i < n; ++i) {
+    std::uint32_t cp;
+    const int k = kind(rng);
+    if (k < 5) {
+      cp = std::uniform_int_distribution<std::uint32_t>(0x20, 0x7E)(rng);
+    } else if (k < 7) {
+      cp = std::uniform_int_distribution<std::uint32_t>(0x80, 0x7FF)(rng);
+    } else if (k < 9) {
+      do {
+        cp = std::uniform_int_distribution<std::uint32_t>(0x800, 0xFFFF)(rng);
+      } while (cp >= 0xD800 && cp <= 0xDFFF);
+    } else {
+      cp = std::uniform_int_distribution<std::uint32_t>(0x10000, 0x10FFFF)(rng);
+    }
+    if (cp < 0x80) {
+      s += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      s += static_cast<char>(0xC0 | (cp >> 6));
+      s += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      s += static_cast<char>(0xE0 | (cp >> 12));
+      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      s += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      s += static_cast<char>(0xF0 | (cp >> 18));
+      s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      s += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+  return s;
+}
+
+struct sent_events {
+  std::map<std::string, params_t> by_id;  // event id -> params as given to track()
+};
+
+// Sends `n` events of random values through a tracker to `endpoint`; all must be delivered.
+sent_events send_random(const std::string& endpoint, int n, std::uint64_t seed,
+                        std::uint32_t attempts) {
+  pixel::tracker_options o;
+  o.endpoint = endpoint;
+  o.queue_capacity = static_cast<std::size_t>(n) + 10;
+  o.retry.max_attempts = attempts;
+  o.retry.base_delay = std::chrono::milliseconds(20);
+  o.retry.max_delay = std::chrono::milliseconds(500);
+  // The edge asks for 1 s after each injected 503; honoured endpoint-wide, that would make
+  // the test minutes long, so the client caps it (the header is still parsed and obeyed).
+  o.retry_after_cap = std::chrono::milliseconds(10);
+  o.probe_interval = std::chrono::milliseconds(50);
+  o.request_timeout = std::chrono::milliseconds(30'000);
+  auto t = pixel::tracker::create(o);
+  EXPECT_TRUE(t) << (t ? "" : t.error().message());
+  sent_events out;
+  if (!t) return out;
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < n; ++i) {
+    params_t p = {{"userid", std::to_string(i)},
+                  {"v", random_utf8(rng)},
+                  {random_utf8(rng) + "k", random_utf8(rng)}};
+    std::vector<pixel::param> ps;
+    for (const auto& [k, v] : p) ps.push_back({k, v});
+    auto id = t->track(ps);
+    EXPECT_TRUE(id) << (id ? "" : id.error().message());
+    if (!id) continue;
+    out.by_id[std::string(id->view())] = std::move(p);
+  }
+  EXPECT_TRUE(t->flush(std::chrono::seconds(240)));
+  const auto s = t->stats();
+  EXPECT_EQ(s.delivered, static_cast<std::uint64_t>(n));
+  EXPECT_EQ(s.failed + s.expired + s.dropped, 0u);
+  EXPECT_TRUE(t->shutdown(std::chrono::seconds(10)));
+  return out;
+}
+
+params_t without_eid_ts(const params_t& p) {
+  params_t out;
+  for (const auto& kv : p) {
+    if (kv.first != "eid" && kv.first != "ts") out.push_back(kv);
+  }
+  return out;
+}
+
+TEST(e2e, ten_thousand_random_utf8_events_round_trip) {
+  temp_dir dir;
+  edge_process edge(dir.path(), {"--buffer-interval", "200"});
+  const auto sent = send_random(edge.url() + "/1x1.png", 10'000, 1, 8);
+  ASSERT_EQ(sent.by_id.size(), 10'000u);
+  ASSERT_EQ(edge.stop(), 0);
+
+  std::vector<pixel::log::problem> problems;
+  pixel::log::reader_options o;
+  o.on_problem = [&](const pixel::log::problem& p) { problems.push_back(p); };
+  auto r = pixel::log::reader::open({edge.out().string()}, o);
+  ASSERT_TRUE(r);
+  pixel::log::record rec;
+  std::set<std::string> seen;
+  std::size_t mismatches = 0;
+  while (r->next(rec)) {
+    const std::string* id = rec.param("eid");
+    ASSERT_NE(id, nullptr) << rec.query;
+    ASSERT_TRUE(seen.insert(*id).second) << "logged twice without faults: " << *id;
+    auto it = sent.by_id.find(*id);
+    ASSERT_NE(it, sent.by_id.end());
+    if (without_eid_ts(rec.params) != it->second) ++mismatches;
+    EXPECT_EQ(rec.c_ip, "127.0.0.1");
+    EXPECT_EQ(rec.user_agent, "pixel-cpp/" PIXEL_VERSION_STRING);
+  }
+  EXPECT_EQ(mismatches, 0u);
+  EXPECT_EQ(seen.size(), 10'000u);
+  EXPECT_TRUE(problems.empty());
+}
+
+TEST(e2e, faults_every_event_has_a_200_and_dedupe_removes_duplicates) {
+  temp_dir dir;
+  const std::string fields = "timestamp,c-ip,sc-status,cs-user-agent,cs-uri-query";
+  edge_process edge(dir.path(), {"--fail-rate", "0.3", "--retry-after", "1", "--reset-rate",
+                                 "0.05", "--seed", "11", "--fields", fields});
+  constexpr int n = 2000;
+  // 35% of attempts fail: 40 attempts make a final failure practically impossible.
+  const auto sent = send_random(edge.url() + "/1x1.png", n, 2, 40);
+  ASSERT_EQ(sent.by_id.size(), static_cast<std::size_t>(n));
+  ASSERT_EQ(edge.stop(), 0);
+
+  auto f = pixel::log::parse_fields(fields);
+  ASSERT_TRUE(f);
+  pixel::log::reader_options o;
+  o.fields = *f;
+  std::map<std::string, int> ok_records;
+  std::size_t failures = 0, total = 0;
+  {
+    auto r = pixel::log::reader::open({edge.out().string()}, o);
+    ASSERT_TRUE(r);
+    pixel::log::record rec;
+    while (r->next(rec)) {
+      ++total;
+      const std::string* id = rec.param("eid");
+      ASSERT_NE(id, nullptr);
+      ASSERT_TRUE(sent.by_id.count(*id));
+      if (rec.status == 200) {
+        ++ok_records[*id];
+      } else {
+        EXPECT_EQ(rec.status, 503);
+        ++failures;
+      }
+    }
+    EXPECT_EQ(r->malformed(), 0u);
+  }
+  EXPECT_EQ(ok_records.size(), static_cast<std::size_t>(n));  // every event has a 200
+  EXPECT_GT(failures, static_cast<std::size_t>(n) / 5);
+  std::size_t duplicates = 0;
+  for (const auto& [id, count] : ok_records) duplicates += static_cast<std::size_t>(count - 1);
+  EXPECT_GT(duplicates, 0u);  // resets after the record: the client retried
+  EXPECT_EQ(total, n + failures + duplicates);
+
+  // The reader with dedupe: one record per event, the params as sent.
+  o.dedupe = true;
+  auto r = pixel::log::reader::open({edge.out().string()}, o);
+  ASSERT_TRUE(r);
+  pixel::log::record rec;
+  std::set<std::string> ids;
+  while (r->next(rec)) {
+    EXPECT_EQ(rec.status, 200);
+    const std::string id = *rec.param("eid");
+    EXPECT_TRUE(ids.insert(id).second);
+    EXPECT_EQ(without_eid_ts(rec.params), sent.by_id.at(id));
+  }
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(n));
+  EXPECT_EQ(r->duplicates(), failures + duplicates);
+
+  // The same through `pixel logs --dedupe`: JSON Lines, params in order.
+  pixel::test::child logs(PIXEL_BIN, {"logs", "--dedupe", "--fields", fields, edge.out().string()},
+                          dir.path() / "logs.stderr");
+  const std::string out = logs.read_rest();
+  EXPECT_EQ(logs.wait(), 0);
+  EXPECT_EQ(logs.stderr_text(), "");
+  std::istringstream lines(out);
+  std::string line;
+  std::size_t count = 0;
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::ordered_json::parse(line);
+    ASSERT_EQ(j["sc_status"], 200);
+    params_t p;
+    for (const auto& [k, v] : j["params"].items()) p.emplace_back(k, v.get<std::string>());
+    const std::string id = j["params"]["eid"].get<std::string>();
+    EXPECT_EQ(without_eid_ts(p), sent.by_id.at(id));
+    EXPECT_EQ(j["query"].get<std::string>().rfind("userid=", 0), 0u);
+    ++count;
+  }
+  EXPECT_EQ(count, static_cast<std::size_t>(n));
+}
+
+TEST(e2e, pixel_send_and_pixel_logs_stats) {
+  temp_dir dir;
+  edge_process edge(dir.path());
+  std::string input;
+  for (int i = 0; i < 30; ++i) {
+    input += "{\"campaign\": \"" + std::string(i % 3 == 0 ? "spring" : "autumn") +
+             "\", \"userid\": \"" + std::to_string(i) + "\"}\n";
+  }
+  const auto in_file = dir.path() / "events.jsonl";
+  std::ofstream(in_file) << input;
+  // pixel send --stdin, stdin from the file.
+  {
+    const std::string cmd = std::string(PIXEL_BIN) + " send --endpoint " + edge.url() +
+                            "/1x1.png --stdin < " + in_file.string() + " 2> " +
+                            (dir.path() / "send.stderr").string();
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+    EXPECT_EQ(pixel::test::read_file(dir.path() / "send.stderr"),
+              "delivered 30, failed 0, expired 0, dropped 0, invalid 0 (0 retries)\n");
+  }
+  {
+    pixel::test::child one(PIXEL_BIN, {"send", "--endpoint", edge.url() + "/1x1.png",
+                                       "campaign=spring", "userid=x y"},
+                           dir.path() / "one.stderr");
+    EXPECT_EQ(one.wait(), 0);
+    EXPECT_EQ(one.stderr_text(), "delivered 1, failed 0, expired 0, dropped 0 (0 retries)\n");
+  }
+  ASSERT_EQ(edge.stop(), 0);
+  pixel::test::child stats(PIXEL_BIN, {"logs", "--stats", "--group-by", "campaign",
+                                       edge.out().string()},
+                           dir.path() / "stats.stderr");
+  EXPECT_EQ(stats.read_rest(),
+            "{\"campaign\":\"autumn\",\"count\":20}\n{\"campaign\":\"spring\",\"count\":11}\n");
+  EXPECT_EQ(stats.wait(), 0);
+  pixel::test::child csv(PIXEL_BIN, {"logs", "--format", "csv", "--until", "1", edge.out().string()},
+                         dir.path() / "csv.stderr");
+  EXPECT_EQ(csv.read_rest(), "timestamp,c_ip,user_agent,query,params\r\n");
+  EXPECT_EQ(csv.wait(), 0);
+}
+
+TEST(e2e, send_fails_when_nothing_is_delivered) {
+  temp_dir dir;
+  edge_process edge(dir.path(), {"--fail-rate", "1", "--fail-status", "403"});
+  pixel::test::child p(PIXEL_BIN, {"send", "--endpoint", edge.url() + "/1x1.png", "a=1"},
+                       dir.path() / "send.stderr");
+  EXPECT_EQ(p.wait(), 1);
+  const std::string err = p.stderr_text();
+  EXPECT_EQ(err.substr(0, err.find('\n')), "delivered 0, failed 1, expired 0, dropped 0 (0 retries)");
+  EXPECT_NE(err.find("pixel: failed"), std::string::npos);
+  ASSERT_EQ(edge.stop(), 0);
+  EXPECT_EQ(pixel::test::records_under(edge.out()).size(), 1u);  // a 403 is final
+}
+
+}  // namespace
