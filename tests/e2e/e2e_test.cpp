@@ -266,4 +266,65 @@ TEST(e2e, send_fails_when_nothing_is_delivered) {
   EXPECT_EQ(pixel::test::records_under(edge.out()).size(), 1u);  // a 403 is final
 }
 
+TEST(e2e, pixel_logs_formats_and_problems) {
+  temp_dir dir;
+  const auto file = dir.path() / "records";
+  std::ofstream(file, std::ios::binary)
+      << "1718787248.530\t203.0.113.9\tUA%09x,%22y%22\ta=1%2520&b=%25C3%25A9\n"
+      << "not a record\n"
+      << "1718787249.000\t-\t-\t-\n";
+  auto run = [&](std::vector<std::string> args, int want_exit) {
+    pixel::test::child p(PIXEL_BIN, args, dir.path() / "stderr");
+    std::string out = p.read_rest();
+    EXPECT_EQ(p.wait(), want_exit);
+    return std::make_pair(out, p.stderr_text());
+  };
+  const auto warning = "pixel: warning: " + file.string() + ":2: 1 fields, expected 4\n";
+  {
+    const auto [out, err] = run({"logs", file.string()}, 0);
+    EXPECT_EQ(out,
+              "{\"timestamp\": 1718787248.53, \"c_ip\": \"203.0.113.9\", \"user_agent\": "
+              "\"UA\\tx,\\\"y\\\"\", \"query\": \"a=1%20&b=%C3%A9\", \"params\": {\"a\": \"1 \", "
+              "\"b\": \"\xC3\xA9\"}}\n"
+              "{\"timestamp\": 1718787249.0, \"c_ip\": \"\", \"user_agent\": \"\", \"query\": \"\", "
+              "\"params\": {}}\n");
+    EXPECT_EQ(err, warning);
+  }
+  {
+    const auto [out, err] = run({"logs", "--format", "csv", file.string()}, 0);
+    EXPECT_EQ(out,
+              "timestamp,c_ip,user_agent,query,params\r\n"
+              "1718787248.530,203.0.113.9,\"UA\tx,\"\"y\"\"\",a=1%20&b=%C3%A9,"
+              "\"{\"\"a\"\": \"\"1 \"\", \"\"b\"\": \"\"\xC3\xA9\"\"}\"\r\n"
+              "1718787249.000,,,,{}\r\n");
+    EXPECT_EQ(err, warning);
+  }
+  {
+    const auto [out, err] = run({"logs", "--format", "tsv", "--since", "2024-06-19T08:54:09Z",
+                                 file.string()},
+                                0);
+    EXPECT_EQ(out, "timestamp\tc_ip\tuser_agent\tquery\tparams\n1718787249.000\t\t\t\t{}\n");
+  }
+  {
+    const auto [out, err] = run({"logs", "--until", "1718787249", "--format", "tsv",
+                                 file.string()},
+                                0);
+    EXPECT_EQ(out,
+              "timestamp\tc_ip\tuser_agent\tquery\tparams\n"
+              "1718787248.530\t203.0.113.9\tUA\\tx,\"y\"\ta=1%20&b=%C3%A9\t"
+              "{\"a\": \"1 \", \"b\": \"\xC3\xA9\"}\n");
+  }
+  {
+    const auto [out, err] = run({"logs", (dir.path() / "missing").string()}, 1);
+    EXPECT_EQ(out, "");
+    EXPECT_EQ(err, "pixel: no such file or folder: " + (dir.path() / "missing").string() + "\n");
+  }
+  {
+    const auto [out, err] = run({"logs", "--since", "yesterday", file.string()}, 1);
+    EXPECT_EQ(err, "pixel: --since: not a time: 'yesterday'\n");
+  }
+  run({"logs", "--format", "xml", file.string()}, 2);
+  run({"logs"}, 2);
+}
+
 }  // namespace

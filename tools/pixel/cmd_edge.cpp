@@ -55,8 +55,8 @@ int run_edge(const edge_args& a) {
   }
   if (a.out.empty() && !a.to_stdout) return fail("--out DIR is required (or --stdout)");
   auto fields = log::parse_fields(a.fields);
-  if (!fields) return fail("--fields: " + fields.error().message());
-  o.fields = *fields;
+  if (!fields.has_value()) return fail("--fields: " + fields.error().message());
+  o.fields = fields.value();
   o.out_dir = a.out;
   o.tls_cert = a.tls_cert;
   o.tls_key = a.tls_key;
@@ -84,9 +84,9 @@ int run_edge(const edge_args& a) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-  auto srv = edge::server::create(std::move(o));
-  if (!srv) return fail(srv.error().message());
-  edge::server& s = **srv;
+  auto created = edge::server::create(std::move(o));
+  if (!created.has_value()) return fail(created.error().message());
+  edge::server& s = *created.value();
   const std::string line = "listening on " + s.url() + "\n";
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);

@@ -75,8 +75,9 @@ int run_send(const send_args& a) {
       c->first_problem = std::string(outcome_name(r.outcome)) + ": " + std::string(r.message);
     }
   };
-  auto t = tracker::create(std::move(o));
-  if (!t) return fail(t.error().message());
+  auto created = tracker::create(std::move(o));
+  if (!created.has_value()) return fail(created.error().message());
+  tracker* t = &created.value();
 
   std::uint64_t sent = 0, invalid = 0;
   std::string first_invalid;
@@ -122,10 +123,11 @@ int run_send(const send_args& a) {
       ps.clear();
       for (const auto& [k, v] : kv) ps.push_back({k, v});
       auto id = t->track(ps);
-      if (!id) {
+      if (!id.has_value()) {
         // Queue-full drops are counted by on_result; anything else is bad input.
-        if (id.code() != errc::queue_full) {
-          note_invalid("line " + std::to_string(line_no) + ": " + id.error().message());
+        const pixel::error& e = id.error();
+        if (e != errc::queue_full) {
+          note_invalid("line " + std::to_string(line_no) + ": " + e.message());
         }
         continue;
       }
