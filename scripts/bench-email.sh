@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures email-campaign (release build): a ~10 KB template and N recipients (default
-# 100,000), --format eml and html, written under DIR (default: /dev/shm when present, a
+# 100,000): --format eml with --dry-run (every message rendered, nothing but the manifest
+# written: the generator's own speed), then eml and html written under DIR (default: /dev/shm when present, a
 # tmpfs, so that the generator and not the disk is measured). As a baseline in the same run
 # it times creating N files of the same total size in the same place with a C loop of
 # open/write/close: the file system's own cost per message.
@@ -19,13 +20,16 @@ trap 'rm -rf "$work"' EXIT
 template=examples/email-campaign/templates/newsletter-10k.html
 python3 examples/email-campaign/make_recipients.py "$n" >"$work/recipients.csv"
 echo "bench-email: $n recipients, $(wc -c <"$template")-byte template, output under $base"
-for format in eml html; do
+for run in "eml --dry-run" eml html; do
+  format=${run%% *}
+  flags=${run#"$format"}
   out="$work/out-$format"
+  # shellcheck disable=SC2086  # $flags is empty or one option
   build/release/examples/email-campaign/email-campaign --template "$template" \
     --recipients "$work/recipients.csv" --campaign bench --from 'Example <news@example.com>' \
-    --endpoint https://d111111abcdef8.cloudfront.net --out "$out" --format "$format" 2>&1 |
-    grep -v '^email-campaign: warning' | sed "s/^email-campaign:/  --format $format:/"
-  if [[ $format == eml ]]; then
+    --endpoint https://d111111abcdef8.cloudfront.net --out "$out" --format "$format" $flags 2>&1 |
+    grep -v '^email-campaign: warning' | sed "s/^email-campaign:/  --format $format$flags:/"
+  if [[ $run == eml ]]; then
     bytes=$(du -sb "$out" | cut -f1)
     size=$((bytes / n))
   fi

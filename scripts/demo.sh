@@ -11,8 +11,14 @@ cd "$(dirname "$0")/.."
 recipients=${1:-3000}
 
 ./scripts/install-deps.sh
-cmake --preset release >/dev/null
-cmake --build --preset release --target pixel_cli email-campaign
+echo "demo: building (release preset: pixel, email-campaign)"
+mkdir -p build
+if ! { cmake --preset release && cmake --build --preset release --target pixel_cli email-campaign; } \
+    >build/demo-build.log 2>&1; then
+  cat build/demo-build.log >&2
+  echo "demo: the build failed (log above, also in build/demo-build.log)" >&2
+  exit 1
+fi
 
 pixel=build/release/tools/pixel/pixel
 generator=build/release/examples/email-campaign/email-campaign

@@ -441,6 +441,7 @@ args parse_args(int argc, char** argv) {
 }
 
 int run(const args& a) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows when piped to a file
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const int conns = 16;
   std::printf("pixel delivery benchmark: %" PRIu64
@@ -465,14 +466,16 @@ int run(const args& a) {
   std::printf("\n== HTTP/1.1 keep-alive, %s (%zu-byte URL)\n", plain.pixel_url().c_str(),
               url.size());
   std::vector<double> wrk_rps, base_rps, trk_rps, base_cpu, trk_cpu, wrk_cpu;
-  std::uint64_t peak_throughput = 0;
+  std::uint64_t peak_growth = 0;
   for (int round = 1; round <= a.rounds; ++round) {
     const wrk_result w = run_wrk(url, conns, a.wrk_seconds, work / "wrk.log");
     const rate base = run_baseline(url, conns, a.events, {}, false);
     const std::uintmax_t log_from = plain.log_offset();
+    malloc_trim(0);
     reset_peak_rss();
+    const std::uint64_t rss0 = rss_bytes();
     const rate trk = run_tracker(plain.base_url(), a.events, {});
-    peak_throughput = std::max(peak_throughput, peak_rss_bytes());
+    peak_growth = std::max(peak_growth, peak_rss_bytes() - std::min(peak_rss_bytes(), rss0));
     const std::size_t logged = count_protocol(plain, log_from, a.events, "HTTP/1.1");
     if (logged != a.events) {
       fail("tracker: nginx logged " + std::to_string(logged) + " of " +
@@ -499,20 +502,26 @@ int run(const args& a) {
               median(trk_cpu));
   std::printf("  ratios (medians): tracker/baseline %.2fx, tracker/wrk %.2fx, baseline/wrk %.2fx\n",
               t_med / b_med, w_med > 0 ? t_med / w_med : 0, w_med > 0 ? b_med / w_med : 0);
-  std::printf("  peak RSS while the tracker delivered (10,000-event queue, producer blocking): "
-              "%.1f MiB\n",
-              mb(peak_throughput));
+  std::printf("  best:   wrk %8.0f req/s, curl_multi loop %8.0f req/s, tracker %8.0f ev/s\n",
+              *std::max_element(wrk_rps.begin(), wrk_rps.end()),
+              *std::max_element(base_rps.begin(), base_rps.end()),
+              *std::max_element(trk_rps.begin(), trk_rps.end()));
+  std::printf("  peak RSS growth while the tracker delivered (10,000-event queue, producer "
+              "blocking): %.1f MiB\n",
+              mb(peak_growth));
 
   const double clk = clock_overhead_ns();
   std::printf("\n== track() latency while delivering (a clock-read pair, %.0f ns, included)\n",
               clk);
   for (int threads : {1, 4}) {
+    malloc_trim(0);
     reset_peak_rss();
+    const std::uint64_t rss0 = rss_bytes();
     const latency l = run_track_latency(plain.base_url(), a.events, threads);
-    const std::uint64_t peak = peak_rss_bytes();
+    const std::uint64_t peak = peak_rss_bytes() - std::min(peak_rss_bytes(), rss0);
     std::printf(
         "  %d producer%s  p50 %6.0f ns  p99 %7.0f ns  p99.9 %8.0f ns  max %9.0f ns  (%.0f ev/s "
-        "delivered meanwhile; peak RSS %.1f MiB)\n",
+        "delivered meanwhile; peak RSS +%.1f MiB)\n",
         threads, threads == 1 ? " " : "s", l.p50_ns, l.p99_ns, l.p999_ns, l.max_ns,
         l.events_per_s, mb(peak));
   }
@@ -557,10 +566,12 @@ int run(const args& a) {
   }
   for (int h2 = 0; h2 < 2; ++h2) {
     std::printf("  median %s: curl_multi loop %6.0f req/s %5.1f us CPU/req | tracker %6.0f ev/s "
-                "%5.1f us CPU/event | tracker/baseline %.2fx\n",
+                "%5.1f us CPU/event | tracker/baseline %.2fx (best %6.0f vs %6.0f)\n",
                 h2 ? "HTTP/2.0" : "HTTP/1.1", median(rates[h2][0]), median(cpus[h2][0]),
                 median(rates[h2][1]), median(cpus[h2][1]),
-                median(rates[h2][1]) / median(rates[h2][0]));
+                median(rates[h2][1]) / median(rates[h2][0]),
+                *std::max_element(rates[h2][1].begin(), rates[h2][1].end()),
+                *std::max_element(rates[h2][0].begin(), rates[h2][0].end()));
   }
   std::printf("  tracker HTTP/2 / HTTP/1.1 (medians): %.2fx\n",
               median(rates[1][1]) / median(rates[0][1]));

@@ -97,10 +97,14 @@ class tracker::impl {
   result<event_id> track(params_view params, const std::string_view* user_agent) {
     queued_event e;
     e.id = event_id::generate();
-    if (auto built = builder_.build_with(params, e.id.view(), detail::unix_millis(), e.url);
+    // Build into this thread's scratch buffer (sized for the worst case, reused), then copy
+    // the exact bytes: a waiting event holds only its URL's length.
+    thread_local std::string scratch;
+    if (auto built = builder_.build_with(params, e.id.view(), detail::unix_millis(), scratch);
         !built) {
       return built.error();
     }
+    e.url.assign(scratch);
     if (user_agent != nullptr) e.user_agent.assign(user_agent->data(), user_agent->size());
     const event_id id = e.id;
     e.created = steady_clock::now();
@@ -643,8 +647,8 @@ result<tracker> tracker::create(tracker_options options) {
   std::unique_ptr<impl> p;
   try {
     p = std::make_unique<impl>(std::move(options), std::move(builder).value());
-  } catch (const std::bad_alloc&) {
-    return error(errc::internal, "out of memory allocating the queue");
+  } catch (const std::exception& e) {  // allocating the queue, seeding the jitter
+    return error(errc::internal, std::string("cannot create the tracker: ") + e.what());
   }
   if (auto ok = p->start(); !ok) return ok.error();
   return tracker(std::move(p));

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -141,6 +142,20 @@ TEST(Tracker, DeliversEveryEventExactlyOnce) {
     EXPECT_EQ(ids.count(o.id), 1u);
   }
   EXPECT_TRUE(t.shutdown(5s));
+}
+
+TEST(Tracker, ReusesConnections) {
+  http_server server;
+  auto o = options_for(server.url());
+  o.max_in_flight = 4;
+  auto t = make(std::move(o));
+  for (int i = 0; i < 400; ++i) ASSERT_TRUE(t.track({{"n", std::to_string(i)}}));
+  ASSERT_TRUE(t.flush(k_long));
+  std::set<int> connections;
+  for (const auto& r : server.requests()) connections.insert(r.remote_port);
+  EXPECT_EQ(server.request_count(), 400u);
+  // Keep-alive: at most one connection per transfer slot (a few more if one was closed).
+  EXPECT_LE(connections.size(), 8u);
 }
 
 TEST(Tracker, PerEventUserAgent) {
@@ -350,7 +365,8 @@ TEST(Tracker, ConnectionResetBeforeResponseIsRetried) {
   EXPECT_EQ(r.what, outcome::failed);
   EXPECT_EQ(r.attempts, 3u);
   EXPECT_EQ(r.http_status, 0);
-  EXPECT_TRUE(r.curl_code == 56 || r.curl_code == 52) << r.curl_code;  // recv error / empty
+  // recv error, empty reply, or send error: where the reset lands
+  EXPECT_TRUE(r.curl_code == 56 || r.curl_code == 52 || r.curl_code == 55) << r.curl_code;
   EXPECT_GE(reset.connections(), 3u);
   EXPECT_EQ(t.stats().retried, 2u);
 }
@@ -362,14 +378,22 @@ TEST(Tracker, StalledResponseTimesOutAndIsRetried) {
   server.script({stall});
   outcome_log log;
   auto o = options_for(server.url(), &log);
-  o.request_timeout = 300ms;
+  o.request_timeout = 1s;
   auto t = make(std::move(o));
   ASSERT_TRUE(t.track({{"k", "v"}}));
   ASSERT_TRUE(t.flush(k_long));
   ASSERT_TRUE(log.wait_for(1));
-  EXPECT_EQ(log.all()[0].what, outcome::delivered);
-  EXPECT_EQ(log.all()[0].attempts, 2u);
-  EXPECT_EQ(server.request_count(), 2u);
+  const auto r = log.all()[0];
+  EXPECT_EQ(r.what, outcome::delivered);
+  // Normally 2; a sanitizer build on a loaded machine may also time out an ordinary
+  // request, which is retried the same way.
+  EXPECT_GE(r.attempts, 2u);
+  const auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), r.attempts);
+  for (const auto& req : reqs) EXPECT_EQ(eid_of(req), r.id);
+  // The stalled attempt was given up at the request timeout (which started a little before
+  // the server saw the request), not earlier.
+  EXPECT_GE(reqs[1].received - reqs[0].received, 800ms);
   server.release_stalls();
 }
 
@@ -399,6 +423,9 @@ TEST(Tracker, RecoversSoonAfterRefusingEndpointComesUp) {
   const auto up = steady::now();
   ASSERT_TRUE(t.flush(k_long));
   const auto recovery = steady::now() - up;
+  std::printf("[   info   ] recovered and delivered 50 events %lld ms after the endpoint came up\n",
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(recovery).count()));
   EXPECT_LT(recovery, 5s) << "target is about 1 s (probe_interval 200 ms)";
   const auto s = t.stats();
   EXPECT_EQ(s.delivered, 50u);
@@ -420,6 +447,7 @@ TEST(Tracker, DeadEndpointSeesFewRequestsWhateverTheBacklog) {
   const auto window = 3s;
   EXPECT_FALSE(dead.wait_for_connections(200, window));
   const auto seen = dead.connections();
+  std::printf("[   info   ] %zu connections to a dead endpoint in 3 s, backlog 10000\n", seen);
   // The first burst (16 in flight) trips the outage; then one probe per 500 ms. Without
   // outage handling this would be thousands.
   EXPECT_LE(seen, 16u + 5u + 10u + 10u) << "connections in " << window.count() << " s";
@@ -651,6 +679,7 @@ TEST(Tracker, EightProducersNoLossNoDuplicate) {
   constexpr int k_threads = 8;
   constexpr int k_per_thread = 10'000;
   o.queue_capacity = k_threads * k_per_thread;
+  o.request_timeout = 120s;  // a timed-out request that did arrive would be sent twice
   auto t = make(std::move(o));
   std::vector<std::vector<std::string>> ids(k_threads);
   std::vector<std::thread> producers;

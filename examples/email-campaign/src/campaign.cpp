@@ -2,6 +2,7 @@
 #include "campaign.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <unistd.h>
@@ -41,6 +42,13 @@ constexpr std::size_t late_pixel_bytes = 32 * 1024;
 constexpr std::string_view pixel_marker = "\x01pixel\x01";
 constexpr std::size_t max_listed = 5;  // warnings of one kind printed before a summary
 
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -64,6 +72,7 @@ bool read_file(const std::string& path, std::string& out, std::string& error) {
   std::ostringstream ss;
   ss << in.rdbuf();
   out = std::move(ss).str();
+  if (out.compare(0, 3, "\xEF\xBB\xBF") == 0) out.erase(0, 3);  // a UTF-8 byte order mark
   return true;
 }
 
@@ -152,6 +161,7 @@ class generator {
   void on_recipient(const csv_row& row);
   pixel::event_id next_event_id();
   void progress(bool final);
+  bool write_file(std::string_view body);
 
   const options& opts_;
   std::FILE* log_;
@@ -497,27 +507,12 @@ void generator::on_recipient(const csv_row& row) {
     body = message_;
   }
 
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    fatal_ = true;
-    fatal_message_ = "cannot create " + path_ + ": " + std::strerror(errno);
+  if (opts_.dry_run) {
+    sum_.bytes += body.size();
+    ++sum_.generated;
+  } else if (!write_file(body)) {
     return;
   }
-  std::size_t done = 0;
-  while (done < body.size()) {
-    const ssize_t n = ::write(fd, body.data() + done, body.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      fatal_ = true;
-      fatal_message_ = "cannot write " + path_ + ": " + std::strerror(errno);
-      ::close(fd);
-      return;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  sum_.bytes += body.size();
-  ++sum_.generated;
 
   // Opens: a Bernoulli draw per recipient; an opener may fetch again (a second device, or a
   // proxy's prefetch and then the real view), which the edge logs as a duplicate event id.
@@ -554,6 +549,31 @@ void generator::on_recipient(const csv_row& row) {
   if ((sum_.generated & 1023) == 0) progress(false);
 }
 
+bool generator::write_file(std::string_view body) {
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    fatal_ = true;
+    fatal_message_ = "cannot create " + path_ + ": " + std::strerror(errno);
+    return false;
+  }
+  std::size_t done = 0;
+  while (done < body.size()) {
+    const ssize_t n = ::write(fd, body.data() + done, body.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      fatal_ = true;
+      fatal_message_ = "cannot write " + path_ + ": " + std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  sum_.bytes += body.size();
+  ++sum_.generated;
+  return true;
+}
+
 void generator::progress(bool final) {
   if (!opts_.progress) return;
   const auto now = clock_type::now();
@@ -572,6 +592,7 @@ void generator::progress(bool final) {
 
 int generator::run() {
   start_ = last_progress_ = clock_type::now();
+  const double cpu_start = process_cpu_seconds();
   std::string error;
   if (!prepare(error)) {
     std::fprintf(log_, "email-campaign: %s\n", error.c_str());
@@ -617,13 +638,18 @@ int generator::run() {
     fatal_message_ = opts_.recipients_path + ": empty: no header row";
   }
 
+  // Generation ends here; waiting for simulated opens to be delivered is timed apart.
+  sum_.seconds = std::chrono::duration<double>(clock_type::now() - start_).count();
+  sum_.cpu_seconds = process_cpu_seconds() - cpu_start;
+  double open_wait = 0;
   if (opener_) {
+    const auto wait_start = clock_type::now();
     const opener::totals t = opener_->finish();
+    open_wait = std::chrono::duration<double>(clock_type::now() - wait_start).count();
     sum_.delivered = t.delivered;
     sum_.failed = t.failed;
     sum_.dropped += t.dropped;
   }
-  sum_.seconds = std::chrono::duration<double>(clock_type::now() - start_).count();
   if (fatal_) {
     std::fprintf(log_, "email-campaign: %s\n", fatal_message_.c_str());
     return 2;
@@ -636,9 +662,13 @@ int generator::run() {
   }
   const double rate = sum_.seconds > 0 ? static_cast<double>(sum_.generated) / sum_.seconds : 0.0;
   std::fprintf(log_,
-               "email-campaign: %llu messages in %.2f s (%.0f messages/s, %.1f MB/s) in %s\n",
+               "email-campaign: %llu messages in %.2f s (%.0f messages/s, %.1f MB/s; %.2f s CPU, "
+               "%.0f messages per CPU second) %s %s\n",
                static_cast<unsigned long long>(sum_.generated), sum_.seconds, rate,
                sum_.seconds > 0 ? static_cast<double>(sum_.bytes) / 1e6 / sum_.seconds : 0.0,
+               sum_.cpu_seconds,
+               sum_.cpu_seconds > 0 ? static_cast<double>(sum_.generated) / sum_.cpu_seconds : 0.0,
+               opts_.dry_run ? "checked, not written (--dry-run), manifest in" : "in",
                opts_.out_dir.c_str());
   int status = read_ok ? 0 : 1;
   if (sum_.malformed > 0) {
@@ -649,12 +679,12 @@ int generator::run() {
   if (opener_) {
     std::fprintf(log_,
                  "email-campaign: simulated opens: %llu recipients opened, %llu pixels fired: "
-                 "%llu delivered, %llu failed, %llu dropped\n",
+                 "%llu delivered, %llu failed, %llu dropped (%.2f s waiting for delivery)\n",
                  static_cast<unsigned long long>(sum_.openers),
                  static_cast<unsigned long long>(sum_.pixels_fired),
                  static_cast<unsigned long long>(sum_.delivered),
                  static_cast<unsigned long long>(sum_.failed),
-                 static_cast<unsigned long long>(sum_.dropped));
+                 static_cast<unsigned long long>(sum_.dropped), open_wait);
     if (sum_.delivered != sum_.pixels_fired) status = 1;
   }
   return status;

@@ -37,6 +37,7 @@ struct options {
   std::optional<std::uint64_t> seed;
   std::optional<std::uint64_t> now_ms;
 
+  bool dry_run = false;   // render and check every message, write only manifest.csv
   bool progress = false;  // redraw a progress line on stderr (only when it is a TTY)
 };
 
@@ -49,7 +50,8 @@ struct summary {
   std::uint64_t openers = 0;           // recipients whose pixel fired
   std::uint64_t pixels_fired = 0;      // opens and re-opens
   std::uint64_t delivered = 0, failed = 0, dropped = 0;
-  double seconds = 0;
+  double seconds = 0;      // wall-clock time of the generation
+  double cpu_seconds = 0;  // user + system CPU time of the process over the same span
 };
 
 // Runs the whole campaign, writing diagnostics (one line each) to `log`. Returns the exit

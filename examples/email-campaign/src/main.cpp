@@ -35,6 +35,7 @@ constexpr const char* usage =
     "  --name-column COL      display name in To (default: name, else first_name last_name)\n"
     "  --encoding qp|base64   transfer encoding of both parts (default qp)\n"
     "  --allow-http           allow an http:// endpoint that is not loopback\n"
+    "  --dry-run              render and check every message; write only manifest.csv\n"
     "  --simulate-opens RATE  fetch the pixel of a random RATE fraction of recipients\n"
     "  --reopen-rate R        fraction of those who open twice (default 0)\n"
     "  --user-agent UA        User-Agent of simulated opens (default: mail clients')\n"
@@ -69,6 +70,10 @@ int main(int argc, char** argv) {
     }
     if (arg == "--allow-http") {
       o.allow_http = true;
+      continue;
+    }
+    if (arg == "--dry-run") {
+      o.dry_run = true;
       continue;
     }
     if (i + 1 >= argc) return fail(std::string(arg) + " needs a value");

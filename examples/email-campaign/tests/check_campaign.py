@@ -291,8 +291,17 @@ def case_golden():
                       endpoint="https://d111111abcdef8.cloudfront.net")
 
 
+def case_dry_run():
+    out, err = run("dryrun", "--template", os.path.join(DATA, "outlook.html"), "--recipients",
+                   os.path.join(DATA, "hostile.csv"), "--campaign", "d", "--endpoint", ENDPOINT,
+                   "--dry-run")
+    check(sorted(os.listdir(out)) == ["manifest.csv"], f"dry-run wrote {os.listdir(out)}")
+    check(len(manifest(out)) == len(recipients(os.path.join(DATA, "hostile.csv"))), "dry-run manifest")
+    check("not written (--dry-run)" in err, f"dry-run summary:\n{err}")
+
+
 os.makedirs(WORK, exist_ok=True)
-for case in (case_golden, case_hostile, case_malformed, case_hash_and_options, case_html_format, case_no_body,
+for case in (case_golden, case_dry_run, case_hostile, case_malformed, case_hash_and_options, case_html_format, case_no_body,
              case_placeholder):
     case()
 if failures:
