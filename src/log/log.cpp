@@ -66,6 +66,9 @@ bool parse_timestamp(std::string_view s, std::int64_t& ms) {
   std::size_t i = 0;
   for (; i < s.size() && s[i] != '.'; ++i) {
     if (s[i] < '0' || s[i] > '9') return false;
+    // More than 12 digits of seconds (past the year 33658) is not a timestamp, and would
+    // overflow once scaled to milliseconds.
+    if (i == 12) return false;
     secs = secs * 10 + (s[i] - '0');
   }
   if (i == 0) return false;

@@ -164,6 +164,7 @@ TEST(log_record, malformed_lines_are_errors_not_crashes) {
       {"abc\t-\t-\t-", "bad timestamp 'abc'"},
       {"1.0001\t-\t-\t-", "bad timestamp '1.0001'"},
       {"1.\t-\t-\t-", "bad timestamp '1.'"},
+      {"171871878711114960.530\t-\t-\t-", "bad timestamp '171871878711114960.530'"},
       {"1.000\t\t-\t-", "empty c-ip (expected '-')"},
       {"1.000\t-\tUA%2\t-", "cs-user-agent: malformed log escape at byte 2"},
       {"1.000\t-\t-\ta=%25zz", "cs-uri-query: malformed percent-escape at byte 0"},
