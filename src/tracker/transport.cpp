@@ -34,23 +34,13 @@ bool is_retryable_curl_error(CURLcode code) noexcept {
 }
 
 namespace {
-bool iequal(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 size_t discard_body(char*, size_t size, size_t nmemb, void*) { return size * nmemb; }
 }  // namespace
 
 bool redirect_allowed(std::string_view location, std::string_view endpoint_host) noexcept {
   constexpr std::string_view scheme = "https://";
-  if (location.size() <= scheme.size() || !iequal(location.substr(0, scheme.size()), scheme)) {
+  if (location.size() <= scheme.size() ||
+      !pixel::detail::iequals(location.substr(0, scheme.size()), scheme)) {
     return false;
   }
   std::string_view rest = location.substr(scheme.size());
@@ -64,7 +54,7 @@ bool redirect_allowed(std::string_view location, std::string_view endpoint_host)
   } else {
     host = authority.substr(0, authority.find(':'));
   }
-  return !host.empty() && iequal(host, endpoint_host);
+  return !host.empty() && pixel::detail::iequals(host, endpoint_host);
 }
 
 CURLcode configure_easy(CURL* easy, const tracker_options& options, bool secure,
