@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "pixel/config.hpp"
 #include "pixel/error.hpp"
 
 namespace pixel::log {
@@ -75,25 +76,25 @@ enum class field : std::uint8_t {
 inline constexpr std::size_t field_count = 40;
 
 // CloudFront's name for a field ("cs-uri-query").
-std::string_view field_name(field f) noexcept;
+PIXEL_CXX_API std::string_view field_name(field f) noexcept;
 // The field called `name` (CloudFront's spelling), if any.
-std::optional<field> field_from_name(std::string_view name) noexcept;
+PIXEL_CXX_API std::optional<field> field_from_name(std::string_view name) noexcept;
 // True for the fields CloudFront log-escapes (free text taken from the request).
-bool is_escaped(field f) noexcept;
+PIXEL_CXX_API bool is_escaped(field f) noexcept;
 
 // A comma-separated list of field names, returned in canonical order without duplicates.
 // Unknown or empty names are an error (errc::invalid_argument) naming the field.
-result<std::vector<field>> parse_fields(std::string_view list);
+PIXEL_CXX_API result<std::vector<field>> parse_fields(std::string_view list);
 // timestamp, c-ip, cs-user-agent, cs-uri-query: the published distribution's fields.
-const std::vector<field>& default_fields();
+PIXEL_CXX_API const std::vector<field>& default_fields();
 
 // Log escaping as CloudFront writes it, and its inverse (a bad %XX is invalid_argument).
-void log_escape_append(std::string_view in, std::string& out);
-std::string log_escape(std::string_view in);
-result<std::string> log_unescape(std::string_view in);
+PIXEL_CXX_API void log_escape_append(std::string_view in, std::string& out);
+PIXEL_CXX_API std::string log_escape(std::string_view in);
+PIXEL_CXX_API result<std::string> log_unescape(std::string_view in);
 
 // One record, decoded.
-struct record {
+struct PIXEL_CXX_API record {
   std::vector<field> fields;         // the layout it was parsed with
   std::vector<std::string> values;   // raw field values as on disk, `-` kept
   std::int64_t timestamp_ms = 0;     // 0 when the timestamp field is absent
@@ -114,10 +115,12 @@ struct record {
 // Parses one line (without its '\n'; a trailing '\r' is not allowed) laid out as `fields`.
 // Errors (errc::invalid_argument) say what is wrong: field count, a bad timestamp or
 // status, a malformed escape, a query that does not decode to UTF-8.
-result<record> parse_record(std::string_view line, const std::vector<field>& fields);
+PIXEL_CXX_API result<record> parse_record(std::string_view line,
+                                          const std::vector<field>& fields);
 // Same, reusing `out`'s storage.
-result<void> parse_record_into(std::string_view line, const std::vector<field>& fields,
-                               record& out);
+PIXEL_CXX_API result<void> parse_record_into(std::string_view line,
+                                            const std::vector<field>& fields,
+                                             record& out);
 
 // A line that could not be read, reported and skipped.
 struct problem {
@@ -144,7 +147,7 @@ struct reader_options {
 // Streams records from files and folders of Firehose objects (plain or gzip, detected by
 // content), in constant memory apart from de-duplication. Folders are walked recursively
 // in path order; names starting with '.' (objects being written) are skipped.
-class reader {
+class PIXEL_CXX_API reader {
  public:
   // Fails (errc::invalid_argument) when a path does not exist.
   static result<reader> open(const std::vector<std::string>& paths, reader_options options);

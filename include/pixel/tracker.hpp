@@ -19,19 +19,11 @@
 #include <string>
 #include <string_view>
 
+#include "pixel/config.hpp"
 #include "pixel/error.hpp"
 #include "pixel/url.hpp"
 #include "pixel/version.hpp"
 
-// The compiled library hides its symbols by default; the tracker is its public C++ API, so
-// it stays visible when libpixelcpp is built as a shared library.
-#if defined(_WIN32)
-#define PIXEL_TRACKER_API
-#elif defined(__GNUC__) || defined(__clang__)
-#define PIXEL_TRACKER_API __attribute__((visibility("default")))
-#else
-#define PIXEL_TRACKER_API
-#endif
 
 namespace pixel {
 
@@ -127,7 +119,7 @@ struct tracker_options {
 // Delivers pixel events in the background: a bounded queue, one worker thread that owns a
 // libcurl multi handle, retry with backoff and full jitter, outage detection.
 // track(), stats() and flush() are safe from any number of threads.
-class PIXEL_TRACKER_API tracker {
+class PIXEL_CXX_API tracker {
  public:
   // Validates the options (endpoint, non-zero capacities and timeouts) and starts the
   // worker thread.
