@@ -120,7 +120,7 @@ PIXEL_CXX_API result<record> parse_record(std::string_view line,
 // Same, reusing `out`'s storage.
 PIXEL_CXX_API result<void> parse_record_into(std::string_view line,
                                             const std::vector<field>& fields,
-                                             record& out);
+                                            record& out);
 
 // A line that could not be read, reported and skipped.
 struct problem {
