@@ -32,7 +32,7 @@ install(FILES ${PROJECT_BINARY_DIR}/pixelConfig.cmake ${PROJECT_BINARY_DIR}/pixe
 # pixel.pc: the C library (libpixel.so); pixel-cpp.pc: the C++ library. Relocatable: the
 # prefix is found from the .pc file's own place, so `cmake --install --prefix X` works.
 file(RELATIVE_PATH PIXEL_PC_RELATIVE_PREFIX
-  /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
+  /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 string(REGEX REPLACE "/$" "" PIXEL_PC_RELATIVE_PREFIX "${PIXEL_PC_RELATIVE_PREFIX}")
 foreach(_pc pixel pixel-cpp)
   configure_file(${PROJECT_SOURCE_DIR}/cmake/${_pc}.pc.in ${PROJECT_BINARY_DIR}/${_pc}.pc @ONLY)
