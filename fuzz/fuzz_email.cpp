@@ -71,9 +71,10 @@ rows_and_errors parse_csv(std::string_view data, std::size_t cut) {
   email_campaign::csv_reader reader(
       [&r](const email_campaign::csv_row& row) {
         PIXEL_FUZZ_CHECK(row.line >= 1);
-        r.first.emplace_back(row.line, std::vector<std::string>(row.fields->begin(),
-                                                                row.fields->begin() +
-                                                                    static_cast<std::ptrdiff_t>(row.count)));
+        r.first.emplace_back(
+            row.line,
+            std::vector<std::string>(row.fields->begin(),
+                                     row.fields->begin() + static_cast<std::ptrdiff_t>(row.count)));
       },
       [&r](std::size_t line, const std::string& message) {
         PIXEL_FUZZ_CHECK(line >= 1 && !message.empty());

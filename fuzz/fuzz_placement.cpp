@@ -24,11 +24,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (placed.where == pixel::placement::placeholder) {
     const std::string_view ph = "{{pixel}}";
     PIXEL_FUZZ_CHECK(placed.html.size() == size + placed.count * (tag.size() - ph.size()));
-    PIXEL_FUZZ_CHECK(doc.substr(0, placed.offset) == std::string_view(placed.html).substr(0, placed.offset));
+    PIXEL_FUZZ_CHECK(doc.substr(0, placed.offset) ==
+                     std::string_view(placed.html).substr(0, placed.offset));
   } else {
     // One insertion: the document is intact around it.
     PIXEL_FUZZ_CHECK(placed.html.size() == size + tag.size());
-    PIXEL_FUZZ_CHECK(std::string_view(placed.html).substr(0, placed.offset) == doc.substr(0, placed.offset));
+    PIXEL_FUZZ_CHECK(std::string_view(placed.html).substr(0, placed.offset) ==
+                     doc.substr(0, placed.offset));
     PIXEL_FUZZ_CHECK(std::string_view(placed.html).substr(placed.offset + tag.size()) ==
                      doc.substr(placed.offset));
     const std::size_t body = pixel::find_body_start(doc);

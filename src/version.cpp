@@ -3,5 +3,7 @@
 
 namespace pixel {
 // Keeps the compiled library's version next to the headers' for mismatch checks.
-const char* compiled_version() noexcept { return PIXEL_VERSION_STRING; }
+const char* compiled_version() noexcept {
+  return PIXEL_VERSION_STRING;
+}
 }  // namespace pixel

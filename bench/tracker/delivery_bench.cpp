@@ -17,8 +17,8 @@
 // the quick run in ctest (--events 2000) keeps the whole program honest.
 #include <curl/curl.h>
 #include <malloc.h>
-#include <pixel/tracker.hpp>
 #include <sys/resource.h>
+#include <pixel/tracker.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -56,9 +56,13 @@ const pixel::param k_params[] = {
     {"page", "/products/espresso-machines/dual-boiler?ref=email"},
     {"variant", "B-hero-image-large"},
 };
-pixel::params_view event_params() { return {k_params, std::size(k_params)}; }
+pixel::params_view event_params() {
+  return {k_params, std::size(k_params)};
+}
 
-double seconds(clock_type::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(clock_type::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 struct cpu_usage {
   double user_s = 0;
@@ -80,8 +84,12 @@ std::uint64_t proc_status_kb(const char* field) {
   if (pos == std::string::npos) return 0;
   return std::strtoull(text.c_str() + pos + std::strlen(field) + 1, nullptr, 10);
 }
-std::uint64_t rss_bytes() { return proc_status_kb("VmRSS:") * 1024; }
-std::uint64_t peak_rss_bytes() { return proc_status_kb("VmHWM:") * 1024; }
+std::uint64_t rss_bytes() {
+  return proc_status_kb("VmRSS:") * 1024;
+}
+std::uint64_t peak_rss_bytes() {
+  return proc_status_kb("VmHWM:") * 1024;
+}
 
 std::string pixel_url_for(const std::string& base) {
   auto ep = pixel::endpoint::parse(base);
@@ -134,7 +142,9 @@ struct rate {
   std::uint64_t done = 0;
 };
 
-std::size_t discard(char*, std::size_t size, std::size_t n, void*) { return size * n; }
+std::size_t discard(char*, std::size_t size, std::size_t n, void*) {
+  return size * n;
+}
 
 rate run_baseline(const std::string& url, int transfers, std::uint64_t total,
                   const std::string& ca_file, bool http2) {
@@ -282,8 +292,8 @@ latency run_track_latency(const std::string& base, std::uint64_t total, int thre
   latency l;
   if (all.empty()) return l;
   auto pct = [&](double p) {
-    return static_cast<double>(all[std::min(all.size() - 1, static_cast<std::size_t>(
-                                                                p * static_cast<double>(all.size())))]);
+    return static_cast<double>(all[std::min(
+        all.size() - 1, static_cast<std::size_t>(p * static_cast<double>(all.size())))]);
   };
   l.p50_ns = pct(0.50);
   l.p99_ns = pct(0.99);
@@ -394,9 +404,13 @@ std::size_t count_protocol(const pixel_test::nginx_server& n, std::uintmax_t fro
 }
 
 // Resets the process's peak RSS (VmHWM) so that the next phase's peak can be read.
-void reset_peak_rss() { pixel_test::write_file("/proc/self/clear_refs", "5"); }
+void reset_peak_rss() {
+  pixel_test::write_file("/proc/self/clear_refs", "5");
+}
 
-double mb(std::uint64_t b) { return static_cast<double>(b) / (1024.0 * 1024.0); }
+double mb(std::uint64_t b) {
+  return static_cast<double>(b) / (1024.0 * 1024.0);
+}
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -478,14 +492,15 @@ int run(const args& a) {
     peak_growth = std::max(peak_growth, peak_rss_bytes() - std::min(peak_rss_bytes(), rss0));
     const std::size_t logged = count_protocol(plain, log_from, a.events, "HTTP/1.1");
     if (logged != a.events) {
-      fail("tracker: nginx logged " + std::to_string(logged) + " of " +
-           std::to_string(a.events) + " events as HTTP/1.1 requests");
+      fail("tracker: nginx logged " + std::to_string(logged) + " of " + std::to_string(a.events) +
+           " events as HTTP/1.1 requests");
     }
-    std::printf("  round %d: wrk %7.0f req/s | baseline %7.0f req/s | tracker %7.0f ev/s "
-                "| tracker/baseline %.2fx, tracker/wrk %.2fx\n",
-                round, w.requests_per_s, base.events_per_s, trk.events_per_s,
-                trk.events_per_s / base.events_per_s,
-                w.requests_per_s > 0 ? trk.events_per_s / w.requests_per_s : 0);
+    std::printf(
+        "  round %d: wrk %7.0f req/s | baseline %7.0f req/s | tracker %7.0f ev/s "
+        "| tracker/baseline %.2fx, tracker/wrk %.2fx\n",
+        round, w.requests_per_s, base.events_per_s, trk.events_per_s,
+        trk.events_per_s / base.events_per_s,
+        w.requests_per_s > 0 ? trk.events_per_s / w.requests_per_s : 0);
     wrk_rps.push_back(w.requests_per_s);
     wrk_cpu.push_back(w.cpu_us_per_request);
     base_rps.push_back(base.events_per_s);
@@ -506,9 +521,10 @@ int run(const args& a) {
               *std::max_element(wrk_rps.begin(), wrk_rps.end()),
               *std::max_element(base_rps.begin(), base_rps.end()),
               *std::max_element(trk_rps.begin(), trk_rps.end()));
-  std::printf("  peak RSS growth while the tracker delivered (10,000-event queue, producer "
-              "blocking): %.1f MiB\n",
-              mb(peak_growth));
+  std::printf(
+      "  peak RSS growth while the tracker delivered (10,000-event queue, producer "
+      "blocking): %.1f MiB\n",
+      mb(peak_growth));
 
   const double clk = clock_overhead_ns();
   std::printf("\n== track() latency while delivering (a clock-read pair, %.0f ns, included)\n",
@@ -522,8 +538,8 @@ int run(const args& a) {
     std::printf(
         "  %d producer%s  p50 %6.0f ns  p99 %7.0f ns  p99.9 %8.0f ns  max %9.0f ns  (%.0f ev/s "
         "delivered meanwhile; peak RSS +%.1f MiB)\n",
-        threads, threads == 1 ? " " : "s", l.p50_ns, l.p99_ns, l.p999_ns, l.max_ns,
-        l.events_per_s, mb(peak));
+        threads, threads == 1 ? " " : "s", l.p50_ns, l.p99_ns, l.p999_ns, l.max_ns, l.events_per_s,
+        mb(peak));
   }
 
   // 3. HTTPS, HTTP/1.1 and HTTP/2 servers side by side, rounds interleaved likewise.
@@ -546,8 +562,8 @@ int run(const args& a) {
     for (int h2 = 0; h2 < 2; ++h2) {
       const auto& srv = *servers[h2];
       const char* proto = h2 ? "HTTP/2.0" : "HTTP/1.1";
-      const rate b = run_baseline(pixel_url_for(srv.base_url()), conns, a.events,
-                                  certs.ca_file(), h2 != 0);
+      const rate b =
+          run_baseline(pixel_url_for(srv.base_url()), conns, a.events, certs.ca_file(), h2 != 0);
       const std::uintmax_t from = srv.log_offset();
       const rate t = run_tracker(srv.base_url(), a.events, certs.ca_file());
       const std::size_t matching = count_protocol(srv, from, a.events, proto);
@@ -565,13 +581,13 @@ int run(const args& a) {
     std::printf("\n");
   }
   for (int h2 = 0; h2 < 2; ++h2) {
-    std::printf("  median %s: curl_multi loop %6.0f req/s %5.1f us CPU/req | tracker %6.0f ev/s "
-                "%5.1f us CPU/event | tracker/baseline %.2fx (best %6.0f vs %6.0f)\n",
-                h2 ? "HTTP/2.0" : "HTTP/1.1", median(rates[h2][0]), median(cpus[h2][0]),
-                median(rates[h2][1]), median(cpus[h2][1]),
-                median(rates[h2][1]) / median(rates[h2][0]),
-                *std::max_element(rates[h2][1].begin(), rates[h2][1].end()),
-                *std::max_element(rates[h2][0].begin(), rates[h2][0].end()));
+    std::printf(
+        "  median %s: curl_multi loop %6.0f req/s %5.1f us CPU/req | tracker %6.0f ev/s "
+        "%5.1f us CPU/event | tracker/baseline %.2fx (best %6.0f vs %6.0f)\n",
+        h2 ? "HTTP/2.0" : "HTTP/1.1", median(rates[h2][0]), median(cpus[h2][0]),
+        median(rates[h2][1]), median(cpus[h2][1]), median(rates[h2][1]) / median(rates[h2][0]),
+        *std::max_element(rates[h2][1].begin(), rates[h2][1].end()),
+        *std::max_element(rates[h2][0].begin(), rates[h2][0].end()));
   }
   std::printf("  tracker HTTP/2 / HTTP/1.1 (medians): %.2fx\n",
               median(rates[1][1]) / median(rates[0][1]));

@@ -15,8 +15,8 @@ typedef struct outcomes {
   unsigned long delivered, other;
 } outcomes;
 
-static void on_result(const pixel_event_result *r, void *user) {
-  outcomes *o = (outcomes *)user;
+static void on_result(const pixel_event_result* r, void* user) {
+  outcomes* o = (outcomes*)user;
   if (r->outcome == PIXEL_OUTCOME_DELIVERED) {
     o->delivered++;
   } else {
@@ -25,20 +25,20 @@ static void on_result(const pixel_event_result *r, void *user) {
   }
 }
 
-static int fail(const char *what, pixel_status st) {
+static int fail(const char* what, pixel_status st) {
   fprintf(stderr, "%s: %s (%s)\n", what, pixel_status_str(st), pixel_last_error());
   return 1;
 }
 
-int main(int argc, char **argv) {
-  const char *endpoint = argc > 1 ? argv[1] : "https://d111111abcdef8.cloudfront.net";
+int main(int argc, char** argv) {
+  const char* endpoint = argc > 1 ? argv[1] : "https://d111111abcdef8.cloudfront.net";
   const long events = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
   pixel_param params[] = {{"userid", "aws_user"}, {"thirdpartyname", "example.com"}};
   char url[8193], tag[9000];
   size_t len = 0;
   pixel_status st;
-  pixel_options *opts;
-  pixel_tracker *tracker = NULL;
+  pixel_options* opts;
+  pixel_tracker* tracker = NULL;
   pixel_stats stats;
   outcomes seen = {0, 0};
   long i;

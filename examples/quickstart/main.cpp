@@ -16,8 +16,8 @@ int main(int argc, char** argv) {
   }
 
   // 1. A URL and a tag for an email or a page.
-  auto url = pixel::build_url(argv[1], {{"userid", "aws_user"},
-                                        {"thirdpartyname", "example.hightrafficwebsite.com"}});
+  auto url = pixel::build_url(
+      argv[1], {{"userid", "aws_user"}, {"thirdpartyname", "example.hightrafficwebsite.com"}});
   if (!url) {
     std::fprintf(stderr, "quickstart: %s\n", url.error().message().c_str());
     return 1;
@@ -49,8 +49,7 @@ int main(int argc, char** argv) {
   const auto s = tracker->stats();
   std::printf("delivered %llu, failed %llu, expired %llu, dropped %llu\n",
               static_cast<unsigned long long>(s.delivered),
-              static_cast<unsigned long long>(s.failed),
-              static_cast<unsigned long long>(s.expired),
+              static_cast<unsigned long long>(s.failed), static_cast<unsigned long long>(s.expired),
               static_cast<unsigned long long>(s.dropped));
   return all_done && s.delivered == 3 ? 0 : 1;
 }

@@ -19,16 +19,16 @@ namespace pixel {
 // pixel_status codes; the endpoint_* values all map to PIXEL_ERR_INVALID_ENDPOINT there.
 enum class errc : int {
   ok = 0,
-  invalid_argument = 1,   // a bad option value, a reserved key, a bad attribute name
-  invalid_endpoint = 2,   // generic endpoint refusal (see the endpoint_* values)
-  invalid_utf8 = 3,       // a key or value is not well-formed UTF-8
-  empty_key = 4,          // a parameter key is empty
-  url_too_long = 5,       // the URL would exceed the configured limit
-  buffer_too_small = 6,   // a caller's fixed buffer cannot hold the result
-  queue_full = 7,         // the tracker's queue is at capacity
-  shut_down = 8,          // the tracker no longer accepts events
-  timeout = 9,            // a deadline passed
-  internal = 10,          // an unexpected failure (allocation, libcurl setup)
+  invalid_argument = 1,  // a bad option value, a reserved key, a bad attribute name
+  invalid_endpoint = 2,  // generic endpoint refusal (see the endpoint_* values)
+  invalid_utf8 = 3,      // a key or value is not well-formed UTF-8
+  empty_key = 4,         // a parameter key is empty
+  url_too_long = 5,      // the URL would exceed the configured limit
+  buffer_too_small = 6,  // a caller's fixed buffer cannot hold the result
+  queue_full = 7,        // the tracker's queue is at capacity
+  shut_down = 8,         // the tracker no longer accepts events
+  timeout = 9,           // a deadline passed
+  internal = 10,         // an unexpected failure (allocation, libcurl setup)
 
   endpoint_syntax = 100,  // not an absolute URL
   endpoint_scheme,        // scheme other than http or https
@@ -50,26 +50,46 @@ constexpr bool is_endpoint_error(errc e) noexcept {
 // Short, static description of a code; never null.
 constexpr const char* errc_name(errc e) noexcept {
   switch (e) {
-    case errc::ok: return "ok";
-    case errc::invalid_argument: return "invalid argument";
-    case errc::invalid_endpoint: return "invalid endpoint";
-    case errc::invalid_utf8: return "invalid UTF-8";
-    case errc::empty_key: return "empty key";
-    case errc::url_too_long: return "URL too long";
-    case errc::buffer_too_small: return "buffer too small";
-    case errc::queue_full: return "queue full";
-    case errc::shut_down: return "shut down";
-    case errc::timeout: return "timeout";
-    case errc::internal: return "internal error";
-    case errc::endpoint_syntax: return "endpoint is not an absolute URL";
-    case errc::endpoint_scheme: return "endpoint scheme must be https or http";
-    case errc::endpoint_insecure: return "http endpoint needs a loopback host or allow_http";
-    case errc::endpoint_userinfo: return "endpoint must not contain user information";
-    case errc::endpoint_query: return "endpoint must not contain a query";
-    case errc::endpoint_fragment: return "endpoint must not contain a fragment";
-    case errc::endpoint_host: return "endpoint host is invalid";
-    case errc::endpoint_port: return "endpoint port is invalid";
-    case errc::endpoint_path: return "endpoint path is invalid";
+    case errc::ok:
+      return "ok";
+    case errc::invalid_argument:
+      return "invalid argument";
+    case errc::invalid_endpoint:
+      return "invalid endpoint";
+    case errc::invalid_utf8:
+      return "invalid UTF-8";
+    case errc::empty_key:
+      return "empty key";
+    case errc::url_too_long:
+      return "URL too long";
+    case errc::buffer_too_small:
+      return "buffer too small";
+    case errc::queue_full:
+      return "queue full";
+    case errc::shut_down:
+      return "shut down";
+    case errc::timeout:
+      return "timeout";
+    case errc::internal:
+      return "internal error";
+    case errc::endpoint_syntax:
+      return "endpoint is not an absolute URL";
+    case errc::endpoint_scheme:
+      return "endpoint scheme must be https or http";
+    case errc::endpoint_insecure:
+      return "http endpoint needs a loopback host or allow_http";
+    case errc::endpoint_userinfo:
+      return "endpoint must not contain user information";
+    case errc::endpoint_query:
+      return "endpoint must not contain a query";
+    case errc::endpoint_fragment:
+      return "endpoint must not contain a fragment";
+    case errc::endpoint_host:
+      return "endpoint host is invalid";
+    case errc::endpoint_port:
+      return "endpoint port is invalid";
+    case errc::endpoint_path:
+      return "endpoint path is invalid";
   }
   return "unknown error";
 }
@@ -129,7 +149,7 @@ class [[nodiscard]] result {
                                         !std::is_same_v<std::decay_t<U>, result> &&
                                         !std::is_same_v<std::decay_t<U>, pixel::error>>>
   result(U&& value) : storage_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT
-  result(pixel::error e) : storage_(std::in_place_index<1>, std::move(e)) {}      // NOLINT
+  result(pixel::error e) : storage_(std::in_place_index<1>, std::move(e)) {}       // NOLINT
 
   bool has_value() const noexcept { return storage_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
@@ -171,9 +191,7 @@ class [[nodiscard]] result {
     assert(!has_value());
     return *std::get_if<1>(&storage_);
   }
-  errc code() const noexcept {
-    return has_value() ? errc::ok : std::get_if<1>(&storage_)->code();
-  }
+  errc code() const noexcept { return has_value() ? errc::ok : std::get_if<1>(&storage_)->code(); }
 
  private:
   std::variant<T, pixel::error> storage_;

@@ -23,22 +23,44 @@ inline void html_escape_append(std::string_view in, std::string& out) {
   std::size_t extra = 0;
   for (char c : in) {
     switch (c) {
-      case '&': extra += 4; break;
-      case '<': case '>': extra += 3; break;
-      case '"': extra += 5; break;
-      case '\'': extra += 4; break;
-      default: break;
+      case '&':
+        extra += 4;
+        break;
+      case '<':
+      case '>':
+        extra += 3;
+        break;
+      case '"':
+        extra += 5;
+        break;
+      case '\'':
+        extra += 4;
+        break;
+      default:
+        break;
     }
   }
   out.reserve(out.size() + in.size() + extra);
   for (char c : in) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+        break;
     }
   }
 }
@@ -79,8 +101,7 @@ inline bool starts_with_icase(std::string_view s, std::string_view prefix) noexc
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
-inline constexpr std::string_view email_style =
-    "width:1px;height:1px;border:0;margin:0;padding:0;";
+inline constexpr std::string_view email_style = "width:1px;height:1px;border:0;margin:0;padding:0;";
 }  // namespace detail
 
 // Checks that `url` may be an <img src>: http:// or https:// with a host, UTF-8, and no
@@ -260,8 +281,8 @@ inline std::size_t find_body_start(std::string_view doc) noexcept {
       continue;
     }
     std::size_t name_end = lt + 1;
-    while (name_end < doc.size() && !detail::is_html_space(doc[name_end]) &&
-           doc[name_end] != '>' && doc[name_end] != '/') {
+    while (name_end < doc.size() && !detail::is_html_space(doc[name_end]) && doc[name_end] != '>' &&
+           doc[name_end] != '/') {
       ++name_end;
     }
     const std::string_view name = doc.substr(lt + 1, name_end - lt - 1);

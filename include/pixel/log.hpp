@@ -95,14 +95,14 @@ PIXEL_CXX_API result<std::string> log_unescape(std::string_view in);
 
 // One record, decoded.
 struct PIXEL_CXX_API record {
-  std::vector<field> fields;         // the layout it was parsed with
-  std::vector<std::string> values;   // raw field values as on disk, `-` kept
-  std::int64_t timestamp_ms = 0;     // 0 when the timestamp field is absent
-  std::string c_ip;                  // empty when absent or `-`
-  std::string user_agent;            // log escaping undone
-  std::string query;                 // exactly as the client sent it
+  std::vector<field> fields;                                // the layout it was parsed with
+  std::vector<std::string> values;                          // raw field values as on disk, `-` kept
+  std::int64_t timestamp_ms = 0;                            // 0 when the timestamp field is absent
+  std::string c_ip;                                         // empty when absent or `-`
+  std::string user_agent;                                   // log escaping undone
+  std::string query;                                        // exactly as the client sent it
   std::vector<std::pair<std::string, std::string>> params;  // decoded, in order
-  int status = 0;                    // sc-status, 0 when absent
+  int status = 0;                                           // sc-status, 0 when absent
 
   // The raw value of `f` (`-` for empty), or nullopt when `f` is not in the layout.
   std::optional<std::string_view> raw(field f) const noexcept;
@@ -115,12 +115,10 @@ struct PIXEL_CXX_API record {
 // Parses one line (without its '\n'; a trailing '\r' is not allowed) laid out as `fields`.
 // Errors (errc::invalid_argument) say what is wrong: field count, a bad timestamp or
 // status, a malformed escape, a query that does not decode to UTF-8.
-PIXEL_CXX_API result<record> parse_record(std::string_view line,
-                                          const std::vector<field>& fields);
+PIXEL_CXX_API result<record> parse_record(std::string_view line, const std::vector<field>& fields);
 // Same, reusing `out`'s storage.
 PIXEL_CXX_API result<void> parse_record_into(std::string_view line,
-                                            const std::vector<field>& fields,
-                                            record& out);
+                                             const std::vector<field>& fields, record& out);
 
 // A line that could not be read, reported and skipped.
 struct problem {

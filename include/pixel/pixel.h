@@ -41,7 +41,7 @@ extern "C" {
 
 typedef enum pixel_status {
   PIXEL_OK = 0,
-  PIXEL_ERR_INVALID_ARGUMENT,   /* NULL where a pointer is required, a bad option value */
+  PIXEL_ERR_INVALID_ARGUMENT, /* NULL where a pointer is required, a bad option value */
   PIXEL_ERR_INVALID_ENDPOINT,
   PIXEL_ERR_INVALID_UTF8,
   PIXEL_ERR_EMPTY_KEY,
@@ -53,7 +53,10 @@ typedef enum pixel_status {
   PIXEL_ERR_INTERNAL
 } pixel_status;
 
-typedef struct pixel_param { const char *key; const char *value; } pixel_param; /* NUL-terminated UTF-8 */
+typedef struct pixel_param {
+  const char* key;
+  const char* value;
+} pixel_param; /* NUL-terminated UTF-8 */
 enum { PIXEL_URL_EVENT_ID = 1u, PIXEL_URL_TIMESTAMP = 2u };
 typedef enum pixel_img_style { PIXEL_IMG_EMAIL = 0, PIXEL_IMG_PAGE = 1 } pixel_img_style;
 typedef struct pixel_stats {
@@ -79,29 +82,29 @@ typedef enum pixel_outcome {
 
 /* Passed to a pixel_result_callback. The strings are valid during the call only. */
 typedef struct pixel_event_result {
-  const char *event_id;   /* 26 characters, NUL-terminated */
+  const char* event_id; /* 26 characters, NUL-terminated */
   pixel_outcome outcome;
-  uint32_t attempts;      /* requests sent for this event */
-  long http_status;       /* last HTTP status, 0 when no response was received */
-  int curl_code;          /* last CURLcode, 0 when the transfer completed */
-  const char *message;    /* reason for anything but delivered; "" when delivered */
+  uint32_t attempts;   /* requests sent for this event */
+  long http_status;    /* last HTTP status, 0 when no response was received */
+  int curl_code;       /* last CURLcode, 0 when the transfer completed */
+  const char* message; /* reason for anything but delivered; "" when delivered */
 } pixel_event_result;
 
 /* Called once per event with its outcome, on the tracker's worker thread (or, for
    queue-full drops, on the thread calling pixel_track). Keep it short; it may call
    pixel_track and pixel_tracker_stats but not flush, shutdown or free. */
-typedef void (*pixel_result_callback)(const pixel_event_result *result, void *user);
+typedef void (*pixel_result_callback)(const pixel_event_result* result, void* user);
 
 /* ---- Library ---------------------------------------------------------------------- */
 
 /* The library's version, "MAJOR.MINOR.PATCH". Static text, never NULL; thread-safe. */
-PIXEL_API const char  *pixel_version(void);
-PIXEL_API const char  *pixel_status_str(pixel_status status);          /* static text, never NULL */
+PIXEL_API const char* pixel_version(void);
+PIXEL_API const char* pixel_status_str(pixel_status status); /* static text, never NULL */
 
 /* The message of the last call that failed on the calling thread (naming the offending
    key, option or part), or "" if none has. Thread-local: valid until the next pixel_*
    call on this thread. Never NULL. */
-PIXEL_API const char  *pixel_last_error(void);
+PIXEL_API const char* pixel_last_error(void);
 
 /* ---- URLs and HTML (stateless; thread-safe) -------------------------------------- */
 
@@ -114,14 +117,15 @@ PIXEL_API const char  *pixel_last_error(void);
    Caller's buffer, snprintf-style: *out_len gets the length without the NUL; on
    PIXEL_ERR_BUFFER_TOO_SMALL it gets the length needed. buf may be NULL when buf_size is 0.
    out_len may be NULL. On any error, buf (when buf_size > 0) holds "". */
-PIXEL_API pixel_status pixel_url_build(const char *endpoint, const pixel_param *params, size_t count,
-                             unsigned flags, char *buf, size_t buf_size, size_t *out_len);
+PIXEL_API pixel_status pixel_url_build(const char* endpoint, const pixel_param* params,
+                                       size_t count, unsigned flags, char* buf, size_t buf_size,
+                                       size_t* out_len);
 
 /* The <img> tag for `url` (http or https) in the given style, attribute-escaped. Buffer
    rules as pixel_url_build. Errors: INVALID_ARGUMENT (NULL, bad URL, unknown style),
    INVALID_UTF8, BUFFER_TOO_SMALL. */
-PIXEL_API pixel_status pixel_img_tag(const char *url, pixel_img_style style,
-                           char *buf, size_t buf_size, size_t *out_len);
+PIXEL_API pixel_status pixel_img_tag(const char* url, pixel_img_style style, char* buf,
+                                     size_t buf_size, size_t* out_len);
 
 /* ---- Tracker options --------------------------------------------------------------
    A pixel_options is a plain value owned by the caller: create, set, hand to
@@ -130,45 +134,46 @@ PIXEL_API pixel_status pixel_img_tag(const char *url, pixel_img_style style,
 
 /* A new set of defaults (no endpoint yet), or NULL when out of memory. Free it with
    pixel_options_free. */
-PIXEL_API pixel_options *pixel_options_new(void);
-PIXEL_API void          pixel_options_free(pixel_options *options);   /* NULL allowed */
+PIXEL_API pixel_options* pixel_options_new(void);
+PIXEL_API void pixel_options_free(pixel_options* options); /* NULL allowed */
 
 /* The pixel location. Checked for syntax here (INVALID_ENDPOINT); whether http:// is
    allowed is checked by pixel_tracker_new, after pixel_options_set_allow_http. Copied. */
-PIXEL_API pixel_status  pixel_options_set_endpoint(pixel_options *options, const char *url);
+PIXEL_API pixel_status pixel_options_set_endpoint(pixel_options* options, const char* url);
 /* Events queued or in flight at most (default 10,000); 0 is INVALID_ARGUMENT. */
-PIXEL_API pixel_status  pixel_options_set_queue_capacity(pixel_options *options, size_t capacity);
+PIXEL_API pixel_status pixel_options_set_queue_capacity(pixel_options* options, size_t capacity);
 /* What pixel_track does on a full queue (default DROP_NEW), and how long BLOCK waits for
    room, in ms (default 100; 0 is INVALID_ARGUMENT). */
-PIXEL_API pixel_status  pixel_options_set_overflow_policy(pixel_options *options,
-                                                pixel_overflow_policy policy);
-PIXEL_API pixel_status  pixel_options_set_block_timeout_ms(pixel_options *options, uint32_t ms);
+PIXEL_API pixel_status pixel_options_set_overflow_policy(pixel_options* options,
+                                                         pixel_overflow_policy policy);
+PIXEL_API pixel_status pixel_options_set_block_timeout_ms(pixel_options* options, uint32_t ms);
 /* Non-zero: allow http:// to hosts other than loopback (default 0). */
-PIXEL_API pixel_status  pixel_options_set_allow_http(pixel_options *options, int allow);
+PIXEL_API pixel_status pixel_options_set_allow_http(pixel_options* options, int allow);
 /* Concurrent transfers at most (default 16); 0 is INVALID_ARGUMENT. */
-PIXEL_API pixel_status  pixel_options_set_max_in_flight(pixel_options *options, size_t count);
+PIXEL_API pixel_status pixel_options_set_max_in_flight(pixel_options* options, size_t count);
 /* Connection and whole-request timeouts in ms (defaults 5,000 and 10,000; 0 is invalid). */
-PIXEL_API pixel_status  pixel_options_set_connect_timeout_ms(pixel_options *options, uint32_t ms);
-PIXEL_API pixel_status  pixel_options_set_request_timeout_ms(pixel_options *options, uint32_t ms);
+PIXEL_API pixel_status pixel_options_set_connect_timeout_ms(pixel_options* options, uint32_t ms);
+PIXEL_API pixel_status pixel_options_set_request_timeout_ms(pixel_options* options, uint32_t ms);
 /* Attempts per event, the first included (default 8; 0 is INVALID_ARGUMENT). */
-PIXEL_API pixel_status  pixel_options_set_max_attempts(pixel_options *options, uint32_t attempts);
+PIXEL_API pixel_status pixel_options_set_max_attempts(pixel_options* options, uint32_t attempts);
 /* An event older than this (ms) expires instead of being retried (default 600,000). */
-PIXEL_API pixel_status  pixel_options_set_max_age_ms(pixel_options *options, uint32_t ms);
+PIXEL_API pixel_status pixel_options_set_max_age_ms(pixel_options* options, uint32_t ms);
 /* How long pixel_tracker_free waits for delivery before dropping (default 2,000 ms). */
-PIXEL_API pixel_status  pixel_options_set_shutdown_timeout_ms(pixel_options *options, uint32_t ms);
+PIXEL_API pixel_status pixel_options_set_shutdown_timeout_ms(pixel_options* options, uint32_t ms);
 /* The User-Agent header (logged by CloudFront as cs-user-agent); must be UTF-8 without
    control bytes. Default "pixel-cpp/VERSION". Copied. */
-PIXEL_API pixel_status  pixel_options_set_user_agent(pixel_options *options, const char *user_agent);
+PIXEL_API pixel_status pixel_options_set_user_agent(pixel_options* options, const char* user_agent);
 /* A PEM CA bundle to verify the endpoint with, instead of the system's; "" for the system's.
    Peer and host verification stay on. Copied; the file is read by pixel_tracker_new. */
-PIXEL_API pixel_status  pixel_options_set_ca_file(pixel_options *options, const char *path);
+PIXEL_API pixel_status pixel_options_set_ca_file(pixel_options* options, const char* path);
 /* Which of the event id and timestamp each tracked URL carries: PIXEL_URL_EVENT_ID |
    PIXEL_URL_TIMESTAMP (the default). Unknown bits are INVALID_ARGUMENT. */
-PIXEL_API pixel_status  pixel_options_set_url_flags(pixel_options *options, unsigned flags);
+PIXEL_API pixel_status pixel_options_set_url_flags(pixel_options* options, unsigned flags);
 /* The per-event outcome callback (see pixel_result_callback); NULL for none. `user` is
    passed through untouched: the caller keeps it alive until pixel_tracker_free returns. */
-PIXEL_API pixel_status  pixel_options_set_result_callback(pixel_options *options,
-                                                pixel_result_callback callback, void *user);
+PIXEL_API pixel_status pixel_options_set_result_callback(pixel_options* options,
+                                                         pixel_result_callback callback,
+                                                         void* user);
 
 /* ---- Tracker ----------------------------------------------------------------------
    pixel_track, pixel_tracker_flush, pixel_tracker_stats and pixel_tracker_shutdown are
@@ -177,25 +182,29 @@ PIXEL_API pixel_status  pixel_options_set_result_callback(pixel_options *options
 
 /* Validates the options and starts the worker thread. On success *out owns a new tracker
    (free it with pixel_tracker_free); on error *out is set to NULL. */
-PIXEL_API pixel_status pixel_tracker_new(const pixel_options *options, pixel_tracker **out); /* copies options */
+PIXEL_API pixel_status pixel_tracker_new(const pixel_options* options,
+                                         pixel_tracker** out); /* copies options */
 /* Validates, builds the URL (adding eid/ts), enqueues it and returns at once; never waits
    for the network. Errors: INVALID_ARGUMENT, INVALID_UTF8, EMPTY_KEY, URL_TOO_LONG,
    QUEUE_FULL, SHUT_DOWN. */
-PIXEL_API pixel_status pixel_track(pixel_tracker *tracker, const pixel_param *params, size_t count);
+PIXEL_API pixel_status pixel_track(pixel_tracker* tracker, const pixel_param* params, size_t count);
 /* As pixel_track, sending `user_agent` as this event's User-Agent (for servers that
    forward their end user's agent). */
-PIXEL_API pixel_status pixel_track_with_user_agent(pixel_tracker *tracker, const pixel_param *params,
-                                         size_t count, const char *user_agent);
+PIXEL_API pixel_status pixel_track_with_user_agent(pixel_tracker* tracker,
+                                                   const pixel_param* params, size_t count,
+                                                   const char* user_agent);
 /* Waits until every event tracked before the call has an outcome (OK) or the timeout
    passes (PIXEL_ERR_TIMEOUT). */
-PIXEL_API pixel_status pixel_tracker_flush(pixel_tracker *tracker, uint32_t timeout_ms);    /* OK or TIMEOUT */
+PIXEL_API pixel_status pixel_tracker_flush(pixel_tracker* tracker,
+                                           uint32_t timeout_ms); /* OK or TIMEOUT */
 /* A snapshot of the counters: queued and in_flight are current counts, the rest totals. */
-PIXEL_API pixel_status pixel_tracker_stats(const pixel_tracker *tracker, pixel_stats *out);
+PIXEL_API pixel_status pixel_tracker_stats(const pixel_tracker* tracker, pixel_stats* out);
 /* Stops accepting events, flushes up to timeout_ms, then drops what is left (counted and
    reported). Returns by its deadline. OK also when events had to be dropped (see
    stats); later calls return OK at once. */
-PIXEL_API pixel_status pixel_tracker_shutdown(pixel_tracker *tracker, uint32_t timeout_ms); /* idempotent */
-PIXEL_API void         pixel_tracker_free(pixel_tracker *tracker);  /* NULL allowed; shuts down first */
+PIXEL_API pixel_status pixel_tracker_shutdown(pixel_tracker* tracker,
+                                              uint32_t timeout_ms); /* idempotent */
+PIXEL_API void pixel_tracker_free(pixel_tracker* tracker); /* NULL allowed; shuts down first */
 
 #ifdef __cplusplus
 }

@@ -24,7 +24,6 @@
 #include "pixel/url.hpp"
 #include "pixel/version.hpp"
 
-
 namespace pixel {
 
 // What track() does when the queue is at capacity.
@@ -35,10 +34,10 @@ enum class overflow_policy {
 };
 
 struct retry_policy {
-  std::uint32_t max_attempts = 8;                 // attempts per event, the first included
-  std::chrono::milliseconds base_delay{250};      // first backoff ceiling
-  std::chrono::milliseconds max_delay{30'000};    // cap on any one backoff
-  std::chrono::milliseconds max_age{600'000};     // an event older than this expires
+  std::uint32_t max_attempts = 8;               // attempts per event, the first included
+  std::chrono::milliseconds base_delay{250};    // first backoff ceiling
+  std::chrono::milliseconds max_delay{30'000};  // cap on any one backoff
+  std::chrono::milliseconds max_age{600'000};   // an event older than this expires
 };
 
 // How an event ended. Exactly one per event.
@@ -51,10 +50,14 @@ enum class outcome {
 
 constexpr const char* outcome_name(outcome o) noexcept {
   switch (o) {
-    case outcome::delivered: return "delivered";
-    case outcome::failed: return "failed";
-    case outcome::expired: return "expired";
-    case outcome::dropped: return "dropped";
+    case outcome::delivered:
+      return "delivered";
+    case outcome::failed:
+      return "failed";
+    case outcome::expired:
+      return "expired";
+    case outcome::dropped:
+      return "dropped";
   }
   return "unknown";
 }
@@ -63,10 +66,10 @@ constexpr const char* outcome_name(outcome o) noexcept {
 struct event_result {
   std::string_view event_id;
   pixel::outcome outcome = outcome::dropped;
-  std::uint32_t attempts = 0;     // requests sent for this event
-  long http_status = 0;           // last HTTP status, 0 when no response was received
-  int curl_code = 0;              // last CURLcode, 0 when the transfer completed
-  std::string_view message;       // human-readable reason for anything but delivered
+  std::uint32_t attempts = 0;  // requests sent for this event
+  long http_status = 0;        // last HTTP status, 0 when no response was received
+  int curl_code = 0;           // last CURLcode, 0 when the transfer completed
+  std::string_view message;    // human-readable reason for anything but delivered
 };
 
 // Counters. queued and in_flight are current counts (zero once every event has an
@@ -84,15 +87,15 @@ struct tracker_stats {
 };
 
 struct tracker_options {
-  std::string endpoint;                 // https://host[:port][/path]; see pixel::endpoint
-  bool allow_http = false;              // http:// to non-loopback hosts
-  url_options url;                      // eid/ts names and switches, URL length limit
+  std::string endpoint;     // https://host[:port][/path]; see pixel::endpoint
+  bool allow_http = false;  // http:// to non-loopback hosts
+  url_options url;          // eid/ts names and switches, URL length limit
 
   std::size_t queue_capacity = 10'000;  // events waiting or in flight, at most
   overflow_policy overflow = overflow_policy::drop_new;
   std::chrono::milliseconds block_timeout{100};  // for overflow_policy::block
 
-  std::size_t max_in_flight = 16;       // concurrent transfers
+  std::size_t max_in_flight = 16;  // concurrent transfers
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds request_timeout{10'000};  // whole transfer
   retry_policy retry;
@@ -105,8 +108,8 @@ struct tracker_options {
   std::chrono::milliseconds probe_interval{500};
 
   std::string user_agent = "pixel-cpp/" PIXEL_VERSION_STRING;
-  std::string ca_file;                  // PEM bundle; empty: the system's
-  std::string proxy;                    // libcurl proxy string; empty: none (env ignored)
+  std::string ca_file;  // PEM bundle; empty: the system's
+  std::string proxy;    // libcurl proxy string; empty: none (env ignored)
 
   std::chrono::milliseconds shutdown_timeout{2'000};  // used by the destructor
 

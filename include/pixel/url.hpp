@@ -87,12 +87,15 @@ inline char* percent_encode_to(std::string_view in, char* out) noexcept {
 }  // namespace detail
 
 // True for the RFC 3986 unreserved bytes A-Z a-z 0-9 - . _ ~, the only ones never encoded.
-constexpr bool is_unreserved(unsigned char c) noexcept { return detail::unreserved[c]; }
+constexpr bool is_unreserved(unsigned char c) noexcept {
+  return detail::unreserved[c];
+}
 
 // Length of the percent-encoding of `in`, in bytes.
 constexpr std::size_t encoded_length(std::string_view in) noexcept {
   std::size_t n = 0;
-  for (char ch : in) n += static_cast<std::size_t>(detail::encode_table[static_cast<unsigned char>(ch)][3]);
+  for (char ch : in)
+    n += static_cast<std::size_t>(detail::encode_table[static_cast<unsigned char>(ch)][3]);
   return n;
 }
 
@@ -128,8 +131,7 @@ inline result<void> percent_decode_append(std::string_view in, std::string& out)
     const int lo = i + 2 < in.size() ? detail::hex_value(in[i + 2]) : -1;
     if (hi < 0 || lo < 0) {
       out.resize(old);
-      return error(errc::invalid_argument,
-                   "malformed percent-escape at byte " + std::to_string(i));
+      return error(errc::invalid_argument, "malformed percent-escape at byte " + std::to_string(i));
     }
     out.push_back(static_cast<char>((hi << 4) | lo));
     i += 2;
@@ -159,13 +161,20 @@ enum class utf8_problem : std::uint8_t {
 
 constexpr const char* utf8_problem_name(utf8_problem p) noexcept {
   switch (p) {
-    case utf8_problem::none: return "valid";
-    case utf8_problem::unexpected_continuation: return "unexpected continuation byte";
-    case utf8_problem::invalid_byte: return "invalid byte";
-    case utf8_problem::overlong: return "overlong encoding";
-    case utf8_problem::surrogate: return "UTF-16 surrogate";
-    case utf8_problem::too_large: return "code point above U+10FFFF";
-    case utf8_problem::truncated: return "truncated sequence";
+    case utf8_problem::none:
+      return "valid";
+    case utf8_problem::unexpected_continuation:
+      return "unexpected continuation byte";
+    case utf8_problem::invalid_byte:
+      return "invalid byte";
+    case utf8_problem::overlong:
+      return "overlong encoding";
+    case utf8_problem::surrogate:
+      return "UTF-16 surrogate";
+    case utf8_problem::too_large:
+      return "code point above U+10FFFF";
+    case utf8_problem::truncated:
+      return "truncated sequence";
   }
   return "invalid";
 }
@@ -205,12 +214,24 @@ inline utf8_check check_utf8(std::string_view s) noexcept {
       len = 2;
     } else if (c < 0xF0) {
       len = 3;
-      if (c == 0xE0) { lo = 0xA0; below = utf8_problem::overlong; }
-      if (c == 0xED) { hi = 0x9F; above = utf8_problem::surrogate; }
+      if (c == 0xE0) {
+        lo = 0xA0;
+        below = utf8_problem::overlong;
+      }
+      if (c == 0xED) {
+        hi = 0x9F;
+        above = utf8_problem::surrogate;
+      }
     } else if (c < 0xF5) {
       len = 4;
-      if (c == 0xF0) { lo = 0x90; below = utf8_problem::overlong; }
-      if (c == 0xF4) { hi = 0x8F; above = utf8_problem::too_large; }
+      if (c == 0xF0) {
+        lo = 0x90;
+        below = utf8_problem::overlong;
+      }
+      if (c == 0xF4) {
+        hi = 0x8F;
+        above = utf8_problem::too_large;
+      }
     } else if (c < 0xF8) {
       return {utf8_problem::too_large, i};
     } else {
@@ -227,7 +248,9 @@ inline utf8_check check_utf8(std::string_view s) noexcept {
   return {};
 }
 
-inline bool is_valid_utf8(std::string_view s) noexcept { return check_utf8(s).ok(); }
+inline bool is_valid_utf8(std::string_view s) noexcept {
+  return check_utf8(s).ok();
+}
 
 namespace detail {
 // Text safe to put in a one-line message: control bytes and DEL become \xNN.
@@ -280,11 +303,21 @@ class params_view {
   constexpr params_view(const std::array<param, N>& a) noexcept  // NOLINT
       : data_(a.data()), size_(N) {}
 
-  constexpr const param* begin() const noexcept { return data_; }
-  constexpr const param* end() const noexcept { return data_ + size_; }
-  constexpr std::size_t size() const noexcept { return size_; }
-  constexpr bool empty() const noexcept { return size_ == 0; }
-  constexpr const param& operator[](std::size_t i) const noexcept { return data_[i]; }
+  constexpr const param* begin() const noexcept {
+    return data_;
+  }
+  constexpr const param* end() const noexcept {
+    return data_ + size_;
+  }
+  constexpr std::size_t size() const noexcept {
+    return size_;
+  }
+  constexpr bool empty() const noexcept {
+    return size_ == 0;
+  }
+  constexpr const param& operator[](std::size_t i) const noexcept {
+    return data_[i];
+  }
 
  private:
   const param* data_ = nullptr;
@@ -298,10 +331,9 @@ inline result<void> validate_param(const param& p, std::size_t index) {
     return error(errc::empty_key, "empty key in parameter " + std::to_string(index + 1));
   }
   if (auto k = check_utf8(p.key); !k.ok()) {
-    return error(errc::invalid_utf8, "invalid UTF-8 in key of parameter " +
-                                         std::to_string(index + 1) + " at byte " +
-                                         std::to_string(k.offset) + ": " +
-                                         utf8_problem_name(k.problem));
+    return error(errc::invalid_utf8,
+                 "invalid UTF-8 in key of parameter " + std::to_string(index + 1) + " at byte " +
+                     std::to_string(k.offset) + ": " + utf8_problem_name(k.problem));
   }
   if (auto v = check_utf8(p.value); !v.ok()) {
     return error(errc::invalid_utf8, "invalid UTF-8 in value of '" + detail::printable(p.key) +
@@ -405,9 +437,8 @@ class id_generator {
   void seed() noexcept {
 #if defined(PIXEL_HAS_PTHREAD_ATFORK)
     // A forked child copies this thread's state: bump the generation there so it reseeds.
-    static const int registered = pthread_atfork(nullptr, nullptr, [] {
-      fork_generation().fetch_add(1, std::memory_order_relaxed);
-    });
+    static const int registered = pthread_atfork(
+        nullptr, nullptr, [] { fork_generation().fetch_add(1, std::memory_order_relaxed); });
     (void)registered;
 #endif
     generation_ = fork_generation().load(std::memory_order_relaxed);
@@ -531,8 +562,8 @@ class endpoint {
     } else if (detail::iequals(scheme_text, "http")) {
       ep.secure_ = false;
     } else {
-      return error(errc::endpoint_scheme, "endpoint scheme '" + detail::printable(scheme_text) +
-                                              "' is not https or http");
+      return error(errc::endpoint_scheme,
+                   "endpoint scheme '" + detail::printable(scheme_text) + "' is not https or http");
     }
     std::string_view rest = url.substr(sep + 3);
     const std::size_t qf = rest.find_first_of("?#");
@@ -558,8 +589,8 @@ class endpoint {
         return error(errc::endpoint_host, "endpoint IPv6 host is missing ']'");
       }
       host = authority.substr(1, close - 1);
-      if (host.empty() || host.find_first_not_of("0123456789abcdefABCDEF:.") !=
-                              std::string_view::npos ||
+      if (host.empty() ||
+          host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos ||
           host.find(':') == std::string_view::npos) {
         return error(errc::endpoint_host,
                      "endpoint IPv6 host '" + detail::printable(host) + "' is invalid");
@@ -589,8 +620,7 @@ class endpoint {
                        "endpoint host '" + detail::printable(host) + "' has invalid characters");
         }
       }
-      if (host.front() == '.' || host.front() == '-' ||
-          host.find("..") != std::string_view::npos) {
+      if (host.front() == '.' || host.front() == '-' || host.find("..") != std::string_view::npos) {
         return error(errc::endpoint_host,
                      "endpoint host '" + detail::printable(host) + "' is malformed");
       }
@@ -612,8 +642,8 @@ class endpoint {
     }
     for (std::size_t i = 0; i < path.size(); ++i) {
       const auto c = static_cast<unsigned char>(path[i]);
-      if (detail::unreserved[c] || std::string_view("/!$&'()*+,;=:@").find(static_cast<char>(c)) !=
-                                       std::string_view::npos) {
+      if (detail::unreserved[c] ||
+          std::string_view("/!$&'()*+,;=:@").find(static_cast<char>(c)) != std::string_view::npos) {
         continue;
       }
       if (c == '%' && i + 2 < path.size() && detail::hex_value(path[i + 1]) >= 0 &&
@@ -625,12 +655,12 @@ class endpoint {
                                             "' has a character that must be percent-encoded");
     }
     ep.host_ = detail::to_lower(host);
-    ep.loopback_ = ep.host_ == "localhost" || ep.host_ == "::1" ||
-                   detail::is_loopback_ipv4(ep.host_);
+    ep.loopback_ =
+        ep.host_ == "localhost" || ep.host_ == "::1" || detail::is_loopback_ipv4(ep.host_);
     if (!ep.secure_ && !ep.loopback_ && !options.allow_http) {
-      return error(errc::endpoint_insecure,
-                   "endpoint uses http:// with non-loopback host '" + ep.host_ +
-                       "': use https://, or allow http explicitly");
+      return error(errc::endpoint_insecure, "endpoint uses http:// with non-loopback host '" +
+                                                ep.host_ +
+                                                "': use https://, or allow http explicitly");
     }
     ep.path_ = (path.empty() || path == "/") ? std::string(default_pixel_path) : std::string(path);
     ep.url_ = ep.secure_ ? "https://" : "http://";
@@ -670,8 +700,8 @@ class endpoint {
 // URL builder
 
 struct url_options {
-  bool event_id = true;            // add the event id (consumers de-duplicate with it)
-  bool timestamp = true;           // add the client time in Unix milliseconds
+  bool event_id = true;   // add the event id (consumers de-duplicate with it)
+  bool timestamp = true;  // add the client time in Unix milliseconds
   std::string event_id_key = "eid";
   std::string timestamp_key = "ts";
   // Longest URL produced, in bytes, counting all of it (scheme to the end of the query).
@@ -688,8 +718,8 @@ class url_builder {
   // Checks the options: max_length in 1..8192, non-empty distinct UTF-8 keys.
   static result<url_builder> create(endpoint ep, url_options options) {
     if (options.max_length == 0 || options.max_length > cloudfront_max_url_length) {
-      return error(errc::invalid_argument, "max_length must be between 1 and " +
-                                               std::to_string(cloudfront_max_url_length));
+      return error(errc::invalid_argument,
+                   "max_length must be between 1 and " + std::to_string(cloudfront_max_url_length));
     }
     if (options.event_id) {
       if (auto ok = validate_param({options.event_id_key, {}}, 0); !ok) {
@@ -701,8 +731,7 @@ class url_builder {
         return error(ok.error().code(), "timestamp key: " + ok.error().message());
       }
     }
-    if (options.event_id && options.timestamp &&
-        options.event_id_key == options.timestamp_key) {
+    if (options.event_id && options.timestamp && options.event_id_key == options.timestamp_key) {
       return error(errc::invalid_argument, "event id and timestamp keys must differ");
     }
     url_builder b(std::move(ep));

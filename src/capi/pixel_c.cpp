@@ -51,7 +51,9 @@ pixel_status fail(pixel_status status, std::string_view message) noexcept {
   return status;
 }
 
-pixel_status fail(const pixel::error& e) noexcept { return fail(to_status(e.code()), e.message()); }
+pixel_status fail(const pixel::error& e) noexcept {
+  return fail(to_status(e.code()), e.message());
+}
 
 pixel_status ok() noexcept {
   last_error.clear();
@@ -106,9 +108,9 @@ pixel_status deliver(std::string_view text, char* buf, std::size_t buf_size,
   if (out_len != nullptr) *out_len = text.size();
   if (text.size() >= buf_size) {
     if (buf != nullptr && buf_size > 0) buf[0] = '\0';
-    return fail(PIXEL_ERR_BUFFER_TOO_SMALL,
-                "buffer too small: the result needs " + std::to_string(text.size() + 1) +
-                    " bytes with its NUL");
+    return fail(PIXEL_ERR_BUFFER_TOO_SMALL, "buffer too small: the result needs " +
+                                                std::to_string(text.size() + 1) +
+                                                " bytes with its NUL");
   }
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';
@@ -153,26 +155,41 @@ pixel_status positive_ms(std::uint32_t ms, const char* what, std::chrono::millis
 
 extern "C" {
 
-const char* pixel_version(void) { return PIXEL_VERSION_STRING; }
+const char* pixel_version(void) {
+  return PIXEL_VERSION_STRING;
+}
 
 const char* pixel_status_str(pixel_status status) {
   switch (raw_enum(status)) {
-    case PIXEL_OK: return "ok";
-    case PIXEL_ERR_INVALID_ARGUMENT: return "invalid argument";
-    case PIXEL_ERR_INVALID_ENDPOINT: return "invalid endpoint";
-    case PIXEL_ERR_INVALID_UTF8: return "invalid UTF-8";
-    case PIXEL_ERR_EMPTY_KEY: return "empty key";
-    case PIXEL_ERR_URL_TOO_LONG: return "URL too long";
-    case PIXEL_ERR_BUFFER_TOO_SMALL: return "buffer too small";
-    case PIXEL_ERR_QUEUE_FULL: return "queue full";
-    case PIXEL_ERR_SHUT_DOWN: return "shut down";
-    case PIXEL_ERR_TIMEOUT: return "timeout";
-    case PIXEL_ERR_INTERNAL: return "internal error";
+    case PIXEL_OK:
+      return "ok";
+    case PIXEL_ERR_INVALID_ARGUMENT:
+      return "invalid argument";
+    case PIXEL_ERR_INVALID_ENDPOINT:
+      return "invalid endpoint";
+    case PIXEL_ERR_INVALID_UTF8:
+      return "invalid UTF-8";
+    case PIXEL_ERR_EMPTY_KEY:
+      return "empty key";
+    case PIXEL_ERR_URL_TOO_LONG:
+      return "URL too long";
+    case PIXEL_ERR_BUFFER_TOO_SMALL:
+      return "buffer too small";
+    case PIXEL_ERR_QUEUE_FULL:
+      return "queue full";
+    case PIXEL_ERR_SHUT_DOWN:
+      return "shut down";
+    case PIXEL_ERR_TIMEOUT:
+      return "timeout";
+    case PIXEL_ERR_INTERNAL:
+      return "internal error";
   }
   return "unknown status";
 }
 
-const char* pixel_last_error(void) { return last_error.c_str(); }
+const char* pixel_last_error(void) {
+  return last_error.c_str();
+}
 
 pixel_status pixel_url_build(const char* endpoint, const pixel_param* params, size_t count,
                              unsigned flags, char* buf, size_t buf_size, size_t* out_len) {
@@ -206,8 +223,12 @@ pixel_status pixel_img_tag(const char* url, pixel_img_style style, char* buf, si
     pixel::img_style s;
     const int style_value = raw_enum(style);
     switch (style_value) {
-      case PIXEL_IMG_EMAIL: s = pixel::img_style::email; break;
-      case PIXEL_IMG_PAGE: s = pixel::img_style::page; break;
+      case PIXEL_IMG_EMAIL:
+        s = pixel::img_style::email;
+        break;
+      case PIXEL_IMG_PAGE:
+        s = pixel::img_style::page;
+        break;
       default:
         return fail(PIXEL_ERR_INVALID_ARGUMENT,
                     "unknown image style " + std::to_string(style_value));
@@ -227,7 +248,9 @@ pixel_options* pixel_options_new(void) {
   }
 }
 
-void pixel_options_free(pixel_options* options) { delete options; }
+void pixel_options_free(pixel_options* options) {
+  delete options;
+}
 
 pixel_status pixel_options_set_endpoint(pixel_options* options, const char* url) {
   return guarded([&] {
@@ -258,11 +281,15 @@ pixel_status pixel_options_set_overflow_policy(pixel_options* options,
     if (options == nullptr) return null_argument("options");
     const int policy_value = raw_enum(policy);
     switch (policy_value) {
-      case PIXEL_OVERFLOW_DROP_NEW: options->cpp.overflow = pixel::overflow_policy::drop_new; break;
+      case PIXEL_OVERFLOW_DROP_NEW:
+        options->cpp.overflow = pixel::overflow_policy::drop_new;
+        break;
       case PIXEL_OVERFLOW_DROP_OLDEST:
         options->cpp.overflow = pixel::overflow_policy::drop_oldest;
         break;
-      case PIXEL_OVERFLOW_BLOCK: options->cpp.overflow = pixel::overflow_policy::block; break;
+      case PIXEL_OVERFLOW_BLOCK:
+        options->cpp.overflow = pixel::overflow_policy::block;
+        break;
       default:
         return fail(PIXEL_ERR_INVALID_ARGUMENT,
                     "unknown overflow policy " + std::to_string(policy_value));
@@ -400,10 +427,18 @@ pixel_status pixel_tracker_new(const pixel_options* options, pixel_tracker** out
         pixel_event_result c{};
         c.event_id = id;
         switch (r.outcome) {
-          case pixel::outcome::delivered: c.outcome = PIXEL_OUTCOME_DELIVERED; break;
-          case pixel::outcome::failed: c.outcome = PIXEL_OUTCOME_FAILED; break;
-          case pixel::outcome::expired: c.outcome = PIXEL_OUTCOME_EXPIRED; break;
-          case pixel::outcome::dropped: c.outcome = PIXEL_OUTCOME_DROPPED; break;
+          case pixel::outcome::delivered:
+            c.outcome = PIXEL_OUTCOME_DELIVERED;
+            break;
+          case pixel::outcome::failed:
+            c.outcome = PIXEL_OUTCOME_FAILED;
+            break;
+          case pixel::outcome::expired:
+            c.outcome = PIXEL_OUTCOME_EXPIRED;
+            break;
+          case pixel::outcome::dropped:
+            c.outcome = PIXEL_OUTCOME_DROPPED;
+            break;
         }
         c.attempts = r.attempts;
         c.http_status = r.http_status;

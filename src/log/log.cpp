@@ -18,34 +18,67 @@ namespace pixel::log {
 namespace {
 
 constexpr std::array<std::string_view, field_count> names = {
-    "timestamp",          "c-ip",
-    "time-to-first-byte", "sc-status",
-    "sc-bytes",           "cs-method",
-    "cs-protocol",        "cs-host",
-    "cs-uri-stem",        "cs-bytes",
-    "x-edge-location",    "x-edge-request-id",
-    "x-host-header",      "time-taken",
-    "cs-protocol-version", "c-ip-version",
-    "cs-user-agent",      "cs-referer",
-    "cs-cookie",          "cs-uri-query",
-    "x-edge-response-result-type", "x-forwarded-for",
-    "ssl-protocol",       "ssl-cipher",
-    "x-edge-result-type", "fle-encrypted-fields",
-    "fle-status",         "sc-content-type",
-    "sc-content-len",     "sc-range-start",
-    "sc-range-end",       "c-port",
-    "x-edge-detailed-result-type", "c-country",
-    "cs-accept-encoding", "cs-accept",
-    "cache-behavior-path-pattern", "cs-headers",
-    "cs-header-names",    "cs-headers-count",
+    "timestamp",
+    "c-ip",
+    "time-to-first-byte",
+    "sc-status",
+    "sc-bytes",
+    "cs-method",
+    "cs-protocol",
+    "cs-host",
+    "cs-uri-stem",
+    "cs-bytes",
+    "x-edge-location",
+    "x-edge-request-id",
+    "x-host-header",
+    "time-taken",
+    "cs-protocol-version",
+    "c-ip-version",
+    "cs-user-agent",
+    "cs-referer",
+    "cs-cookie",
+    "cs-uri-query",
+    "x-edge-response-result-type",
+    "x-forwarded-for",
+    "ssl-protocol",
+    "ssl-cipher",
+    "x-edge-result-type",
+    "fle-encrypted-fields",
+    "fle-status",
+    "sc-content-type",
+    "sc-content-len",
+    "sc-range-start",
+    "sc-range-end",
+    "c-port",
+    "x-edge-detailed-result-type",
+    "c-country",
+    "cs-accept-encoding",
+    "cs-accept",
+    "cache-behavior-path-pattern",
+    "cs-headers",
+    "cs-header-names",
+    "cs-headers-count",
 };
 
 // Bytes CloudFront writes as %XX in log-escaped fields.
 constexpr bool must_escape(unsigned char c) noexcept {
   if (c <= 0x20 || c >= 0x7F) return true;
   switch (c) {
-    case '<': case '>': case '"': case '#': case '%': case '{': case '}': case '|':
-    case '\\': case '^': case '~': case '[': case ']': case '`': case '\'':
+    case '<':
+    case '>':
+    case '"':
+    case '#':
+    case '%':
+    case '{':
+    case '}':
+    case '|':
+    case '\\':
+    case '^':
+    case '~':
+    case '[':
+    case ']':
+    case '`':
+    case '\'':
       return true;
     default:
       return false;
@@ -144,9 +177,9 @@ result<std::vector<field>> parse_fields(std::string_view list) {
     while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
     const auto f = field_from_name(name);
     if (!f) {
-      return error(errc::invalid_argument,
-                   name.empty() ? std::string("empty field name in field list")
-                                : "unknown log field '" + std::string(name) + "'");
+      return error(errc::invalid_argument, name.empty()
+                                               ? std::string("empty field name in field list")
+                                               : "unknown log field '" + std::string(name) + "'");
     }
     on[static_cast<std::size_t>(*f)] = true;
     pos = comma + 1;
@@ -196,8 +229,7 @@ result<std::string> log_unescape(std::string_view in) {
     const int hi = i + 1 < in.size() ? hex(in[i + 1]) : -1;
     const int lo = i + 2 < in.size() ? hex(in[i + 2]) : -1;
     if (hi < 0 || lo < 0) {
-      return error(errc::invalid_argument,
-                   "malformed log escape at byte " + std::to_string(i));
+      return error(errc::invalid_argument, "malformed log escape at byte " + std::to_string(i));
     }
     out.push_back(static_cast<char>((hi << 4) | lo));
     i += 2;
@@ -242,8 +274,8 @@ result<void> parse_record_into(std::string_view line, const std::vector<field>& 
       }
       tab = line.size();
     } else if (tab == std::string_view::npos) {
-      return error(errc::invalid_argument, std::to_string(i + 1) + " fields, expected " +
-                                               std::to_string(fields.size()));
+      return error(errc::invalid_argument,
+                   std::to_string(i + 1) + " fields, expected " + std::to_string(fields.size()));
     }
     const std::string_view v = line.substr(pos, tab - pos);
     pos = tab + 1;
@@ -493,8 +525,14 @@ reader::reader(reader&&) noexcept = default;
 reader& reader::operator=(reader&&) noexcept = default;
 reader::~reader() = default;
 
-bool reader::next(record& out) { return impl_->next(out); }
-std::uint64_t reader::malformed() const noexcept { return impl_->malformed(); }
-std::uint64_t reader::duplicates() const noexcept { return impl_->duplicates(); }
+bool reader::next(record& out) {
+  return impl_->next(out);
+}
+std::uint64_t reader::malformed() const noexcept {
+  return impl_->malformed();
+}
+std::uint64_t reader::duplicates() const noexcept {
+  return impl_->duplicates();
+}
 
 }  // namespace pixel::log

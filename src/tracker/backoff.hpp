@@ -39,18 +39,19 @@ inline std::chrono::milliseconds full_jitter(std::chrono::milliseconds ceiling,
 // Retry-After delay (zero when the response had none): the later of the jittered backoff
 // and the (already capped) Retry-After.
 template <typename TimePoint>
-TimePoint next_attempt_at(TimePoint now, const retry_policy& policy,
-                          std::uint32_t failed_attempts, double unit,
+TimePoint next_attempt_at(TimePoint now, const retry_policy& policy, std::uint32_t failed_attempts,
+                          double unit,
                           std::chrono::milliseconds retry_after = std::chrono::milliseconds(0)) {
-  const auto wait = std::max(full_jitter(backoff_ceiling(policy, failed_attempts), unit),
-                             retry_after);
+  const auto wait =
+      std::max(full_jitter(backoff_ceiling(policy, failed_attempts), unit), retry_after);
   return now + wait;
 }
 
 // A random source for full_jitter: xorshift64*, seeded by the caller.
 class jitter_source {
  public:
-  explicit jitter_source(std::uint64_t seed) noexcept : state_(seed ? seed : 0x9E3779B97F4A7C15ULL) {}
+  explicit jitter_source(std::uint64_t seed) noexcept
+      : state_(seed ? seed : 0x9E3779B97F4A7C15ULL) {}
   double operator()() noexcept {
     state_ ^= state_ >> 12;
     state_ ^= state_ << 25;

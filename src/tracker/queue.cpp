@@ -46,10 +46,9 @@ class memory_queue final : public event_queue {
       return true;
     }
     // Retries are usually older, but not always: compare acceptance order.
-    auto oldest = std::min_element(retries_.begin(), retries_.end(),
-                                   [](const queued_event& a, const queued_event& b) {
-                                     return a.seq < b.seq;
-                                   });
+    auto oldest = std::min_element(
+        retries_.begin(), retries_.end(),
+        [](const queued_event& a, const queued_event& b) { return a.seq < b.seq; });
     if (oldest->seq < ring_[head_].seq) {
       out = std::move(*oldest);
       retries_.erase(oldest);

@@ -21,14 +21,14 @@ using steady_clock = std::chrono::steady_clock;
 
 // One event and its delivery state. Moved around, never copied on the hot path.
 struct queued_event {
-  std::string url;                   // built once by track(); replaced by a followed redirect
-  std::string user_agent;            // per-event User-Agent; empty: the tracker's
+  std::string url;         // built once by track(); replaced by a followed redirect
+  std::string user_agent;  // per-event User-Agent; empty: the tracker's
   pixel::event_id id;
-  std::uint64_t seq = 0;             // acceptance order, for flush()
-  steady_clock::time_point created;  // for retry_policy::max_age
+  std::uint64_t seq = 0;                // acceptance order, for flush()
+  steady_clock::time_point created;     // for retry_policy::max_age
   steady_clock::time_point not_before;  // earliest next attempt
-  std::uint32_t attempts = 0;        // requests sent
-  std::uint32_t budget_used = 0;     // attempts counted against max_attempts (not probes)
+  std::uint32_t attempts = 0;           // requests sent
+  std::uint32_t budget_used = 0;        // attempts counted against max_attempts (not probes)
   std::uint32_t redirects = 0;
   long last_status = 0;
   int last_curl = 0;

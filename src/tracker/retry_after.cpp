@@ -9,14 +9,16 @@ namespace pixel::detail {
 namespace {
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Reads exactly `n` digits at s[pos..].
 bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
@@ -56,8 +58,7 @@ bool parse_time(std::string_view s, std::size_t pos, int& h, int& mi, int& sec) 
 }
 
 std::optional<std::chrono::system_clock::time_point> make_time(std::int64_t year, int month,
-                                                               int day, int h, int mi,
-                                                               int sec) {
+                                                               int day, int h, int mi, int sec) {
   static constexpr std::array<int, 12> mdays = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (month < 1 || month > 12 || day < 1 || day > mdays[static_cast<std::size_t>(month - 1)]) {
     return std::nullopt;

@@ -55,8 +55,8 @@ class tracker::impl {
       : options_(std::move(options)),
         builder_(std::move(builder)),
         queue_(detail::make_memory_queue(options_.queue_capacity)),
-        jitter_(std::random_device{}() ^ static_cast<std::uint64_t>(
-                                            steady_clock::now().time_since_epoch().count())) {}
+        jitter_(std::random_device{}() ^
+                static_cast<std::uint64_t>(steady_clock::now().time_since_epoch().count())) {}
 
   ~impl() {
     stop_worker();
@@ -160,8 +160,8 @@ class tracker::impl {
     }
     if (refused) {
       notify(e, outcome::dropped, "queue full");
-      return error(errc::queue_full, "the queue is full (" +
-                                         std::to_string(options_.queue_capacity) + " events)");
+      return error(errc::queue_full,
+                   "the queue is full (" + std::to_string(options_.queue_capacity) + " events)");
     }
     wake();
     return id;
@@ -388,9 +388,9 @@ class tracker::impl {
     t->probe = probe;
     t->retry_after.clear();
     curl_easy_setopt(t->easy, CURLOPT_URL, t->event.url.c_str());
-    curl_easy_setopt(t->easy, CURLOPT_USERAGENT, t->event.user_agent.empty()
-                                                     ? options_.user_agent.c_str()
-                                                     : t->event.user_agent.c_str());
+    curl_easy_setopt(
+        t->easy, CURLOPT_USERAGENT,
+        t->event.user_agent.empty() ? options_.user_agent.c_str() : t->event.user_agent.c_str());
     const CURLMcode mc = curl_multi_add_handle(multi_, t->easy);
     if (mc != CURLM_OK) {
       // Cannot happen with a healthy multi handle; do not lose the event over it.
@@ -439,10 +439,18 @@ class tracker::impl {
       for (auto& r : finished_) {
         --stats_.in_flight;
         switch (r.what) {
-          case outcome::delivered: ++stats_.delivered; break;
-          case outcome::failed: ++stats_.failed; break;
-          case outcome::expired: ++stats_.expired; break;
-          case outcome::dropped: ++stats_.dropped; break;
+          case outcome::delivered:
+            ++stats_.delivered;
+            break;
+          case outcome::failed:
+            ++stats_.failed;
+            break;
+          case outcome::expired:
+            ++stats_.expired;
+            break;
+          case outcome::dropped:
+            ++stats_.dropped;
+            break;
         }
         --outstanding_;
       }
@@ -461,12 +469,10 @@ class tracker::impl {
 
   // Decides what happens to an event after an attempt. True when the endpoint just came
   // back from an outage (everything waiting is released).
-  bool judge(queued_event&& e, CURLcode code, long status, bool probe,
-             const std::string& location, const std::string& retry_after_text,
-             steady_clock::time_point now) {
+  bool judge(queued_event&& e, CURLcode code, long status, bool probe, const std::string& location,
+             const std::string& retry_after_text, steady_clock::time_point now) {
     const bool answered = code == CURLE_OK;
-    const bool endpoint_failure =
-        answered ? status >= 500 : detail::is_retryable_curl_error(code);
+    const bool endpoint_failure = answered ? status >= 500 : detail::is_retryable_curl_error(code);
     bool released = false;
     if (endpoint_failure) {
       ++consecutive_failures_;
@@ -496,11 +502,11 @@ class tracker::impl {
         e.not_before = now;
         requeue_.push_back(std::move(e));
       } else {
-        std::string why = location.empty() ? "redirect without a Location"
-                          : e.redirects >= k_max_redirects
-                              ? "too many redirects"
-                              : "redirect to " + location +
-                                    " not followed (only https on the same host is)";
+        std::string why =
+            location.empty() ? "redirect without a Location"
+            : e.redirects >= k_max_redirects
+                ? "too many redirects"
+                : "redirect to " + location + " not followed (only https on the same host is)";
         finished_.push_back({std::move(e), outcome::failed, std::move(why)});
       }
       return released;
@@ -521,9 +527,9 @@ class tracker::impl {
       }
     }
     if (!probe && e.budget_used >= options_.retry.max_attempts) {
-      std::string why = "gave up after " + std::to_string(e.attempts) + " attempts: " +
-                        (answered ? "HTTP " + std::to_string(status)
-                                  : std::string(curl_easy_strerror(code)));
+      std::string why =
+          "gave up after " + std::to_string(e.attempts) + " attempts: " +
+          (answered ? "HTTP " + std::to_string(status) : std::string(curl_easy_strerror(code)));
       finished_.push_back({std::move(e), outcome::failed, std::move(why)});
       return released;
     }
@@ -542,8 +548,7 @@ class tracker::impl {
     for (auto& t : transfers_) {
       if (std::find(free_.begin(), free_.end(), t.get()) != free_.end()) continue;
       curl_multi_remove_handle(multi_, t->easy);
-      finished_.push_back({std::move(t->event), outcome::dropped,
-                           "aborted in flight at shutdown"});
+      finished_.push_back({std::move(t->event), outcome::dropped, "aborted in flight at shutdown"});
       free_.push_back(t.get());
     }
     std::size_t from_queue = 0;
@@ -579,8 +584,8 @@ class tracker::impl {
   std::condition_variable space_cv_;  // room in the queue (overflow_policy::block)
   std::condition_variable done_cv_;   // outcomes (flush)
   std::unique_ptr<detail::event_queue> queue_;
-  std::size_t outstanding_ = 0;       // queued + in flight: what capacity limits
-  std::size_t unsettled_ = 0;         // accepted, outcome callback not yet returned
+  std::size_t outstanding_ = 0;  // queued + in flight: what capacity limits
+  std::size_t unsettled_ = 0;    // accepted, outcome callback not yet returned
   std::uint64_t next_seq_ = 0;
   tracker_stats stats_;
   std::vector<flush_waiter*> waiters_;
@@ -690,7 +695,9 @@ bool tracker::shutdown(std::chrono::milliseconds timeout) {
   return impl_ ? impl_->shutdown(timeout) : true;
 }
 
-tracker_stats tracker::stats() const noexcept { return impl_ ? impl_->stats() : tracker_stats{}; }
+tracker_stats tracker::stats() const noexcept {
+  return impl_ ? impl_->stats() : tracker_stats{};
+}
 
 const tracker_options& tracker::options() const noexcept {
   static const tracker_options empty;

@@ -34,7 +34,9 @@ bool is_retryable_curl_error(CURLcode code) noexcept {
 }
 
 namespace {
-size_t discard_body(char*, size_t size, size_t nmemb, void*) { return size * nmemb; }
+size_t discard_body(char*, size_t size, size_t nmemb, void*) {
+  return size * nmemb;
+}
 }  // namespace
 
 bool redirect_allowed(std::string_view location, std::string_view endpoint_host) noexcept {

@@ -9,17 +9,17 @@
 
 #include "pixel/pixel.h"
 
-#define CHECK(cond)                                                           \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      snprintf(report->failure, sizeof report->failure, "%s:%d: %s (%s)",     \
-               __FILE__, __LINE__, #cond, pixel_last_error());                \
-      return 1;                                                               \
-    }                                                                         \
+#define CHECK(cond)                                                                           \
+  do {                                                                                        \
+    if (!(cond)) {                                                                            \
+      snprintf(report->failure, sizeof report->failure, "%s:%d: %s (%s)", __FILE__, __LINE__, \
+               #cond, pixel_last_error());                                                    \
+      return 1;                                                                               \
+    }                                                                                         \
   } while (0)
 
-static void on_result(const pixel_event_result *result, void *user) {
-  smoke_report *report = (smoke_report *)user;
+static void on_result(const pixel_event_result* result, void* user) {
+  smoke_report* report = (smoke_report*)user;
   /* Runs on the worker thread; the driver reads the counters only after free. */
   if (result->outcome == PIXEL_OUTCOME_DELIVERED && result->http_status == 200 &&
       strlen(result->event_id) == 26 && result->message != NULL) {
@@ -29,12 +29,12 @@ static void on_result(const pixel_event_result *result, void *user) {
   }
 }
 
-int pixel_c_smoke(const char *endpoint, smoke_report *report) {
+int pixel_c_smoke(const char* endpoint, smoke_report* report) {
   char buf[512];
   size_t len = 0;
   pixel_param params[2];
-  pixel_options *opts;
-  pixel_tracker *tracker = NULL;
+  pixel_options* opts;
+  pixel_tracker* tracker = NULL;
   pixel_stats stats;
   unsigned i;
 
@@ -51,14 +51,14 @@ int pixel_c_smoke(const char *endpoint, smoke_report *report) {
   /* URLs and tags, with the buffer protocol. */
   CHECK(pixel_url_build("https://d111111abcdef8.cloudfront.net", params, 2, 0, buf, sizeof buf,
                         &len) == PIXEL_OK);
-  CHECK(strcmp(buf, "https://d111111abcdef8.cloudfront.net/1x1.png"
-                    "?userid=aws_user&thirdpartyname=example.com") == 0);
+  CHECK(strcmp(buf,
+               "https://d111111abcdef8.cloudfront.net/1x1.png"
+               "?userid=aws_user&thirdpartyname=example.com") == 0);
   CHECK(len == strlen(buf));
   CHECK(pixel_url_build("https://x.example", params, 2, 0, NULL, 0, &len) ==
         PIXEL_ERR_BUFFER_TOO_SMALL);
   CHECK(len == strlen("https://x.example/1x1.png?userid=aws_user&thirdpartyname=example.com"));
-  CHECK(pixel_url_build(NULL, params, 2, 0, buf, sizeof buf, &len) ==
-        PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_url_build(NULL, params, 2, 0, buf, sizeof buf, &len) == PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(strlen(pixel_last_error()) > 0);
   CHECK(pixel_img_tag("https://x.example/1x1.png?a=1&b=2", PIXEL_IMG_EMAIL, buf, sizeof buf,
                       &len) == PIXEL_OK);

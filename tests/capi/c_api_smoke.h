@@ -17,7 +17,7 @@ typedef struct smoke_report {
 } smoke_report;
 
 /* Runs every C API function against `endpoint` (a live loopback pixel URL). 0 on success. */
-int pixel_c_smoke(const char *endpoint, smoke_report *report);
+int pixel_c_smoke(const char* endpoint, smoke_report* report);
 
 #ifdef __cplusplus
 }

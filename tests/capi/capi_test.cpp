@@ -52,13 +52,14 @@ TEST(CApiStatus, ValuesAndTextMatchTheContract) {
 }
 
 TEST(CApiUrl, BuildsInOrderWithEncoding) {
-  const std::string url = build("https://D111111abcdef8.cloudfront.net",
-                                {{"userid", "a b+c"}, {"k", "é&="}}, 0);
+  const std::string url =
+      build("https://D111111abcdef8.cloudfront.net", {{"userid", "a b+c"}, {"k", "é&="}}, 0);
   EXPECT_EQ(url, "https://d111111abcdef8.cloudfront.net/1x1.png?userid=a%20b%2Bc&k=%C3%A9%26%3D");
 }
 
 TEST(CApiUrl, FlagsAddEventIdAndTimestamp) {
-  const std::string both = build("https://x.example", {{"u", "1"}}, PIXEL_URL_EVENT_ID | PIXEL_URL_TIMESTAMP);
+  const std::string both =
+      build("https://x.example", {{"u", "1"}}, PIXEL_URL_EVENT_ID | PIXEL_URL_TIMESTAMP);
   ASSERT_EQ(both.rfind("https://x.example/1x1.png?u=1&eid=", 0), 0u) << both;
   const auto eid = both.find("&eid=");
   const auto ts = both.find("&ts=");
@@ -143,8 +144,8 @@ TEST(CApiUrl, LastErrorIsPerThread) {
 TEST(CApiImg, EmailAndPageTags) {
   char buf[1024];
   std::size_t len = 0;
-  ASSERT_EQ(pixel_img_tag("https://x.example/1x1.png?a=1&b=\"2\"", PIXEL_IMG_EMAIL, buf,
-                          sizeof buf, &len),
+  ASSERT_EQ(pixel_img_tag("https://x.example/1x1.png?a=1&b=\"2\"", PIXEL_IMG_EMAIL, buf, sizeof buf,
+                          &len),
             PIXEL_OK);
   EXPECT_EQ(std::string(buf, len),
             "<img src=\"https://x.example/1x1.png?a=1&amp;b=&quot;2&quot;\" width=\"1\" "
@@ -215,8 +216,7 @@ TEST(CApiTracker, RefusesBadOptions) {
 
 // A tracker on a loopback server; freed at the end of the test.
 struct tracker_fixture {
-  explicit tracker_fixture(const std::string& endpoint,
-                           void (*tune)(pixel_options*) = nullptr) {
+  explicit tracker_fixture(const std::string& endpoint, void (*tune)(pixel_options*) = nullptr) {
     pixel_options* o = pixel_options_new();
     EXPECT_EQ(pixel_options_set_endpoint(o, endpoint.c_str()), PIXEL_OK);
     EXPECT_EQ(pixel_options_set_connect_timeout_ms(o, 30000), PIXEL_OK);
@@ -340,7 +340,8 @@ TEST(CApiTracker, FinalStatusIsReportedAsFailed) {
 
 TEST(CApiTracker, FlushTimesOutAndShutdownReturnsByItsDeadline) {
   pixel::test::raw_server hole(pixel::test::raw_server::mode::blackhole);
-  tracker_fixture f(hole.url(), [](pixel_options* o) { pixel_options_set_shutdown_timeout_ms(o, 0); });
+  tracker_fixture f(hole.url(),
+                    [](pixel_options* o) { pixel_options_set_shutdown_timeout_ms(o, 0); });
   const pixel_param p[] = {{"k", "v"}};
   ASSERT_EQ(pixel_track(f.t, p, 1), PIXEL_OK);
   ASSERT_TRUE(hole.wait_for_connections(1, 30s));

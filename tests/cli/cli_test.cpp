@@ -52,8 +52,8 @@ TEST(CliUrl, AddsEventIdAndTimestampByDefault) {
 }
 
 TEST(CliUrl, SplitsAtFirstEqualsAndKeepsBytes) {
-  auto r = pixel_cli({"url", "--endpoint", kEndpoint, "--no-event-id", "--no-timestamp",
-                      "q=a=b", "empty=", "sp=a b+c", "\xC3\xA9=\xE2\x82\xAC"});
+  auto r = pixel_cli({"url", "--endpoint", kEndpoint, "--no-event-id", "--no-timestamp", "q=a=b",
+                      "empty=", "sp=a b+c", "\xC3\xA9=\xE2\x82\xAC"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             "https://d111111abcdef8.cloudfront.net/1x1.png?q=a%3Db&empty=&sp=a%20b%2Bc&"
@@ -61,8 +61,8 @@ TEST(CliUrl, SplitsAtFirstEqualsAndKeepsBytes) {
 }
 
 TEST(CliUrl, DoubleDashAllowsKeysStartingWithDash) {
-  auto r = pixel_cli({"url", "--endpoint", kEndpoint, "--no-event-id", "--no-timestamp", "--",
-                      "-k=v", "--x=y"});
+  auto r = pixel_cli(
+      {"url", "--endpoint", kEndpoint, "--no-event-id", "--no-timestamp", "--", "-k=v", "--x=y"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "https://d111111abcdef8.cloudfront.net/1x1.png?-k=v&--x=y\n");
 }
@@ -87,26 +87,25 @@ TEST(CliUrl, EmptyKeyAndReservedKey) {
 TEST(CliUrl, LengthBoundary) {
   const std::string base = std::string(kEndpoint) + "/1x1.png?k=";
   const std::string fits(8192 - base.size(), 'v');
-  auto r = pixel_cli({"url", "--endpoint", kEndpoint, "--no-event-id", "--no-timestamp",
-                      "k=" + fits});
+  auto r =
+      pixel_cli({"url", "--endpoint", kEndpoint, "--no-event-id", "--no-timestamp", "k=" + fits});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.size(), 8193u);  // 8,192 bytes and the newline
-  expect_invalid_input(pixel_cli({"url", "--endpoint", kEndpoint, "--no-event-id",
-                                  "--no-timestamp", "k=" + fits + "v"}),
+  expect_invalid_input(pixel_cli({"url", "--endpoint", kEndpoint, "--no-event-id", "--no-timestamp",
+                                  "k=" + fits + "v"}),
                        "8193 bytes, over the limit of 8192");
 }
 
 TEST(CliUrl, BadEndpoints) {
-  expect_invalid_input(pixel_cli({"url", "--endpoint", "http://example.com", "a=b"}),
-                       "http://");
+  expect_invalid_input(pixel_cli({"url", "--endpoint", "http://example.com", "a=b"}), "http://");
   expect_invalid_input(pixel_cli({"url", "--endpoint", "ftp://example.com"}), "scheme");
   expect_invalid_input(pixel_cli({"url", "--endpoint", "https://example.com/p?x=1"}), "query");
   expect_invalid_input(pixel_cli({"url", "--endpoint", "https://u@example.com"}), "user");
   expect_invalid_input(pixel_cli({"url", "--endpoint", "https://example.com#f"}), "fragment");
   expect_invalid_input(pixel_cli({"url", "--endpoint", "https://example.com:99999"}), "port");
   expect_invalid_input(pixel_cli({"url", "--endpoint", "example.com"}), "absolute URL");
-  auto ok = pixel_cli({"url", "--endpoint", "http://example.com", "--allow-http",
-                       "--no-event-id", "--no-timestamp"});
+  auto ok = pixel_cli({"url", "--endpoint", "http://example.com", "--allow-http", "--no-event-id",
+                       "--no-timestamp"});
   EXPECT_EQ(ok.exit_code, 0);
   EXPECT_EQ(ok.out, "http://example.com/1x1.png\n");
   ok = pixel_cli({"url", "--endpoint", "http://127.0.0.1:9", "--no-event-id", "--no-timestamp"});
@@ -117,10 +116,10 @@ TEST(CliUsage, ErrorsExitTwo) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {},
            {"nosuchcommand"},
-           {"url"},                                   // --endpoint missing
+           {"url"},                                      // --endpoint missing
            {"url", "--endpoint", kEndpoint, "novalue"},  // not KEY=VALUE
            {"url", "--endpoint", kEndpoint, "--bogus"},
-           {"img"},                                   // neither --endpoint nor --url
+           {"img"},  // neither --endpoint nor --url
            {"img", "--url", "https://h/p", "--endpoint", kEndpoint},
            {"img", "--style", "banner", "--url", "https://h/p"},
        }) {
@@ -135,7 +134,7 @@ TEST(CliUsage, ErrorsExitTwo) {
 }
 
 TEST(CliImg, SrcIsExactlyWhatUrlPrints) {
-  const std::vector<std::string> common = {"--endpoint", kEndpoint, "--no-event-id",
+  const std::vector<std::string> common = {"--endpoint",     kEndpoint,    "--no-event-id",
                                            "--no-timestamp", "userid=a&b", "n=\"<x>\""};
   std::vector<std::string> url_args = {"url"};
   url_args.insert(url_args.end(), common.begin(), common.end());
@@ -146,11 +145,10 @@ TEST(CliImg, SrcIsExactlyWhatUrlPrints) {
     img_args.insert(img_args.end(), common.begin(), common.end());
     auto img = pixel_cli(img_args);
     ASSERT_EQ(img.exit_code, 0) << img.err;
-    const auto expected =
-        pixel::img_tag(url.out.substr(0, url.out.size() - 1),
-                       std::string(style) == "page" ? pixel::img_style::page
-                                                    : pixel::img_style::email)
-            .value();
+    const auto expected = pixel::img_tag(url.out.substr(0, url.out.size() - 1),
+                                         std::string(style) == "page" ? pixel::img_style::page
+                                                                      : pixel::img_style::email)
+                              .value();
     EXPECT_EQ(img.out, expected + "\n");
     // The tag's src, HTML-unescaped, is the URL (which needs no escaping but '&').
     const std::string src_start = "<img src=\"";

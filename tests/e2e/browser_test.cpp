@@ -32,8 +32,9 @@ TEST(browser, headless_chromium_loads_the_page_pixel) {
   temp_dir dir;
   edge_process edge(dir.path());
 
-  child img(PIXEL_BIN, {"img", "--style", "page", "--endpoint", edge.url() + "/1x1.png",
-                        "--no-timestamp", "campaign=spring sale", "u=\xC3\xA9&x", "p=100%"},
+  child img(PIXEL_BIN,
+            {"img", "--style", "page", "--endpoint", edge.url() + "/1x1.png", "--no-timestamp",
+             "campaign=spring sale", "u=\xC3\xA9&x", "p=100%"},
             dir.path() / "img.stderr");
   std::string tag = img.read_rest();
   ASSERT_EQ(img.wait(), 0) << img.stderr_text();
@@ -53,9 +54,8 @@ TEST(browser, headless_chromium_loads_the_page_pixel) {
   std::filesystem::create_directories(profile);
   child browser(CHROMIUM_BIN,
                 {"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--user-data-dir=" + profile.string(), "--dump-dom",
-                 "file://" + page.string()},
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--user-data-dir=" + profile.string(), "--dump-dom", "file://" + page.string()},
                 dir.path() / "chromium.stderr");
   const std::string dom = browser.read_rest();
   ASSERT_EQ(browser.wait(), 0) << browser.stderr_text();

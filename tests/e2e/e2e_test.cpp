@@ -138,8 +138,8 @@ TEST(e2e, ten_thousand_random_utf8_events_round_trip) {
 TEST(e2e, faults_every_event_has_a_200_and_dedupe_removes_duplicates) {
   temp_dir dir;
   const std::string fields = "timestamp,c-ip,sc-status,cs-user-agent,cs-uri-query";
-  edge_process edge(dir.path(), {"--fail-rate", "0.3", "--retry-after", "1", "--reset-rate",
-                                 "0.05", "--seed", "11", "--fields", fields});
+  edge_process edge(dir.path(), {"--fail-rate", "0.3", "--retry-after", "1", "--reset-rate", "0.05",
+                                 "--seed", "11", "--fields", fields});
   // Every 503 carries Retry-After: 1, which the tracker honours for the whole endpoint;
   // send_random caps it at 10 ms (retry_after_cap), so 2,000 events take a few seconds.
   constexpr int n = 2000;
@@ -236,20 +236,21 @@ TEST(e2e, pixel_send_and_pixel_logs_stats) {
               "delivered 30, failed 0, expired 0, dropped 0, invalid 0 (0 retries)\n");
   }
   {
-    pixel::test::child one(PIXEL_BIN, {"send", "--endpoint", edge.url() + "/1x1.png",
-                                       "campaign=spring", "userid=x y"},
-                           dir.path() / "one.stderr");
+    pixel::test::child one(
+        PIXEL_BIN, {"send", "--endpoint", edge.url() + "/1x1.png", "campaign=spring", "userid=x y"},
+        dir.path() / "one.stderr");
     EXPECT_EQ(one.wait(), 0);
     EXPECT_EQ(one.stderr_text(), "delivered 1, failed 0, expired 0, dropped 0 (0 retries)\n");
   }
   ASSERT_EQ(edge.stop(), 0);
-  pixel::test::child stats(PIXEL_BIN, {"logs", "--stats", "--group-by", "campaign",
-                                       edge.out().string()},
+  pixel::test::child stats(PIXEL_BIN,
+                           {"logs", "--stats", "--group-by", "campaign", edge.out().string()},
                            dir.path() / "stats.stderr");
   EXPECT_EQ(stats.read_rest(),
             "{\"campaign\":\"autumn\",\"count\":20}\n{\"campaign\":\"spring\",\"count\":11}\n");
   EXPECT_EQ(stats.wait(), 0);
-  pixel::test::child csv(PIXEL_BIN, {"logs", "--format", "csv", "--until", "1", edge.out().string()},
+  pixel::test::child csv(PIXEL_BIN,
+                         {"logs", "--format", "csv", "--until", "1", edge.out().string()},
                          dir.path() / "csv.stderr");
   EXPECT_EQ(csv.read_rest(), "timestamp,c_ip,user_agent,query,params\r\n");
   EXPECT_EQ(csv.wait(), 0);
@@ -262,7 +263,8 @@ TEST(e2e, send_fails_when_nothing_is_delivered) {
                        dir.path() / "send.stderr");
   EXPECT_EQ(p.wait(), 1);
   const std::string err = p.stderr_text();
-  EXPECT_EQ(err.substr(0, err.find('\n')), "delivered 0, failed 1, expired 0, dropped 0 (0 retries)");
+  EXPECT_EQ(err.substr(0, err.find('\n')),
+            "delivered 0, failed 1, expired 0, dropped 0 (0 retries)");
   EXPECT_NE(err.find("pixel: failed"), std::string::npos);
   ASSERT_EQ(edge.stop(), 0);
   EXPECT_EQ(pixel::test::records_under(edge.out()).size(), 1u);  // a 403 is final
@@ -284,12 +286,13 @@ TEST(e2e, pixel_logs_formats_and_problems) {
   const auto warning = "pixel: warning: " + file.string() + ":2: 1 fields, expected 4\n";
   {
     const auto [out, err] = run({"logs", file.string()}, 0);
-    EXPECT_EQ(out,
-              "{\"timestamp\": 1718787248.53, \"c_ip\": \"203.0.113.9\", \"user_agent\": "
-              "\"UA\\tx,\\\"y\\\"\", \"query\": \"a=1%20&b=%C3%A9\", \"params\": {\"a\": \"1 \", "
-              "\"b\": \"\xC3\xA9\"}}\n"
-              "{\"timestamp\": 1718787249.0, \"c_ip\": \"\", \"user_agent\": \"\", \"query\": \"\", "
-              "\"params\": {}}\n");
+    EXPECT_EQ(
+        out,
+        "{\"timestamp\": 1718787248.53, \"c_ip\": \"203.0.113.9\", \"user_agent\": "
+        "\"UA\\tx,\\\"y\\\"\", \"query\": \"a=1%20&b=%C3%A9\", \"params\": {\"a\": \"1 \", "
+        "\"b\": \"\xC3\xA9\"}}\n"
+        "{\"timestamp\": 1718787249.0, \"c_ip\": \"\", \"user_agent\": \"\", \"query\": \"\", "
+        "\"params\": {}}\n");
     EXPECT_EQ(err, warning);
   }
   {
@@ -302,15 +305,13 @@ TEST(e2e, pixel_logs_formats_and_problems) {
     EXPECT_EQ(err, warning);
   }
   {
-    const auto [out, err] = run({"logs", "--format", "tsv", "--since", "2024-06-19T08:54:09Z",
-                                 file.string()},
-                                0);
+    const auto [out, err] =
+        run({"logs", "--format", "tsv", "--since", "2024-06-19T08:54:09Z", file.string()}, 0);
     EXPECT_EQ(out, "timestamp\tc_ip\tuser_agent\tquery\tparams\n1718787249.000\t\t\t\t{}\n");
   }
   {
-    const auto [out, err] = run({"logs", "--until", "1718787249", "--format", "tsv",
-                                 file.string()},
-                                0);
+    const auto [out, err] =
+        run({"logs", "--until", "1718787249", "--format", "tsv", file.string()}, 0);
     EXPECT_EQ(out,
               "timestamp\tc_ip\tuser_agent\tquery\tparams\n"
               "1718787248.530\t203.0.113.9\tUA\\tx,\"y\"\ta=1%20&b=%C3%A9\t"

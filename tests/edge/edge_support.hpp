@@ -171,19 +171,20 @@ class edge_process {
  public:
   edge_process(const std::filesystem::path& dir, std::vector<std::string> extra = {})
       : out_(dir / "out"),
-        proc_(PIXEL_BIN,
-              [&] {
-                std::vector<std::string> a = {"edge", "--listen", "127.0.0.1:0", "--out",
-                                              (dir / "out").string()};
-                a.insert(a.end(), extra.begin(), extra.end());
-                return a;
-              }(),
-              dir / "edge.stderr") {
+        proc_(
+            PIXEL_BIN,
+            [&] {
+              std::vector<std::string> a = {"edge", "--listen", "127.0.0.1:0", "--out",
+                                            (dir / "out").string()};
+              a.insert(a.end(), extra.begin(), extra.end());
+              return a;
+            }(),
+            dir / "edge.stderr") {
     first_line_ = proc_.read_line();
     const std::string prefix = "listening on http://127.0.0.1:";
     if (first_line_.rfind(prefix, 0) != 0) {
-      throw std::runtime_error("edge did not start: '" + first_line_ + "' stderr: " +
-                               proc_.stderr_text());
+      throw std::runtime_error("edge did not start: '" + first_line_ +
+                               "' stderr: " + proc_.stderr_text());
     }
     port_ = std::stoi(first_line_.substr(prefix.size()));
   }

@@ -18,12 +18,12 @@ using pixel::test::temp_dir;
 
 const std::string png_b64_decoded = [] {
   // The 68-byte PNG of the facts file, byte for byte.
-  const unsigned char b[] = {
-      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
-      0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x04, 0x00, 0x00,
-      0x00, 0xb5, 0x1c, 0x0c, 0x02, 0x00, 0x00, 0x00, 0x0b, 0x49, 0x44, 0x41, 0x54, 0x78,
-      0xda, 0x63, 0x60, 0x60, 0x00, 0x00, 0x00, 0x03, 0x00, 0x01, 0x2b, 0x09, 0x4d, 0x84,
-      0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+  const unsigned char b[] = {0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d,
+                             0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
+                             0x08, 0x04, 0x00, 0x00, 0x00, 0xb5, 0x1c, 0x0c, 0x02, 0x00, 0x00, 0x00,
+                             0x0b, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x60, 0x60, 0x00, 0x00,
+                             0x00, 0x03, 0x00, 0x01, 0x2b, 0x09, 0x4d, 0x84, 0x00, 0x00, 0x00, 0x00,
+                             0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
   return std::string(reinterpret_cast<const char*>(b), sizeof b);
 }();
 
@@ -154,9 +154,10 @@ TEST(edge, record_is_log_escaped_like_cloudfront) {
   const double ts = std::stod(f[0]);
   EXPECT_NEAR(ts, static_cast<double>(std::time(nullptr)), 600.0);
   EXPECT_EQ(f[1], "127.0.0.1");
-  EXPECT_EQ(f[2],
-            "Mozilla/5.0%20(X11;%20%22q%22)%20100%25%20%3Cok%3E%20%7Bx%7D%7C%5C%5E%7E%5B%5D%60%27%23"
-            "%C3%A9");
+  EXPECT_EQ(
+      f[2],
+      "Mozilla/5.0%20(X11;%20%22q%22)%20100%25%20%3Cok%3E%20%7Bx%7D%7C%5C%5E%7E%5B%5D%60%27%23"
+      "%C3%A9");
   EXPECT_EQ(f[3], "a=a%2520b&u=%25C3%25A9&t=%7Ex&q=%27%22&r=%C3%A9");
   // Empty user agent and no query: '-'.
   const auto g = split_tabs(lines[1]);
@@ -167,10 +168,10 @@ TEST(edge, record_is_log_escaped_like_cloudfront) {
 
 TEST(edge, fields_come_in_canonical_order) {
   temp_dir dir;
-  edge_process edge(dir.path(),
-                    {"--fields",
-                     "cs-uri-query,sc-status,timestamp,cs-method,cs-protocol-version,time-taken,"
-                     "x-edge-request-id,cs-uri-stem,cs-referer,c-ip,cs-user-agent,sc-content-type"});
+  edge_process edge(
+      dir.path(), {"--fields",
+                   "cs-uri-query,sc-status,timestamp,cs-method,cs-protocol-version,time-taken,"
+                   "x-edge-request-id,cs-uri-stem,cs-referer,c-ip,cs-user-agent,sc-content-type"});
   connection c(edge.port());
   EXPECT_EQ(c.request("GET", "/1x1.png?k=v%2Fw", "Referer: https://ex.com/a b\r\n").status, 200);
   EXPECT_EQ(c.request("HEAD", "/1x1.png?k=2").status, 200);
@@ -219,8 +220,8 @@ TEST(edge, firehose_layout_and_buffer_interval) {
     std::tm tm{};
     gmtime_r(&t, &tm);
     char want[64];
-    std::snprintf(want, sizeof want, "year=%04d/month=%02d/day=%02d/hour=%02d",
-                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour);
+    std::snprintf(want, sizeof want, "year=%04d/month=%02d/day=%02d/hour=%02d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour);
     const auto rel = std::filesystem::relative(p.parent_path(), edge.out()).string();
     EXPECT_EQ(rel, want);
   }
@@ -367,8 +368,8 @@ TEST(edge, resets_are_logged_as_served) {
   std::vector<std::string> logged;
   {
     temp_dir dir;
-    edge_process edge(dir.path(), {"--seed", "7", "--reset-rate", "0.3", "--fields",
-                                   "sc-status,cs-uri-query"});
+    edge_process edge(dir.path(),
+                      {"--seed", "7", "--reset-rate", "0.3", "--fields", "sc-status,cs-uri-query"});
     first = statuses(edge.port(), 40);
     EXPECT_EQ(edge.stop(), 0);
     logged = records_under(edge.out());
@@ -394,8 +395,9 @@ TEST(edge, resets_are_logged_as_served) {
 TEST(edge, command_line_errors) {
   temp_dir dir;
   {
-    pixel::test::child p(PIXEL_BIN, {"edge", "--listen", "127.0.0.1:0", "--out",
-                                     dir.path().string(), "--fields", "timestamp,nope"},
+    pixel::test::child p(PIXEL_BIN,
+                         {"edge", "--listen", "127.0.0.1:0", "--out", dir.path().string(),
+                          "--fields", "timestamp,nope"},
                          dir.path() / "err1");
     EXPECT_EQ(p.wait(), 1);
     EXPECT_EQ(p.stderr_text(), "pixel: --fields: unknown log field 'nope'\n");
@@ -407,9 +409,10 @@ TEST(edge, command_line_errors) {
     EXPECT_EQ(p.stderr_text(), "pixel: --listen: expected HOST:PORT, got 'localhost'\n");
   }
   {
-    pixel::test::child p(PIXEL_BIN, {"edge", "--listen", "127.0.0.1:0", "--out",
-                                     dir.path().string(), "--fail-rate", "2"},
-                         dir.path() / "err3");
+    pixel::test::child p(
+        PIXEL_BIN,
+        {"edge", "--listen", "127.0.0.1:0", "--out", dir.path().string(), "--fail-rate", "2"},
+        dir.path() / "err3");
     EXPECT_EQ(p.wait(), 2);
   }
   {

@@ -47,9 +47,9 @@ TEST(ImgTag, ExtraAttributesEscapedAndOverriding) {
 }
 
 TEST(ImgTag, Refusals) {
-  for (const char* bad : {"javascript:alert(1)", "data:image/png;base64,AAAA", "ftp://h/p",
-                          "//h/p", "/1x1.png", "https://", "https:///p", "https://h/a b",
-                          "https://h/\n", ""}) {
+  for (const char* bad :
+       {"javascript:alert(1)", "data:image/png;base64,AAAA", "ftp://h/p", "//h/p", "/1x1.png",
+        "https://", "https:///p", "https://h/a b", "https://h/\n", ""}) {
     auto r = pixel::img_tag(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.code(), errc::invalid_argument) << bad;
@@ -87,7 +87,8 @@ TEST(Placement, PlaceholderReplacedEverywhere) {
 TEST(Placement, AfterBodyAnyCaseWithAttributes) {
   auto d = pixel::place_pixel("<html><head></head><BODY class=\"x\">hi</BODY></html>", kTag);
   EXPECT_EQ(d.where, placement::after_body);
-  EXPECT_EQ(d.html, std::string("<html><head></head><BODY class=\"x\">") + kTag + "hi</BODY></html>");
+  EXPECT_EQ(d.html,
+            std::string("<html><head></head><BODY class=\"x\">") + kTag + "hi</BODY></html>");
   EXPECT_EQ(d.offset, std::string("<html><head></head><BODY class=\"x\">").size());
   EXPECT_EQ(d.count, 1u);
 

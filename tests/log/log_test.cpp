@@ -133,12 +133,46 @@ TEST(log_record, every_field_type) {
       "cache-behavior-path-pattern,cs-headers,cs-header-names,cs-headers-count");
   ASSERT_TRUE(fields);
   ASSERT_EQ(fields->size(), field_count);
-  const std::vector<std::string> values = {
-      "1718787248.5", "2001:db8::1", "0.001", "503", "312", "GET", "https", "d1.cloudfront.net",
-      "/1x1.png?a=%2520", "120", "FRA56-C1", "abcDEF==", "pixel.example.com", "0.002",
-      "HTTP/2.0", "IPv6", "UA%201", "https://ex.com/", "-", "a=%2520&b", "Error", "-",
-      "TLSv1.3", "TLS_AES_128_GCM_SHA256", "Error", "-", "-", "-", "0", "-", "-", "50123",
-      "Error", "DE", "gzip", "image/webp,*/*", "/1x1.png", "Host:x%0A", "Host%0A", "1"};
+  const std::vector<std::string> values = {"1718787248.5",
+                                           "2001:db8::1",
+                                           "0.001",
+                                           "503",
+                                           "312",
+                                           "GET",
+                                           "https",
+                                           "d1.cloudfront.net",
+                                           "/1x1.png?a=%2520",
+                                           "120",
+                                           "FRA56-C1",
+                                           "abcDEF==",
+                                           "pixel.example.com",
+                                           "0.002",
+                                           "HTTP/2.0",
+                                           "IPv6",
+                                           "UA%201",
+                                           "https://ex.com/",
+                                           "-",
+                                           "a=%2520&b",
+                                           "Error",
+                                           "-",
+                                           "TLSv1.3",
+                                           "TLS_AES_128_GCM_SHA256",
+                                           "Error",
+                                           "-",
+                                           "-",
+                                           "-",
+                                           "0",
+                                           "-",
+                                           "-",
+                                           "50123",
+                                           "Error",
+                                           "DE",
+                                           "gzip",
+                                           "image/webp,*/*",
+                                           "/1x1.png",
+                                           "Host:x%0A",
+                                           "Host%0A",
+                                           "1"};
   std::string line;
   for (std::size_t i = 0; i < values.size(); ++i) line += (i ? "\t" : "") + values[i];
   auto r = parse_record(line, *fields);
@@ -204,8 +238,9 @@ std::vector<record> read_all(const std::vector<std::string>& paths, reader_optio
 
 TEST(log_reader, folders_plain_and_gzip_in_path_order) {
   temp_dir d;
-  write(d / "out/year=2024/month=06/day=19/hour=08/obj-1", "1718787248.100\t-\t-\tn=1\n"
-                                                          "1718787248.200\t-\t-\tn=2\n");
+  write(d / "out/year=2024/month=06/day=19/hour=08/obj-1",
+        "1718787248.100\t-\t-\tn=1\n"
+        "1718787248.200\t-\t-\tn=2\n");
   write_gzip(d / "out/year=2024/month=06/day=19/hour=09/obj-2.gz", "1718790848.300\t-\t-\tn=3\n");
   write(d / "out/year=2024/month=06/day=19/hour=09/.obj-3.tmp", "1718790848.300\t-\t-\tn=99\n");
   write(d / "single", "1718790849.000\t-\t-\tn=4\n");
@@ -221,8 +256,9 @@ TEST(log_reader, folders_plain_and_gzip_in_path_order) {
 
 TEST(log_reader, malformed_lines_reported_with_file_and_line_and_skipped) {
   temp_dir d;
-  write(d / "a", "1.000\t-\t-\tn=1\nbroken line\n2.000\t-\t-\tn=2\n3.000\t-\t-\tn=%25\n"
-                 "4.000\t-\t-\tn=4\n5.000\t-\t-\tn=5");  // the last has no newline
+  write(d / "a",
+        "1.000\t-\t-\tn=1\nbroken line\n2.000\t-\t-\tn=2\n3.000\t-\t-\tn=%25\n"
+        "4.000\t-\t-\tn=4\n5.000\t-\t-\tn=5");  // the last has no newline
   std::vector<problem> problems;
   const auto recs = read_all({(d / "a").string()}, {}, &problems);
   ASSERT_EQ(recs.size(), 3u);
@@ -270,11 +306,11 @@ TEST(log_reader, dedupe_keeps_the_first_delivered_attempt) {
   auto f = parse_fields("timestamp,sc-status,cs-uri-query");
   ASSERT_TRUE(f);
   write(d / "a",
-        "1.000\t503\teid=A&n=1\n"   // failed attempt of A
-        "2.000\t200\teid=A&n=2\n"   // A delivered
+        "1.000\t503\teid=A&n=1\n"  // failed attempt of A
+        "2.000\t200\teid=A&n=2\n"  // A delivered
         "3.000\t200\teid=B&n=3\n"
-        "4.000\t200\teid=A&n=4\n"   // A again (ambiguous failure retried)
-        "5.000\t200\tn=5\n"         // no event id: kept
+        "4.000\t200\teid=A&n=4\n"  // A again (ambiguous failure retried)
+        "5.000\t200\tn=5\n"        // no event id: kept
         "6.000\t200\tn=6\n");
   reader_options o;
   o.fields = *f;

@@ -90,12 +90,12 @@ struct nginx_options {
 
 // One line of the access log.
 struct access_record {
-  std::string msec;        // $msec: epoch seconds with three decimals, like CloudFront
+  std::string msec;  // $msec: epoch seconds with three decimals, like CloudFront
   std::string remote_addr;
-  std::string user_agent;  // "-" when absent; nginx escapes '"', '\' and non-ASCII as \xXX
-  std::string args;        // the query as sent, "-" when empty
-  std::string protocol;    // HTTP/1.1, HTTP/2.0
-  std::uint64_t connection = 0;           // connection serial number
+  std::string user_agent;        // "-" when absent; nginx escapes '"', '\' and non-ASCII as \xXX
+  std::string args;              // the query as sent, "-" when empty
+  std::string protocol;          // HTTP/1.1, HTTP/2.0
+  std::uint64_t connection = 0;  // connection serial number
   std::uint64_t connection_requests = 0;  // this request's number on its connection
   int status = 0;
 };
@@ -151,8 +151,7 @@ class nginx_server {
   std::uint16_t port() const noexcept { return port_; }
   // "http://127.0.0.1:<port>" or "https://127.0.0.1:<port>"
   std::string base_url() const {
-    return std::string(options_.tls ? "https" : "http") + "://127.0.0.1:" +
-           std::to_string(port_);
+    return std::string(options_.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
   }
   std::string pixel_url() const { return base_url() + "/1x1.png"; }
   std::filesystem::path access_log_path() const { return dir_ / "access.log"; }

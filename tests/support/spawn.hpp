@@ -78,8 +78,7 @@ class child_process {
     start(argv, log_path);
   }
   ~child_process() { kill_and_reap(); }
-  child_process(child_process&& o) noexcept
-      : pid_(std::exchange(o.pid_, -1)), status_(o.status_) {}
+  child_process(child_process&& o) noexcept : pid_(std::exchange(o.pid_, -1)), status_(o.status_) {}
   child_process& operator=(child_process&& o) noexcept {
     if (this != &o) {
       kill_and_reap();
@@ -99,8 +98,8 @@ class child_process {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     pid_t pid = -1;
     const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);

@@ -120,9 +120,8 @@ http_server::http_server(int port) : state_(std::make_shared<state>()) {
     st->cv.notify_all();
     if (step.delay.count() > 0) {
       std::unique_lock<std::mutex> lock(st->mutex);
-      st->cv.wait_for(lock, step.delay, [&] {
-        return st->stopping || st->release_generation != generation;
-      });
+      st->cv.wait_for(lock, step.delay,
+                      [&] { return st->stopping || st->release_generation != generation; });
     }
     res.status = step.status;
     if (!step.retry_after.empty()) res.set_header("Retry-After", step.retry_after);
@@ -150,7 +149,9 @@ http_server::http_server(int port) : state_(std::make_shared<state>()) {
   while (!st->server.is_running()) std::this_thread::yield();
 }
 
-http_server::~http_server() { stop(); }
+http_server::~http_server() {
+  stop();
+}
 
 void http_server::stop() {
   {
@@ -162,8 +163,12 @@ void http_server::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::string http_server::base_url() const { return loopback_url(port_, ""); }
-std::string http_server::url() const { return loopback_url(port_, "/1x1.png"); }
+std::string http_server::base_url() const {
+  return loopback_url(port_, "");
+}
+std::string http_server::url() const {
+  return loopback_url(port_, "/1x1.png");
+}
 
 void http_server::script(std::vector<response_step> steps) {
   std::lock_guard<std::mutex> lock(state_->mutex);
@@ -233,9 +238,13 @@ raw_server::raw_server(mode m) : mode_(m) {
   thread_ = std::thread([this] { run(); });
 }
 
-raw_server::~raw_server() { stop(); }
+raw_server::~raw_server() {
+  stop();
+}
 
-std::string raw_server::url() const { return loopback_url(port_, "/1x1.png"); }
+std::string raw_server::url() const {
+  return loopback_url(port_, "/1x1.png");
+}
 
 void raw_server::stop() {
   {
@@ -313,9 +322,13 @@ refused_port::refused_port() {
   if (fd_ < 0) ADD_FAILURE() << "refused_port cannot bind: " << std::strerror(errno);
 }
 
-refused_port::~refused_port() { release(); }
+refused_port::~refused_port() {
+  release();
+}
 
-std::string refused_port::url() const { return loopback_url(port_, "/1x1.png"); }
+std::string refused_port::url() const {
+  return loopback_url(port_, "/1x1.png");
+}
 
 void refused_port::release() {
   if (fd_ >= 0) ::close(fd_);

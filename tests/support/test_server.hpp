@@ -11,7 +11,8 @@
 //   opts.endpoint = server.url();                     // "http://127.0.0.1:PORT/1x1.png"
 //   ...
 //   ASSERT_TRUE(server.wait_for_requests(2, std::chrono::seconds(10)));
-//   auto reqs = server.requests();                    // every request: query, params, headers, time
+//   auto reqs = server.requests();                    // every request: query, params, headers,
+//   time
 //
 // Every server stops in its destructor and never blocks it for long (stalled handlers are
 // released first). All member functions are thread-safe.
@@ -39,13 +40,13 @@ using steady = std::chrono::steady_clock;
 // One request as the server saw it.
 struct recorded_request {
   std::string method;
-  std::string path;                                   // e.g. "/1x1.png"
-  std::string query;                                  // raw, without '?'
+  std::string path;                                         // e.g. "/1x1.png"
+  std::string query;                                        // raw, without '?'
   std::vector<std::pair<std::string, std::string>> params;  // decoded, in order
-  std::multimap<std::string, std::string> headers;   // names as sent (httplib compares
-                                                      // them case-insensitively on lookup)
+  std::multimap<std::string, std::string> headers;          // names as sent (httplib compares
+                                                            // them case-insensitively on lookup)
   std::string user_agent;
-  int remote_port = 0;                                // tells connections apart
+  int remote_port = 0;  // tells connections apart
   steady::time_point received;
 
   // The decoded value of the first parameter named `key`, or "" when absent.
@@ -55,10 +56,10 @@ struct recorded_request {
 // What the server answers to one request.
 struct response_step {
   int status = 200;
-  std::string retry_after;          // Retry-After header value; empty: none
-  std::string location;             // Location header value; empty: none
+  std::string retry_after;             // Retry-After header value; empty: none
+  std::string location;                // Location header value; empty: none
   std::chrono::milliseconds delay{0};  // hold the response this long first (a stall)
-  bool close_connection = false;    // "Connection: close": the server closes after answering
+  bool close_connection = false;       // "Connection: close": the server closes after answering
 
   response_step() = default;
   response_step(int s) : status(s) {}  // NOLINT(google-explicit-constructor)
@@ -107,8 +108,8 @@ class http_server {
 class raw_server {
  public:
   enum class mode {
-    blackhole,       // accept, read and discard, never answer, keep the socket open
-    reset,           // accept, read the request, then close with RST (SO_LINGER 0)
+    blackhole,  // accept, read and discard, never answer, keep the socket open
+    reset,      // accept, read the request, then close with RST (SO_LINGER 0)
   };
   explicit raw_server(mode m);
   ~raw_server();

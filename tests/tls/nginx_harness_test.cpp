@@ -62,8 +62,7 @@ TEST(NginxHarness, ServesThePixelAndLogsACloudFrontShapedRecord) {
   EXPECT_EQ(r.body.size(), 68u);
   const std::string h = lower(r.headers);
   EXPECT_NE(h.find("content-type: image/png\r\n"), std::string::npos) << r.headers;
-  EXPECT_NE(h.find("cache-control: no-cache, no-store, must-revalidate\r\n"),
-            std::string::npos)
+  EXPECT_NE(h.find("cache-control: no-cache, no-store, must-revalidate\r\n"), std::string::npos)
       << r.headers;
 
   const auto records = nginx.wait_for_records(1, std::chrono::seconds(30));

@@ -42,8 +42,7 @@ class loopback_server {
   loopback_server() : server_(std::make_unique<httplib::Server>()) { start(); }
   // HTTPS with the given certificate and key.
   loopback_server(const std::string& cert, const std::string& key)
-      : server_(std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str())),
-        tls_(true) {
+      : server_(std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str())), tls_(true) {
     if (!server_->is_valid()) throw std::runtime_error("SSLServer: cannot load " + cert);
     start();
   }
@@ -66,12 +65,12 @@ class loopback_server {
   // Answers /1x1.png with `status` and a Location of `target_base` + the request's own
   // path and query.
   void redirect_to(const std::string& target_base, int status = 301) {
-    server_->Get("/1x1.png", [this, target_base, status](const httplib::Request& req,
-                                                         httplib::Response& res) {
-      record(req);
-      res.status = status;
-      res.set_header("Location", target_base + req.target);
-    });
+    server_->Get("/1x1.png",
+                 [this, target_base, status](const httplib::Request& req, httplib::Response& res) {
+                   record(req);
+                   res.status = status;
+                   res.set_header("Location", target_base + req.target);
+                 });
   }
 
   std::uint16_t port() const noexcept { return port_; }
@@ -86,7 +85,8 @@ class loopback_server {
   std::size_t count(const std::string& eid) const {
     std::lock_guard<std::mutex> lock(mu_);
     std::size_t n = 0;
-    for (const auto& r : requests_) if (r.eid == eid) ++n;
+    for (const auto& r : requests_)
+      if (r.eid == eid) ++n;
     return n;
   }
 
@@ -137,8 +137,8 @@ class result_log {
   std::function<void(const pixel::event_result&)> callback() {
     return [this](const pixel::event_result& r) {
       std::lock_guard<std::mutex> lock(mu_);
-      results_[std::string(r.event_id)].push_back({std::string(r.event_id), r.outcome,
-                                                   r.attempts, r.http_status, r.curl_code,
+      results_[std::string(r.event_id)].push_back({std::string(r.event_id), r.outcome, r.attempts,
+                                                   r.http_status, r.curl_code,
                                                    std::string(r.message)});
     };
   }
@@ -178,9 +178,9 @@ std::vector<std::string> track_n(pixel::tracker& t, int n) {
 }
 
 std::string describe(const recorded_result& r) {
-  return std::string(pixel::outcome_name(r.outcome)) + " attempts=" +
-         std::to_string(r.attempts) + " http=" + std::to_string(r.http_status) +
-         " curl=" + std::to_string(r.curl_code) + " (" + r.message + ")";
+  return std::string(pixel::outcome_name(r.outcome)) + " attempts=" + std::to_string(r.attempts) +
+         " http=" + std::to_string(r.http_status) + " curl=" + std::to_string(r.curl_code) + " (" +
+         r.message + ")";
 }
 
 // Each id has exactly one outcome, and it is `expected`. Called right after flush()

@@ -101,8 +101,10 @@ TEST(Classify, RedirectOnlyToHttpsOnTheSameHost) {
   EXPECT_TRUE(redirect_allowed("https://[::1]:4443/1x1.png", "::1"));
   EXPECT_FALSE(redirect_allowed("http://d111.cloudfront.net/1x1.png", "d111.cloudfront.net"));
   EXPECT_FALSE(redirect_allowed("https://evil.example/1x1.png", "d111.cloudfront.net"));
-  EXPECT_FALSE(redirect_allowed("https://d111.cloudfront.net.evil.example/", "d111.cloudfront.net"));
-  EXPECT_FALSE(redirect_allowed("https://d111.cloudfront.net@evil.example/", "d111.cloudfront.net"));
+  EXPECT_FALSE(
+      redirect_allowed("https://d111.cloudfront.net.evil.example/", "d111.cloudfront.net"));
+  EXPECT_FALSE(
+      redirect_allowed("https://d111.cloudfront.net@evil.example/", "d111.cloudfront.net"));
   EXPECT_FALSE(redirect_allowed("https://user@d111.cloudfront.net/", "d111.cloudfront.net"));
   EXPECT_FALSE(redirect_allowed("ftp://d111.cloudfront.net/", "d111.cloudfront.net"));
   EXPECT_FALSE(redirect_allowed("https://", "d111.cloudfront.net"));

@@ -27,10 +27,10 @@ TEST(RetryAfter, Seconds) {
 
 TEST(RetryAfter, Malformed) {
   const auto now = sys::now();
-  for (const char* bad : {"", "   ", "-1", "1.5", "12abc", "soon", "0x10",
-                          "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 32 Nov 1994 08:49:37 GMT",
-                          "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:49:37 GMT",
-                          "Sun, 6 Nov 1994 08:49:37 GMT", "Sun Nov  6 08:49:37"}) {
+  for (const char* bad :
+       {"", "   ", "-1", "1.5", "12abc", "soon", "0x10", "Sun, 06 Nov 1994 08:49:37 UTC",
+        "Sun, 32 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
+        "Sun, 06 Nov 1994 25:49:37 GMT", "Sun, 6 Nov 1994 08:49:37 GMT", "Sun Nov  6 08:49:37"}) {
     EXPECT_FALSE(parse_retry_after(bad, now).has_value()) << "'" << bad << "'";
   }
 }

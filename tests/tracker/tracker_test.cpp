@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstdio>
 #include <condition_variable>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <set>
@@ -44,8 +44,8 @@ class outcome_log {
     return [this](const pixel::event_result& r) {
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        all_.push_back({std::string(r.event_id), r.outcome, r.attempts, r.http_status,
-                        r.curl_code, std::string(r.message), std::this_thread::get_id()});
+        all_.push_back({std::string(r.event_id), r.outcome, r.attempts, r.http_status, r.curl_code,
+                        std::string(r.message), std::this_thread::get_id()});
       }
       cv_.notify_all();
     };
@@ -99,7 +99,9 @@ void expect_settled(const pixel::tracker_stats& s, std::uint64_t tracked) {
   EXPECT_EQ(total(s), tracked);
 }
 
-std::string eid_of(const pixel::test::recorded_request& r) { return r.param("eid"); }
+std::string eid_of(const pixel::test::recorded_request& r) {
+  return r.param("eid");
+}
 
 TEST(Tracker, DeliversEveryEventExactlyOnce) {
   http_server server;
@@ -742,7 +744,6 @@ TEST(Tracker, MovedTrackerKeepsWorking) {
   ASSERT_TRUE(b.flush(k_long));
   EXPECT_EQ(server.request_count(), 1u);
 }
-
 
 TEST(Tracker, ShutdownWhileProducersTrackAccountsForEveryEvent) {
   http_server server;

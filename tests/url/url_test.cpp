@@ -31,8 +31,8 @@ TEST(PercentEncode, Rfc3986Vectors) {
             "%21%2A%27%28%29%3B%3A%40%26%3D%2B%24%2C%2F%3F%23%5B%5D");
   EXPECT_EQ(pixel::percent_encode("%"), "%25");
   EXPECT_EQ(pixel::percent_encode("%20"), "%2520");
-  EXPECT_EQ(pixel::percent_encode("\xC3\xA9"), "%C3%A9");            // é
-  EXPECT_EQ(pixel::percent_encode("\xE2\x82\xAC"), "%E2%82%AC");     // €
+  EXPECT_EQ(pixel::percent_encode("\xC3\xA9"), "%C3%A9");                // é
+  EXPECT_EQ(pixel::percent_encode("\xE2\x82\xAC"), "%E2%82%AC");         // €
   EXPECT_EQ(pixel::percent_encode("\xF0\x9F\x98\x80"), "%F0%9F%98%80");  // 😀
   EXPECT_EQ(pixel::percent_encode(std::string_view("\0\x7F", 2)), "%00%7F");
   EXPECT_EQ(pixel::percent_encode("\"<>\\^`{|}"), "%22%3C%3E%5C%5E%60%7B%7C%7D");
@@ -43,8 +43,7 @@ TEST(PercentEncode, EveryByteExactlyOnce) {
     const char c = static_cast<char>(b);
     const std::string enc = pixel::percent_encode(std::string_view(&c, 1));
     const bool unreserved = (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') ||
-                            (b >= '0' && b <= '9') || b == '-' || b == '.' || b == '_' ||
-                            b == '~';
+                            (b >= '0' && b <= '9') || b == '-' || b == '.' || b == '_' || b == '~';
     if (unreserved) {
       EXPECT_EQ(enc, std::string(1, c)) << b;
     } else {
@@ -98,12 +97,12 @@ struct utf8_case {
 };
 
 TEST(Utf8, ValidInputs) {
-  for (std::string s : {std::string(""), std::string("plain ascii"), std::string("\xC2\x80"),
-                        std::string("\xDF\xBF"), std::string("\xE0\xA0\x80"),
-                        std::string("\xED\x9F\xBF"), std::string("\xEE\x80\x80"),
-                        std::string("\xEF\xBF\xBF"), std::string("\xF0\x90\x80\x80"),
-                        std::string("\xF4\x8F\xBF\xBF"), std::string("\xE6\x97\xA5\xE6\x9C\xAC"),
-                        std::string("a\0b", 3)}) {
+  for (std::string s :
+       {std::string(""), std::string("plain ascii"), std::string("\xC2\x80"),
+        std::string("\xDF\xBF"), std::string("\xE0\xA0\x80"), std::string("\xED\x9F\xBF"),
+        std::string("\xEE\x80\x80"), std::string("\xEF\xBF\xBF"), std::string("\xF0\x90\x80\x80"),
+        std::string("\xF4\x8F\xBF\xBF"), std::string("\xE6\x97\xA5\xE6\x9C\xAC"),
+        std::string("a\0b", 3)}) {
     EXPECT_TRUE(pixel::check_utf8(s).ok()) << pixel::percent_encode(s);
   }
 }
@@ -150,11 +149,21 @@ TEST(Utf8, AgreesWithCodecOnEveryShortSequence) {
       const auto c = static_cast<unsigned char>(s[i]);
       std::size_t len;
       std::uint32_t cp;
-      if (c < 0x80) { ++i; continue; }
-      if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1Fu; }
-      else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0Fu; }
-      else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07u; }
-      else return false;
+      if (c < 0x80) {
+        ++i;
+        continue;
+      }
+      if ((c & 0xE0) == 0xC0) {
+        len = 2;
+        cp = c & 0x1Fu;
+      } else if ((c & 0xF0) == 0xE0) {
+        len = 3;
+        cp = c & 0x0Fu;
+      } else if ((c & 0xF8) == 0xF0) {
+        len = 4;
+        cp = c & 0x07u;
+      } else
+        return false;
       if (i + len > s.size()) return false;
       for (std::size_t k = 1; k < len; ++k) {
         const auto cc = static_cast<unsigned char>(s[i + k]);
@@ -240,9 +249,9 @@ TEST(Endpoint, HttpOnlyForLoopbackOrOptIn) {
     EXPECT_TRUE(ep->loopback()) << ok;
     EXPECT_FALSE(ep->secure()) << ok;
   }
-  for (const char* refused : {"http://example.com", "http://128.0.0.1", "http://10.0.0.1",
-                              "http://127.0.0.256", "http://127.0.0", "http://localhost.example",
-                              "http://[::2]"}) {
+  for (const char* refused :
+       {"http://example.com", "http://128.0.0.1", "http://10.0.0.1", "http://127.0.0.256",
+        "http://127.0.0", "http://localhost.example", "http://[::2]"}) {
     EXPECT_EQ(pixel::endpoint::parse(refused).code(), errc::endpoint_insecure) << refused;
   }
   pixel::endpoint_options opt;

@@ -113,8 +113,10 @@ void add_edge_command(CLI::App& app, context& ctx) {
   cmd->add_option("--out", a->out, "Folder for the Firehose-style log objects");
   cmd->add_option("--fields", a->fields, "Comma-separated real-time log fields")
       ->capture_default_str();
-  cmd->add_option("--tls-cert", a->tls_cert, "PEM certificate: serve HTTPS")->check(CLI::ExistingFile);
-  cmd->add_option("--tls-key", a->tls_key, "PEM private key for --tls-cert")->check(CLI::ExistingFile);
+  cmd->add_option("--tls-cert", a->tls_cert, "PEM certificate: serve HTTPS")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--tls-key", a->tls_key, "PEM private key for --tls-cert")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--fail-rate", a->fail_rate, "Fraction of pixel requests answered --fail-status")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--fail-status", a->fail_status, "Status of injected failures")

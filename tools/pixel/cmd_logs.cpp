@@ -46,8 +46,8 @@ std::optional<std::int64_t> parse_time(const std::string& s) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0;
   double sec = 0;
   char tail[8] = {};
-  const int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%lf%7s", &y, &mo, &d, &h, &mi, &sec,
-                            tail);
+  const int n =
+      std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%lf%7s", &y, &mo, &d, &h, &mi, &sec, tail);
   if (n < 5) return std::nullopt;
   if (n == 5) {
     const std::size_t len = s.size();
@@ -161,11 +161,20 @@ std::string tsv_cell(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '\t': o += "\\t"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\\': o += "\\\\"; break;
-      default: o += c;
+      case '\t':
+        o += "\\t";
+        break;
+      case '\n':
+        o += "\\n";
+        break;
+      case '\r':
+        o += "\\r";
+        break;
+      case '\\':
+        o += "\\\\";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -174,7 +183,9 @@ std::string tsv_cell(const std::string& s) {
 std::vector<std::string> columns(const std::vector<log::field>& fields) {
   using log::field;
   std::vector<std::string> c;
-  const auto has = [&](field f) { return std::find(fields.begin(), fields.end(), f) != fields.end(); };
+  const auto has = [&](field f) {
+    return std::find(fields.begin(), fields.end(), f) != fields.end();
+  };
   if (has(field::timestamp)) c.push_back("timestamp");
   if (has(field::c_ip)) c.push_back("c_ip");
   if (has(field::cs_user_agent)) c.push_back("user_agent");
@@ -287,7 +298,7 @@ int run_logs(const logs_args& a) {
       }
     } else {
       std::vector<std::pair<std::optional<std::string>, std::uint64_t>> sorted(groups.begin(),
-                                                                              groups.end());
+                                                                               groups.end());
       std::stable_sort(sorted.begin(), sorted.end(),
                        [](const auto& x, const auto& y) { return x.second > y.second; });
       if (!jsonl) write_row({a.group_by, "count"}, csv, out);
@@ -332,7 +343,8 @@ void add_logs_command(CLI::App& app, context& ctx) {
   cmd->add_option("--fields", a->fields, "The records' fields (as given to the distribution)")
       ->capture_default_str();
   cmd->add_flag("--dedupe", a->dedupe, "One record per event id (the first delivered attempt)");
-  cmd->add_option("--since", a->since, "Keep records at or after T (epoch seconds or ISO 8601 UTC)");
+  cmd->add_option("--since", a->since,
+                  "Keep records at or after T (epoch seconds or ISO 8601 UTC)");
   cmd->add_option("--until", a->until, "Keep records before T");
   CLI::Option* stats = cmd->add_flag("--stats", a->stats, "Print counts instead of records");
   cmd->add_option("--group-by", a->group_by, "With --stats: count records per value of this param")

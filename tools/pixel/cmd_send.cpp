@@ -65,10 +65,18 @@ int run_send(const send_args& a) {
   o.ca_file = a.ca_file;
   o.on_result = [c](const event_result& r) {
     switch (r.outcome) {
-      case outcome::delivered: ++c->delivered; return;
-      case outcome::failed: ++c->failed; break;
-      case outcome::expired: ++c->expired; break;
-      case outcome::dropped: ++c->dropped; break;
+      case outcome::delivered:
+        ++c->delivered;
+        return;
+      case outcome::failed:
+        ++c->failed;
+        break;
+      case outcome::expired:
+        ++c->expired;
+        break;
+      case outcome::dropped:
+        ++c->dropped;
+        break;
     }
     std::lock_guard<std::mutex> lock(c->m);
     if (c->first_problem.empty()) {
@@ -136,8 +144,7 @@ int run_send(const send_args& a) {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_progress > std::chrono::milliseconds(200)) {
           last_progress = now;
-          std::fprintf(stderr, "\rsent %llu, delivered %llu",
-                       static_cast<unsigned long long>(sent),
+          std::fprintf(stderr, "\rsent %llu, delivered %llu", static_cast<unsigned long long>(sent),
                        static_cast<unsigned long long>(c->delivered.load()));
         }
       }
@@ -154,7 +161,8 @@ int run_send(const send_args& a) {
                static_cast<unsigned long long>(c->failed.load()),
                static_cast<unsigned long long>(c->expired.load()),
                static_cast<unsigned long long>(c->dropped.load()));
-  if (a.from_stdin) std::fprintf(stderr, ", invalid %llu", static_cast<unsigned long long>(invalid));
+  if (a.from_stdin)
+    std::fprintf(stderr, ", invalid %llu", static_cast<unsigned long long>(invalid));
   std::fprintf(stderr, " (%llu retries)\n", static_cast<unsigned long long>(s.retried));
   if (!first_invalid.empty()) std::fprintf(stderr, "pixel: %s\n", first_invalid.c_str());
   if (not_delivered > 0) {
@@ -199,8 +207,7 @@ void add_send_command(CLI::App& app, context& ctx) {
       ->capture_default_str();
   cmd->add_option("--user-agent", a->user_agent, "User-Agent header (default pixel-cpp/VERSION)");
   cmd->add_option("--ca-file", a->ca_file, "PEM bundle of trusted CAs")->check(CLI::ExistingFile);
-  cmd->add_option("--wait-ms", a->wait_ms,
-                  "Longest wait for queue room and for the final flush")
+  cmd->add_option("--wait-ms", a->wait_ms, "Longest wait for queue room and for the final flush")
       ->check(CLI::Range(0L, 86'400'000L))
       ->capture_default_str();
   cmd->add_flag("--quiet", a->quiet, "No progress line on a terminal");

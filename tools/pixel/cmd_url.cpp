@@ -25,7 +25,8 @@ void add_url_options(CLI::App& cmd, url_args& a) {
   cmd.add_flag("--no-event-id", a.no_event_id, "Leave out the eid parameter");
   cmd.add_flag("--no-timestamp", a.no_timestamp, "Leave out the ts parameter");
   cmd.add_flag("--allow-http", a.allow_http, "Allow http:// to a non-loopback host");
-  cmd.add_option("params", a.params, "KEY=VALUE parameters, in order (use -- before a key starting with '-')");
+  cmd.add_option("params", a.params,
+                 "KEY=VALUE parameters, in order (use -- before a key starting with '-')");
 }
 
 // Builds the URL, or prints the error and returns an empty result.
@@ -70,8 +71,7 @@ void add_url_commands(CLI::App& app, context& ctx) {
   auto given_url = std::make_shared<std::string>();
   CLI::App* img = app.add_subcommand("img", "Print an <img> tag for a pixel URL");
   add_url_options(*img, *img_args);
-  img->add_option("--style", *style, "email or page")
-      ->check(CLI::IsMember({"email", "page"}));
+  img->add_option("--style", *style, "email or page")->check(CLI::IsMember({"email", "page"}));
   CLI::Option* url_opt = img->add_option("--url", *given_url, "Use this URL as the src");
   url_opt->excludes(img->get_option("--endpoint"));
   url_opt->excludes(img->get_option("params"));

@@ -2,18 +2,18 @@
 #include "campaign.hpp"
 
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <pixel/html.hpp>
 #include <pixel/url.hpp>
 
+#include <csv.h>
 #include <array>
 #include <cerrno>
 #include <chrono>
-#include <csv.h>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -151,7 +151,9 @@ class generator {
   int run();
 
  private:
-  void warn(const std::string& message) { std::fprintf(log_, "email-campaign: warning: %s\n", message.c_str()); }
+  void warn(const std::string& message) {
+    std::fprintf(log_, "email-campaign: warning: %s\n", message.c_str());
+  }
   void row_error(const std::string& message) {
     ++sum_.malformed;
     std::fprintf(log_, "email-campaign: %s: %s\n", opts_.recipients_path.c_str(), message.c_str());
@@ -246,11 +248,12 @@ bool generator::prepare(std::string& error) {
     }
   }
 
-  now_ms_ = opts_.now_ms ? *opts_.now_ms
-                         : static_cast<std::uint64_t>(
-                               std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
+  now_ms_ =
+      opts_.now_ms
+          ? *opts_.now_ms
+          : static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
   date_ = rfc5322_date(static_cast<std::int64_t>(now_ms_ / 1000));
   if (opts_.seed) {
     id_rng_.seed(*opts_.seed);
@@ -522,12 +525,12 @@ void generator::on_recipient(const csv_row& row) {
     if (u(open_rng_) < *opts_.open_rate) {
       opens = u(open_rng_) < opts_.reopen_rate ? 2 : 1;
       ++sum_.openers;
-      const pixel::param fired[] = {params[0], params[1], params[2], params[3],
-                                    {"eid", eid.view()}};
+      const pixel::param fired[] = {
+          params[0], params[1], params[2], params[3], {"eid", eid.view()}};
       for (unsigned k = 0; k < opens; ++k) {
-        const std::string_view ua =
-            opts_.user_agent.empty() ? client_agents[open_rng_() % client_agents.size()]
-                                     : std::string_view(opts_.user_agent);
+        const std::string_view ua = opts_.user_agent.empty()
+                                        ? client_agents[open_rng_() % client_agents.size()]
+                                        : std::string_view(opts_.user_agent);
         std::string error;
         if (!opener_->fire(pixel::params_view(fired, 5), ua, error)) {
           warn(line + ": simulated open not queued: " + error);
@@ -599,7 +602,8 @@ int generator::run() {
     if (manifest_) std::fclose(manifest_);
     return 2;
   }
-  std::FILE* in = opts_.recipients_path == "-" ? stdin : std::fopen(opts_.recipients_path.c_str(), "rb");
+  std::FILE* in =
+      opts_.recipients_path == "-" ? stdin : std::fopen(opts_.recipients_path.c_str(), "rb");
   if (in == nullptr) {
     std::fprintf(log_, "email-campaign: cannot open %s: %s\n", opts_.recipients_path.c_str(),
                  std::strerror(errno));
@@ -614,7 +618,8 @@ int generator::run() {
           std::string herr;
           if (!on_header(row, herr)) {
             fatal_ = true;
-            fatal_message_ = opts_.recipients_path + ": line " + std::to_string(row.line) + ": " + herr;
+            fatal_message_ =
+                opts_.recipients_path + ": line " + std::to_string(row.line) + ": " + herr;
           }
           return;
         }

@@ -15,9 +15,9 @@ enum class transfer_encoding { quoted_printable, base64 };
 
 struct options {
   std::string template_path;
-  std::string recipients_path;    // "-" reads standard input
+  std::string recipients_path;  // "-" reads standard input
   std::string campaign;
-  std::string endpoint;           // https://host[/path] (http:// for loopback hosts)
+  std::string endpoint;  // https://host[/path] (http:// for loopback hosts)
   std::string out_dir;
   output_format format = output_format::eml;
   std::string from = "newsletter@example.com";  // "addr" or "Display Name <addr>"

@@ -17,7 +17,9 @@ namespace {
 void field_cb(void* data, std::size_t size, void* self) {
   static_cast<csv_reader*>(self)->on_field(static_cast<const char*>(data), size);
 }
-void row_cb(int /*terminator*/, void* self) { static_cast<csv_reader*>(self)->on_row_end(); }
+void row_cb(int /*terminator*/, void* self) {
+  static_cast<csv_reader*>(self)->on_row_end();
+}
 
 // Strict: a quote inside an unquoted field or text after a closing quote is an error
 // (instead of being taken literally), and so is a quoted field left open at the end.
@@ -71,7 +73,8 @@ void csv_reader::feed_line(const char* data, std::size_t size) {
   }
   if (!in_row_) row_start_ = line_;
   for (const char* q = static_cast<const char*>(std::memchr(data, '"', size)); q != nullptr;
-       q = static_cast<const char*>(std::memchr(q + 1, '"', size - static_cast<std::size_t>(q + 1 - data)))) {
+       q = static_cast<const char*>(
+           std::memchr(q + 1, '"', size - static_cast<std::size_t>(q + 1 - data)))) {
     quote_open_ = !quote_open_;
   }
   const std::size_t used = csv_parse(&parser_->p, data, size, field_cb, row_cb, this);

@@ -54,11 +54,11 @@ class csv_reader {
   error_handler on_error_;
   std::vector<std::string> fields_;
   std::size_t count_ = 0;
-  std::string pending_;          // a line split across buffers
-  std::size_t line_ = 0;         // current physical line, 1-based once reading starts
-  std::size_t row_start_ = 0;    // line where the current row began
-  bool in_row_ = false;          // a row has started and not yet ended
-  bool quote_open_ = false;      // an odd number of quotes seen since the row began
+  std::string pending_;        // a line split across buffers
+  std::size_t line_ = 0;       // current physical line, 1-based once reading starts
+  std::size_t row_start_ = 0;  // line where the current row began
+  bool in_row_ = false;        // a row has started and not yet ended
+  bool quote_open_ = false;    // an odd number of quotes seen since the row began
   bool first_line_ = true;
 };
 

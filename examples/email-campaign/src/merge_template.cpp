@@ -301,9 +301,9 @@ std::size_t merge_template::render_raw(const std::vector<std::string>& values,
 std::string html_to_text(std::string_view html) {
   static constexpr std::string_view skipped[] = {"head", "style", "script", "title", "noscript"};
   static constexpr std::string_view blocks[] = {
-      "p",     "div",        "tr",     "table",  "h1",      "h2",     "h3",    "h4",
-      "h5",    "h6",         "li",     "ul",     "ol",      "blockquote", "hr", "section",
-      "article", "header",   "footer", "center", "tbody",   "thead",  "pre",   "address"};
+      "p",       "div",    "tr",     "table",  "h1",    "h2",         "h3",  "h4",
+      "h5",      "h6",     "li",     "ul",     "ol",    "blockquote", "hr",  "section",
+      "article", "header", "footer", "center", "tbody", "thead",      "pre", "address"};
   text_sink sink;
   std::string href;
   std::size_t link_start = 0;
@@ -388,8 +388,8 @@ std::string html_to_text(std::string_view html) {
         href = attribute_value(tag, "href");
         link_start = sink.size();
       } else {
-        const bool web = href.compare(0, 7, "http://") == 0 || href.compare(0, 8, "https://") == 0 ||
-                         href.compare(0, 2, "{{") == 0;
+        const bool web = href.compare(0, 7, "http://") == 0 ||
+                         href.compare(0, 8, "https://") == 0 || href.compare(0, 2, "{{") == 0;
         if (web && sink.tail(link_start).find(href) == std::string_view::npos) {
           sink.text(" (" + href + ")");
         }
@@ -398,7 +398,8 @@ std::string html_to_text(std::string_view html) {
     } else {
       for (std::string_view b : blocks) {
         if (iequal(name, b)) {
-          const bool paragraph = iequal(name, "p") || (name.size() == 2 && (name[0] == 'h' || name[0] == 'H'));
+          const bool paragraph =
+              iequal(name, "p") || (name.size() == 2 && (name[0] == 'h' || name[0] == 'H'));
           sink.line_break(paragraph ? 2 : 1);
           break;
         }

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 namespace email_campaign {
@@ -104,7 +104,8 @@ namespace {
 // 3: '\n'; 4: '\r'.
 constexpr std::array<unsigned char, 256> make_qp_classes() noexcept {
   std::array<unsigned char, 256> t{};
-  for (int c = 0; c < 256; ++c) t[static_cast<std::size_t>(c)] = (c >= 33 && c <= 126 && c != '=') ? 0 : 1;
+  for (int c = 0; c < 256; ++c)
+    t[static_cast<std::size_t>(c)] = (c >= 33 && c <= 126 && c != '=') ? 0 : 1;
   t[' '] = t['\t'] = 0;
   t['\n'] = 3;
   t['\r'] = 4;

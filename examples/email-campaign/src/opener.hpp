@@ -18,8 +18,7 @@ class opener {
   };
   virtual ~opener() = default;
   // Fetches the pixel whose query is exactly `params` (the event id included).
-  virtual bool fire(pixel::params_view params, std::string_view user_agent,
-                    std::string& error) = 0;
+  virtual bool fire(pixel::params_view params, std::string_view user_agent, std::string& error) = 0;
   // Waits for every fetch to end; returns the outcomes.
   virtual totals finish() = 0;
 };

@@ -69,9 +69,9 @@ std::string qp_decode(const std::string& in) {
 
 std::string b64_decode(const std::string& s) {
   std::string out(s.size(), '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(s.data()),
-                                static_cast<int>(s.size()));
+  const int n =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
   EXPECT_GE(n, 0);
   std::size_t len = static_cast<std::size_t>(n);
   if (!s.empty() && s.back() == '=') --len;
@@ -216,7 +216,8 @@ TEST(Headers, Mailboxes) {
   ec::append_mailbox_header("To", "", "\xE3\x83\xA6@\xE4\xBE\x8B.jp", out);
   EXPECT_EQ(out, "To: \xE3\x83\xA6@\xE4\xBE\x8B.jp\r\n");  // RFC 6532: kept as UTF-8
   out.clear();
-  ec::append_mailbox_header("To", "\xE5\xB1\xB1\xE7\x94\xB0 \xE5\xA4\xAA\xE9\x83\x8E", "t@example.jp", out);
+  ec::append_mailbox_header("To", "\xE5\xB1\xB1\xE7\x94\xB0 \xE5\xA4\xAA\xE9\x83\x8E",
+                            "t@example.jp", out);
   EXPECT_EQ(out, "To: =?UTF-8?B?5bGx55SwIOWkqumDjg==?= <t@example.jp>\r\n");
 }
 
@@ -234,7 +235,9 @@ TEST(Headers, Addresses) {
   EXPECT_NE(ec::check_address("<a@example.com>"), "");
 }
 
-TEST(Headers, Date) { EXPECT_EQ(ec::rfc5322_date(1718787248), "Wed, 19 Jun 2024 08:54:08 +0000"); }
+TEST(Headers, Date) {
+  EXPECT_EQ(ec::rfc5322_date(1718787248), "Wed, 19 Jun 2024 08:54:08 +0000");
+}
 
 namespace {
 struct parsed {
@@ -262,7 +265,8 @@ parsed parse_csv(const std::string& text, std::size_t chunk) {
 
 TEST(CsvReader, Rfc4180EdgeCasesInAnyChunking) {
   const std::string text =
-      "\xEF\xBB\xBF" "email,name\r\n"
+      "\xEF\xBB\xBF"
+      "email,name\r\n"
       "  a@example.com  ,  Plain  \r\n"
       "\"b@example.com\",\"Doe, \"\"JD\"\" John\"\r\n"
       "\r\n"
@@ -290,8 +294,8 @@ TEST(CsvReader, Rfc4180EdgeCasesInAnyChunking) {
 TEST(MergeTemplate, EscapesForHtmlAndKeepsRawForText) {
   std::vector<std::string> unknown;
   const std::vector<std::string> columns = {"email", "First_Name"};
-  auto t = ec::merge_template::compile("<p a=\"{{email}}\">Hi {{ first_name }}{{nope}}!</p>{{pixel}}",
-                                       columns, {}, unknown);
+  auto t = ec::merge_template::compile(
+      "<p a=\"{{email}}\">Hi {{ first_name }}{{nope}}!</p>{{pixel}}", columns, {}, unknown);
   EXPECT_EQ(unknown, (std::vector<std::string>{"nope"}));
   EXPECT_EQ(t.pixel_slots(), 1u);
   const std::vector<std::string> values = {"x\"@example.com", "<script>&'"};
@@ -338,7 +342,8 @@ std::string slurp(const fs::path& p) {
 // The sample campaign, made deterministic by --seed and --now-ms, byte for byte.
 TEST(Golden, SampleCampaign) {
   const fs::path source = EMAIL_CAMPAIGN_SOURCE_DIR;
-  const fs::path out = fs::temp_directory_path() / ("email-campaign-golden-" + std::to_string(::getpid()));
+  const fs::path out =
+      fs::temp_directory_path() / ("email-campaign-golden-" + std::to_string(::getpid()));
   fs::remove_all(out);
   ec::options o;
   o.template_path = (source / "templates/newsletter.html").string();

@@ -8,16 +8,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <strings.h>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
-#include <mutex>
-#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <strings.h>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "campaign.hpp"
@@ -114,7 +114,8 @@ class loopback_server {
           std::size_t pos = head.find("\r\n");
           while (pos != std::string::npos) {
             const std::size_t next = head.find("\r\n", pos + 2);
-            const std::string line = head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
+            const std::string line = head.substr(
+                pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
             if (line.size() > 11 && strncasecmp(line.c_str(), "User-Agent:", 11) == 0) {
               r.user_agent = line.substr(line.find_first_not_of(' ', 11));
             }

@@ -586,7 +586,8 @@ std::string server::impl::format(const hit& h, const conn_stream&, std::uint64_t
   };
   const std::string_view target = h.target;
   const std::size_t q = target.find('?');
-  const std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  const std::string_view query =
+      q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
   const auto ms_between = [](clock::time_point a, clock::time_point b) {
     return std::max<std::int64_t>(
         0, std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());
@@ -600,33 +601,75 @@ std::string server::impl::format(const hit& h, const conn_stream&, std::uint64_t
     first = false;
     const bool esc = log::is_escaped(f);
     switch (f) {
-      case field::timestamp: append_seconds(line, h.ts_ms); break;
-      case field::c_ip: append_value(line, h.remote_ip, false); break;
-      case field::time_to_first_byte: append_seconds(line, ms_between(h.start, h.answered)); break;
-      case field::sc_status: line += std::to_string(h.status); break;
-      case field::sc_bytes: line += std::to_string(out); break;
-      case field::cs_method: append_value(line, h.method, false); break;
-      case field::cs_protocol: line += tls_ ? "https" : "http"; break;
+      case field::timestamp:
+        append_seconds(line, h.ts_ms);
+        break;
+      case field::c_ip:
+        append_value(line, h.remote_ip, false);
+        break;
+      case field::time_to_first_byte:
+        append_seconds(line, ms_between(h.start, h.answered));
+        break;
+      case field::sc_status:
+        line += std::to_string(h.status);
+        break;
+      case field::sc_bytes:
+        line += std::to_string(out);
+        break;
+      case field::cs_method:
+        append_value(line, h.method, false);
+        break;
+      case field::cs_protocol:
+        line += tls_ ? "https" : "http";
+        break;
       case field::cs_host:
-      case field::x_host_header: append_value(line, header("Host"), esc); break;
-      case field::cs_uri_stem: append_value(line, target, esc); break;
-      case field::cs_bytes: line += std::to_string(in); break;
-      case field::x_edge_location: line += "LOCAL"; break;
-      case field::x_edge_request_id: append_value(line, h.request_id, false); break;
-      case field::time_taken: append_seconds(line, ms_between(h.start, clock::now())); break;
-      case field::cs_protocol_version: append_value(line, h.version, false); break;
+      case field::x_host_header:
+        append_value(line, header("Host"), esc);
+        break;
+      case field::cs_uri_stem:
+        append_value(line, target, esc);
+        break;
+      case field::cs_bytes:
+        line += std::to_string(in);
+        break;
+      case field::x_edge_location:
+        line += "LOCAL";
+        break;
+      case field::x_edge_request_id:
+        append_value(line, h.request_id, false);
+        break;
+      case field::time_taken:
+        append_seconds(line, ms_between(h.start, clock::now()));
+        break;
+      case field::cs_protocol_version:
+        append_value(line, h.version, false);
+        break;
       case field::c_ip_version:
         line += h.remote_ip.find(':') != std::string::npos ? "IPv6" : "IPv4";
         break;
-      case field::cs_user_agent: append_value(line, header("User-Agent"), esc); break;
-      case field::cs_referer: append_value(line, header("Referer"), esc); break;
-      case field::cs_cookie: append_value(line, header("Cookie"), esc); break;
-      case field::cs_uri_query: append_value(line, query, esc); break;
+      case field::cs_user_agent:
+        append_value(line, header("User-Agent"), esc);
+        break;
+      case field::cs_referer:
+        append_value(line, header("Referer"), esc);
+        break;
+      case field::cs_cookie:
+        append_value(line, header("Cookie"), esc);
+        break;
+      case field::cs_uri_query:
+        append_value(line, query, esc);
+        break;
       case field::x_edge_response_result_type:
       case field::x_edge_result_type:
-      case field::x_edge_detailed_result_type: line += result_type; break;
-      case field::x_forwarded_for: append_value(line, header("X-Forwarded-For"), esc); break;
-      case field::ssl_protocol: append_value(line, ssl ? SSL_get_version(ssl) : "", false); break;
+      case field::x_edge_detailed_result_type:
+        line += result_type;
+        break;
+      case field::x_forwarded_for:
+        append_value(line, header("X-Forwarded-For"), esc);
+        break;
+      case field::ssl_protocol:
+        append_value(line, ssl ? SSL_get_version(ssl) : "", false);
+        break;
       case field::ssl_cipher:
         append_value(line, ssl ? SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)) : "", false);
         break;
@@ -634,13 +677,27 @@ std::string server::impl::format(const hit& h, const conn_stream&, std::uint64_t
       case field::fle_status:
       case field::sc_range_start:
       case field::sc_range_end:
-      case field::c_country: line += '-'; break;
-      case field::sc_content_type: append_value(line, h.content_type, false); break;
-      case field::sc_content_len: line += std::to_string(h.content_len); break;
-      case field::c_port: line += std::to_string(h.remote_port); break;
-      case field::cs_accept_encoding: append_value(line, header("Accept-Encoding"), esc); break;
-      case field::cs_accept: append_value(line, header("Accept"), esc); break;
-      case field::cache_behavior_path_pattern: line += "/1x1.png"; break;
+      case field::c_country:
+        line += '-';
+        break;
+      case field::sc_content_type:
+        append_value(line, h.content_type, false);
+        break;
+      case field::sc_content_len:
+        line += std::to_string(h.content_len);
+        break;
+      case field::c_port:
+        line += std::to_string(h.remote_port);
+        break;
+      case field::cs_accept_encoding:
+        append_value(line, header("Accept-Encoding"), esc);
+        break;
+      case field::cs_accept:
+        append_value(line, header("Accept"), esc);
+        break;
+      case field::cache_behavior_path_pattern:
+        line += "/1x1.png";
+        break;
       case field::cs_headers: {
         std::string all;
         for (const auto& [k, v] : h.headers) {
@@ -661,7 +718,9 @@ std::string server::impl::format(const hit& h, const conn_stream&, std::uint64_t
         append_value(line, all, esc);
         break;
       }
-      case field::cs_headers_count: line += std::to_string(h.headers.size()); break;
+      case field::cs_headers_count:
+        line += std::to_string(h.headers.size());
+        break;
     }
   }
   line += '\n';
@@ -698,7 +757,9 @@ server::~server() {
   }
 }
 
-int server::port() const noexcept { return impl_->port_; }
+int server::port() const noexcept {
+  return impl_->port_;
+}
 
 std::string server::url() const {
   std::string host = impl_->opt_.host;
@@ -707,8 +768,14 @@ std::string server::url() const {
          std::to_string(impl_->port_);
 }
 
-result<void> server::run() { return impl_->run(); }
-void server::stop() { impl_->stop(); }
-std::uint64_t server::records() const noexcept { return impl_->writer_.records(); }
+result<void> server::run() {
+  return impl_->run();
+}
+void server::stop() {
+  impl_->stop();
+}
+std::uint64_t server::records() const noexcept {
+  return impl_->writer_.records();
+}
 
 }  // namespace pixel::edge

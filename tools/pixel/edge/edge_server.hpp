@@ -27,23 +27,23 @@ inline constexpr std::size_t max_target = 8192;
 
 struct options {
   std::string host = "127.0.0.1";
-  int port = 0;                  // 0: a free port chosen by the system
-  std::string out_dir;           // Firehose layout root; empty: no files
+  int port = 0;         // 0: a free port chosen by the system
+  std::string out_dir;  // Firehose layout root; empty: no files
   std::vector<log::field> fields = log::default_fields();
   std::string tls_cert, tls_key;  // both set: HTTPS
 
   // Fault injection. Each pixel request n draws from a generator keyed by (seed, n):
   // the same seed and request order give the same faults.
-  double reset_rate = 0;         // record written as served (200), connection reset
-  double fail_rate = 0;          // answered fail_status (and logged with it)
+  double reset_rate = 0;  // record written as served (200), connection reset
+  double fail_rate = 0;   // answered fail_status (and logged with it)
   int fail_status = 503;
-  int retry_after = -1;          // seconds, sent with failures when >= 0
-  int delay_ms = 0;              // added before every pixel answer
+  int retry_after = -1;  // seconds, sent with failures when >= 0
+  int delay_ms = 0;      // added before every pixel answer
   std::uint64_t seed = 0;
 
   std::chrono::milliseconds buffer_interval{1000};  // a new object at least this often
   std::size_t buffer_size = 5 * 1024 * 1024;        // or when the buffer reaches this
-  std::size_t threads = 256;     // connections served at once (keep-alive holds one)
+  std::size_t threads = 256;              // connections served at once (keep-alive holds one)
   std::chrono::seconds idle_timeout{30};  // keep-alive connections idle this long close
 
   // Called with each record line (ending in '\n') as it is produced, under a lock.

@@ -22,11 +22,12 @@ std::tm utc(std::time_t t) {
 }  // namespace
 
 firehose_writer::firehose_writer(std::string dir, std::chrono::milliseconds interval,
-                                 std::size_t size_limit,
-                                 std::function<void(std::string_view)> echo)
+                                 std::size_t size_limit, std::function<void(std::string_view)> echo)
     : dir_(std::move(dir)), interval_(interval), size_limit_(size_limit), echo_(std::move(echo)) {}
 
-firehose_writer::~firehose_writer() { (void)close(); }
+firehose_writer::~firehose_writer() {
+  (void)close();
+}
 
 result<void> firehose_writer::start() {
   if (!dir_.empty()) {
@@ -73,8 +74,7 @@ void firehose_writer::run() {
         cv_.wait(lock, [&] { return closing_ || !sealed_.empty() || !buf_.empty(); });
       } else {
         const auto deadline = buf_opened_ + interval_;
-        if (cv_.wait_until(lock, deadline, [&] { return closing_ || !sealed_.empty(); }) ==
-            false) {
+        if (cv_.wait_until(lock, deadline, [&] { return closing_ || !sealed_.empty(); }) == false) {
           seal_locked();
         }
       }
@@ -97,8 +97,8 @@ void firehose_writer::write_object(const sealed& s) {
   // names sort in delivery order.
   const std::tm h = utc(static_cast<std::time_t>(s.hour * 3600));
   char folder[64];
-  std::snprintf(folder, sizeof folder, "year=%04d/month=%02d/day=%02d/hour=%02d",
-                h.tm_year + 1900, h.tm_mon + 1, h.tm_mday, h.tm_hour);
+  std::snprintf(folder, sizeof folder, "year=%04d/month=%02d/day=%02d/hour=%02d", h.tm_year + 1900,
+                h.tm_mon + 1, h.tm_mday, h.tm_hour);
   const std::tm now = utc(std::time(nullptr));
   char name[128];
   std::snprintf(name, sizeof name, "pixel-edge-1-%04d-%02d-%02d-%02d-%02d-%02d-%08llu-%d",

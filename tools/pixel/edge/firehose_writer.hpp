@@ -61,8 +61,8 @@ class firehose_writer {
   bool closing_ = false;
   bool started_ = false;
   std::uint64_t records_ = 0;
-  std::uint64_t seq_ = 0;        // only touched by the flushing thread
-  std::string error_;            // first write error
+  std::uint64_t seq_ = 0;  // only touched by the flushing thread
+  std::string error_;      // first write error
   std::thread thread_;
 };
 
