@@ -211,7 +211,8 @@ class tracker::impl {
   // Events too old to send leave the store, when the oldest may have reached max_age.
   void expire(const instant& now) {
     if (now.steady < next_expiry_) return;
-    store_->take_expired(now.unix_ms - options_.retry.max_age.count(), expired_);
+    // Expired at an age of max_age exactly, as the policy judges it: created <= now - max_age.
+    store_->take_expired(now.unix_ms - options_.retry.max_age.count() + 1, expired_);
     for (auto& e : expired_) reports_.push_back({std::move(e), outcome::expired, k_too_old});
     expired_.clear();
     // The next event to reach max_age is the oldest waiting now, or one not yet tracked.
