@@ -32,8 +32,10 @@ class memory_store final : public event_store {
           }
           break;
         case overflow_policy::block:
-          room_.wait_until(lock, block_until,
-                           [&] { return closed_ || ledger_.outstanding() < options_.capacity; });
+          if (block_until > steady_clock::now()) {
+            room_.wait_until(lock, block_until,
+                             [&] { return closed_ || ledger_.outstanding() < options_.capacity; });
+          }
           if (closed_) return put_status::closed;
           break;
       }
