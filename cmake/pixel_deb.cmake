@@ -10,7 +10,6 @@ set(PIXEL_DEB_PACKAGES lib=libpixel0 dev=libpixel-dev tools=pixel-tools)
 
 if(TARGET pixel_cli AND PIXEL_INSTALL_MAN)
   find_program(PIXEL_HELP2MAN help2man REQUIRED)
-  find_program(PIXEL_GZIP gzip REQUIRED)
   set(_man ${PROJECT_BINARY_DIR}/man/pixel.1)
   add_custom_command(OUTPUT ${_man}.gz
     COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/man
@@ -37,9 +36,9 @@ string(TIMESTAMP PIXEL_DEB_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)
 unset(ENV{SOURCE_DATE_EPOCH})
 configure_file(${PROJECT_SOURCE_DIR}/cmake/debian/changelog.in
   ${PROJECT_BINARY_DIR}/debian/changelog.Debian @ONLY)
-file(ARCHIVE_CREATE OUTPUT ${PROJECT_BINARY_DIR}/debian/changelog.Debian.gz
-  PATHS ${PROJECT_BINARY_DIR}/debian/changelog.Debian FORMAT raw COMPRESSION GZip
-  COMPRESSION_LEVEL 9 MTIME 0)
+find_program(PIXEL_GZIP gzip REQUIRED)
+execute_process(COMMAND ${PIXEL_GZIP} -9nc ${PROJECT_BINARY_DIR}/debian/changelog.Debian
+  OUTPUT_FILE ${PROJECT_BINARY_DIR}/debian/changelog.Debian.gz COMMAND_ERROR_IS_FATAL ANY)
 
 foreach(_pair IN LISTS PIXEL_DEB_PACKAGES)
   string(REPLACE "=" ";" _pair ${_pair})
@@ -74,30 +73,36 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
 
 set(CPACK_DEBIAN_LIB_PACKAGE_SECTION libs)
-set(CPACK_DEBIAN_LIB_PACKAGE_GENERATE_SHLIBS ON)
-set(CPACK_COMPONENT_LIB_DESCRIPTION "tracking-pixel SDK for CloudFront real-time logs (C library)
-libpixel builds tracking-pixel URLs and <img> tags for a CloudFront distribution
-with real-time logs, and delivers pixel events in the background with retries,
-bounded queues and timeouts.
+# shlibs (for packages linking libpixel.so.0) and the ldconfig trigger; CPack would
+# otherwise call ldconfig from postinst and postrm, which ours leave to the trigger.
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+set(CPACK_DEBIAN_LIB_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/cmake/debian/triggers
+  ${PROJECT_SOURCE_DIR}/cmake/debian/postinst ${PROJECT_SOURCE_DIR}/cmake/debian/postrm)
+set(CPACK_DEBIAN_LIB_DESCRIPTION "tracking-pixel SDK for CloudFront real-time logs (C library)
+libpixel builds tracking-pixel URLs and <img> tags for a CloudFront
+distribution with real-time logs, and delivers pixel events in the
+background with retries, bounded queues and timeouts.
 .
-This package holds the shared library libpixel.so.0 with the C API, which the
-Python, Node.js and Rust bindings load.")
+This package holds the shared library libpixel.so.0 with the C API, which
+the Python, Node.js and Rust bindings load.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
   "libpixel0 (= ${PIXEL_DEB_VERSION}), libcurl4-openssl-dev | libcurl-dev, zlib1g-dev")
-set(CPACK_COMPONENT_DEV_DESCRIPTION "tracking-pixel SDK for CloudFront real-time logs (development files)
-libpixel builds tracking-pixel URLs and <img> tags for a CloudFront distribution
-with real-time logs, and delivers pixel events in the background.
+set(CPACK_DEBIAN_DEV_DESCRIPTION "tracking-pixel SDK for CloudFront real-time logs (development files)
+libpixel builds tracking-pixel URLs and <img> tags for a CloudFront
+distribution with real-time logs, and delivers pixel events in the
+background.
 .
-This package holds the C and C++ headers, the static C++ library libpixelcpp.a,
-the CMake package (find_package(pixel)) and the pkg-config files pixel.pc (C)
-and pixel-cpp.pc (C++).")
+This package holds the C and C++ headers, the static C++ library
+libpixelcpp.a, the CMake package (find_package(pixel)) and the pkg-config
+files pixel.pc (C) and pixel-cpp.pc (C++).")
 
 set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION utils)
-set(CPACK_COMPONENT_TOOLS_DESCRIPTION "tracking-pixel URLs, delivery, a local edge and its logs
-The pixel command prints tracking-pixel URLs and <img> tags, sends events to a
-CloudFront distribution, runs a local stand-in of CloudFront that writes
-real-time log records, and reads such records back as JSON Lines, CSV or TSV.")
+set(CPACK_DEBIAN_TOOLS_DESCRIPTION "tracking-pixel URLs, delivery, a local edge and its logs
+The pixel command prints tracking-pixel URLs and <img> tags, sends events
+to a CloudFront distribution, runs a local stand-in of CloudFront that
+writes real-time log records, and reads such records back as JSON Lines,
+CSV or TSV.")
 
 include(CPack)

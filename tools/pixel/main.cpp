@@ -6,16 +6,16 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include "cli.hpp"
 #include "pixel/version.hpp"
 
 namespace pixel::cli {
 
 int fail(std::string_view message) {
-  std::string line = "pixel: ";
-  line += message;
-  line += '\n';
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  // fmt writes the message's bytes as they are (no NUL cut, no locale).
+  fmt::print(stderr, "pixel: {}\n", message);
   return exit_failure;
 }
 
@@ -88,8 +88,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "pixel: %s\n", e.what());
-    std::fprintf(stderr, "Run with --help for more information.\n");
+    fmt::print(stderr, "pixel: {}\nRun with --help for more information.\n", e.what());
     return exit_usage;
   }
   return ctx.exit_code;
