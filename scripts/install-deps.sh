@@ -7,12 +7,14 @@ packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git ca-certificates
   clang libclang-rt-14-dev
+  # lint (scripts/lint.sh) and Debian packages (scripts/package.sh)
+  clang-format clang-tidy dpkg-dev lintian help2man gzip xz-utils
   # libraries
   libcurl4-openssl-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcpp-httplib-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev libssl-dev zlib1g-dev
   libcsv-dev
   # test peers and load tools
-  nginx-light wrk openssl curl procps python3 python3-pip chromium
+  nginx-light wrk openssl curl procps python3 python3-pip python3-venv chromium
 )
 
 missing=()

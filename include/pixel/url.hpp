@@ -94,8 +94,9 @@ constexpr bool is_unreserved(unsigned char c) noexcept {
 // Length of the percent-encoding of `in`, in bytes.
 constexpr std::size_t encoded_length(std::string_view in) noexcept {
   std::size_t n = 0;
-  for (char ch : in)
+  for (char ch : in) {
     n += static_cast<std::size_t>(detail::encode_table[static_cast<unsigned char>(ch)][3]);
+  }
   return n;
 }
 

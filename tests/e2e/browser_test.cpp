@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "../edge/edge_support.hpp"
+#include "edge_support.hpp"
 #include "pixel/log.hpp"
 
 namespace {

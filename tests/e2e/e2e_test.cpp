@@ -7,7 +7,7 @@
 #include <random>
 #include <set>
 
-#include "../edge/edge_support.hpp"
+#include "edge_support.hpp"
 #include "pixel/log.hpp"
 #include "pixel/tracker.hpp"
 

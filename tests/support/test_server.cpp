@@ -31,7 +31,7 @@ extern "C" const char* __tsan_default_suppressions() {  // NOLINT(bugprone-reser
 }
 #endif
 
-namespace pixel::test {
+namespace pixel_test {
 
 namespace {
 // The classic 43-byte transparent GIF: what a pixel endpoint answers.
@@ -335,4 +335,4 @@ void refused_port::release() {
   fd_ = -1;
 }
 
-}  // namespace pixel::test
+}  // namespace pixel_test

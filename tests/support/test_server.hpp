@@ -33,7 +33,9 @@
 #include <utility>
 #include <vector>
 
-namespace pixel::test {
+#include "spawn.hpp"  // pixel_test, also named pixel::test
+
+namespace pixel_test {
 
 using steady = std::chrono::steady_clock;
 
@@ -153,6 +155,6 @@ class refused_port {
   int port_ = 0;
 };
 
-}  // namespace pixel::test
+}  // namespace pixel_test
 
 #endif  // PIXEL_TEST_SERVER_HPP

@@ -30,6 +30,15 @@ int fail(std::string_view message);
 std::vector<std::pair<std::string, std::string>> parse_key_values(
     const std::vector<std::string>& args);
 
+// Arguments reach every subcommand byte for byte. CLI11 reads an argument that starts with
+// '[' and ends with ']' as a list (split at commas, brackets dropped) whenever the option
+// takes several values, as the KEY=VALUE and path positionals do. raw_arguments() gives
+// such an argument a trailing NUL, which no argument from argv can carry, so CLI11 leaves
+// it whole; keep_bytes() makes every option of `app` and its subcommands drop that NUL
+// again before any check or conversion. Call keep_bytes() once every option is added.
+std::vector<std::string> raw_arguments(int argc, const char* const* argv);  // for App::parse
+void keep_bytes(CLI::App& app);
+
 void add_url_commands(CLI::App& app, context& ctx);  // url, img
 void add_edge_command(CLI::App& app, context& ctx);  // edge
 void add_logs_command(CLI::App& app, context& ctx);  // logs

@@ -9,14 +9,15 @@ import urllib.parse
 
 
 class Edge:
-    """Runs `$PIXEL_EDGE edge --listen 127.0.0.1:0 --out DIR`; PIXEL_EDGE is the pixel CLI."""
+    """Runs `$PIXEL_EDGE edge --listen 127.0.0.1:0 --out DIR`; PIXEL_EDGE is the pixel CLI.
+    DIR is a fresh temporary folder, or `out` (then kept after stop())."""
 
-    def __init__(self):
+    def __init__(self, out=None):
         program = os.environ.get("PIXEL_EDGE")
         if not program:
             raise RuntimeError("PIXEL_EDGE must name the pixel CLI (it runs `pixel edge`)")
-        self._dir = tempfile.TemporaryDirectory(prefix="pixel-edge-")
-        self.out = os.path.join(self._dir.name, "out")
+        self._dir = None if out else tempfile.TemporaryDirectory(prefix="pixel-edge-")
+        self.out = out or os.path.join(self._dir.name, "out")
         self._proc = subprocess.Popen(
             [program, "edge", "--listen", "127.0.0.1:0", "--out", self.out],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -47,7 +48,8 @@ class Edge:
                             raw = urllib.parse.unquote(query) if query != "-" else ""
                             params = urllib.parse.parse_qsl(raw, keep_blank_values=True)
                             self.records.append((ts, ip, urllib.parse.unquote(ua), params))
-            self._dir.cleanup()
+            if self._dir:
+                self._dir.cleanup()
         return self.records
 
     def __enter__(self):

@@ -1,5 +1,6 @@
 // Test support for the edge: run `pixel edge` as a child process, talk raw HTTP/1.1 to it,
-// read what it wrote. Shared by tests/edge and tests/e2e.
+// read what it wrote. Shared by tests/edge, tests/e2e and others; temp_dir, read_file and
+// the child process come from spawn.hpp.
 // SPDX-License-Identifier: MIT
 #ifndef PIXEL_TESTS_EDGE_SUPPORT_HPP
 #define PIXEL_TESTS_EDGE_SUPPORT_HPP
@@ -30,14 +31,9 @@
 #include <string>
 #include <vector>
 
-namespace pixel::test {
+#include "spawn.hpp"
 
-inline std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+namespace pixel_test {
 
 // Regular files under `dir`, sorted, hidden ones (being written) left out.
 inline std::vector<std::filesystem::path> objects_under(const std::filesystem::path& dir) {
@@ -60,111 +56,6 @@ inline std::vector<std::string> records_under(const std::filesystem::path& dir) 
   }
   return lines;
 }
-
-// A fresh temporary folder, removed at destruction.
-class temp_dir {
- public:
-  temp_dir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("pixel-test-" + std::to_string(getpid()) + "-" + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-// Runs a program with stdout on a pipe; stderr captured to a file.
-class child {
- public:
-  child(const std::string& program, const std::vector<std::string>& args,
-        const std::filesystem::path& stderr_file) {
-    int fds[2];
-    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    std::vector<std::string> all = {program};
-    all.insert(all.end(), args.begin(), args.end());
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      dup2(fds[1], 1);
-      const int err = open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (err >= 0) dup2(err, 2);
-      close(fds[0]);
-      close(fds[1]);
-      std::vector<char*> argv;
-      for (auto& a : all) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(program.c_str(), argv.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    out_ = fds[0];
-    stderr_file_ = stderr_file;
-  }
-  ~child() {
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (out_ >= 0) close(out_);
-  }
-  child(const child&) = delete;
-  child& operator=(const child&) = delete;
-
-  // One line of stdout (without '\n'); empty at end of stream or after `timeout`.
-  std::string read_line(std::chrono::seconds timeout = std::chrono::seconds(120)) {
-    std::string line;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            deadline - std::chrono::steady_clock::now())
-                            .count();
-      if (left <= 0) return line;
-      pollfd p{out_, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-      char c;
-      const ssize_t n = ::read(out_, &c, 1);
-      if (n <= 0) return line;
-      if (c == '\n') return line;
-      line += c;
-    }
-  }
-
-  // The rest of stdout until the child closes it.
-  std::string read_rest() {
-    std::string s;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(out_, buf, sizeof buf)) > 0) s.append(buf, static_cast<std::size_t>(n));
-    return s;
-  }
-
-  void signal(int sig) { kill(pid_, sig); }
-
-  // Waits for the exit; the exit status, or 128 + signal.
-  int wait() {
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    reaped_ = true;
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    return 128 + WTERMSIG(status);
-  }
-
-  std::string stderr_text() const { return read_file(stderr_file_); }
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  bool reaped_ = false;
-  std::filesystem::path stderr_file_;
-};
 
 // `pixel edge` on port 0 writing under dir/out.
 class edge_process {
@@ -320,6 +211,6 @@ class connection {
   std::string buf_;
 };
 
-}  // namespace pixel::test
+}  // namespace pixel_test
 
 #endif  // PIXEL_TESTS_EDGE_SUPPORT_HPP
