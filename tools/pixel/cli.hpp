@@ -32,15 +32,15 @@ int fail(std::string_view message);
 std::vector<std::pair<std::string, std::string>> parse_key_values(
     const std::vector<std::string>& args);
 
-// The PixelUrl output of the outputs file that `cdk deploy --outputs-file` writes
-// (deploy/): errc::invalid_argument when the file is missing, not such a file, or has no
-// (or more than one) PixelUrl.
-result<std::string> endpoint_from_outputs(const std::string& path);
-
 void add_url_commands(CLI::App& app, context& ctx);  // url, img
 void add_edge_command(CLI::App& app, context& ctx);  // edge
 void add_logs_command(CLI::App& app, context& ctx);  // logs
 void add_send_command(CLI::App& app, context& ctx);  // send
+
+// The PixelUrl output of the outputs file that `cdk deploy --outputs-file` writes
+// (deploy/): errc::invalid_argument when the file is missing, not such a file, or has no
+// (or more than one) PixelUrl.
+result<std::string> endpoint_from_outputs(const std::string& path);
 
 }  // namespace pixel::cli
 
