@@ -10,6 +10,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "pixel/error.hpp"
+
 namespace pixel::cli {
 
 // Exit codes: 0 success, 1 invalid input or a failed operation, 2 usage error.
@@ -43,6 +45,11 @@ void add_url_commands(CLI::App& app, context& ctx);  // url, img
 void add_edge_command(CLI::App& app, context& ctx);  // edge
 void add_logs_command(CLI::App& app, context& ctx);  // logs
 void add_send_command(CLI::App& app, context& ctx);  // send
+
+// The PixelUrl output of the outputs file that `cdk deploy --outputs-file` writes
+// (deploy/): errc::invalid_argument when the file is missing, not such a file, or has no
+// (or more than one) PixelUrl.
+result<std::string> endpoint_from_outputs(const std::string& path);
 
 }  // namespace pixel::cli
 

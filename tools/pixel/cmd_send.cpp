@@ -21,6 +21,7 @@ namespace {
 
 struct send_args {
   std::string endpoint;
+  std::string endpoint_from;
   bool from_stdin = false;
   std::vector<std::string> params;
   bool allow_http = false;
@@ -50,6 +51,11 @@ int run_send(const send_args& a) {
   auto c = std::make_shared<counts>();
   tracker_options o;
   o.endpoint = a.endpoint;
+  if (!a.endpoint_from.empty()) {
+    auto from = endpoint_from_outputs(a.endpoint_from);
+    if (!from) return fail(from.error().message());
+    o.endpoint = std::move(*from);
+  }
   o.allow_http = a.allow_http;
   o.url.event_id = !a.no_event_id;
   o.url.timestamp = !a.no_timestamp;
@@ -180,8 +186,11 @@ int run_send(const send_args& a) {
 void add_send_command(CLI::App& app, context& ctx) {
   auto a = std::make_shared<send_args>();
   CLI::App* cmd = app.add_subcommand("send", "Send events through the tracker and wait for them");
-  cmd->add_option("--endpoint", a->endpoint, "Pixel endpoint, https://host[:port][/path]")
-      ->required();
+  CLI::Option* ep =
+      cmd->add_option("--endpoint", a->endpoint, "Pixel endpoint, https://host[:port][/path]");
+  cmd->add_option("--endpoint-from", a->endpoint_from,
+                  "Endpoint from a cdk outputs file (PixelUrl; deploy/README.md)")
+      ->excludes(ep);
   CLI::Option* in = cmd->add_flag("--stdin", a->from_stdin,
                                   "Read events as JSON Lines (objects of string values)");
   cmd->add_option("params", a->params,
@@ -211,7 +220,13 @@ void add_send_command(CLI::App& app, context& ctx) {
       ->check(CLI::Range(0L, 86'400'000L))
       ->capture_default_str();
   cmd->add_flag("--quiet", a->quiet, "No progress line on a terminal");
-  cmd->callback([a, &ctx] { ctx.exit_code = run_send(*a); });
+  cmd->callback([a, cmd, &ctx] {
+    if (cmd->get_option("--endpoint")->count() == 0 &&
+        cmd->get_option("--endpoint-from")->count() == 0) {
+      throw CLI::RequiredError("--endpoint or --endpoint-from");
+    }
+    ctx.exit_code = run_send(*a);
+  });
 }
 
 }  // namespace pixel::cli

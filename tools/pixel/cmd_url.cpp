@@ -14,6 +14,7 @@ namespace {
 
 struct url_args {
   std::string endpoint;
+  std::string endpoint_from;
   bool no_event_id = false;
   bool no_timestamp = false;
   bool allow_http = false;
@@ -21,7 +22,11 @@ struct url_args {
 };
 
 void add_url_options(CLI::App& cmd, url_args& a) {
-  cmd.add_option("--endpoint", a.endpoint, "Pixel endpoint, https://host[:port][/path]");
+  CLI::Option* ep =
+      cmd.add_option("--endpoint", a.endpoint, "Pixel endpoint, https://host[:port][/path]");
+  cmd.add_option("--endpoint-from", a.endpoint_from,
+                 "Endpoint from a cdk outputs file (PixelUrl; deploy/README.md)")
+      ->excludes(ep);
   cmd.add_flag("--no-event-id", a.no_event_id, "Leave out the eid parameter");
   cmd.add_flag("--no-timestamp", a.no_timestamp, "Leave out the ts parameter");
   cmd.add_flag("--allow-http", a.allow_http, "Allow http:// to a non-loopback host");
@@ -31,6 +36,12 @@ void add_url_options(CLI::App& cmd, url_args& a) {
 
 // Builds the URL, or prints the error and returns an empty result.
 result<std::string> build(const url_args& a) {
+  std::string endpoint = a.endpoint;
+  if (!a.endpoint_from.empty()) {
+    auto from = endpoint_from_outputs(a.endpoint_from);
+    if (!from) return from.error();
+    endpoint = std::move(*from);
+  }
   const auto kv = parse_key_values(a.params);
   std::vector<param> params;
   params.reserve(kv.size());
@@ -40,7 +51,7 @@ result<std::string> build(const url_args& a) {
   options.timestamp = !a.no_timestamp;
   endpoint_options ep_options;
   ep_options.allow_http = a.allow_http;
-  return build_url(a.endpoint, params, options, ep_options);
+  return build_url(endpoint, params, options, ep_options);
 }
 
 void print_line(const std::string& s) {
@@ -56,8 +67,11 @@ void add_url_commands(CLI::App& app, context& ctx) {
   auto args = std::make_shared<url_args>();
   CLI::App* url = app.add_subcommand("url", "Print a pixel URL");
   add_url_options(*url, *args);
-  url->get_option("--endpoint")->required();
-  url->callback([args, &ctx] {
+  url->callback([args, url, &ctx] {
+    if (url->get_option("--endpoint")->count() == 0 &&
+        url->get_option("--endpoint-from")->count() == 0) {
+      throw CLI::RequiredError("--endpoint or --endpoint-from");
+    }
     auto u = build(*args);
     if (!u) {
       ctx.exit_code = fail(u.error().message());
@@ -74,13 +88,15 @@ void add_url_commands(CLI::App& app, context& ctx) {
   img->add_option("--style", *style, "email or page")->check(CLI::IsMember({"email", "page"}));
   CLI::Option* url_opt = img->add_option("--url", *given_url, "Use this URL as the src");
   url_opt->excludes(img->get_option("--endpoint"));
+  url_opt->excludes(img->get_option("--endpoint-from"));
   url_opt->excludes(img->get_option("params"));
   url_opt->excludes(img->get_option("--no-event-id"));
   url_opt->excludes(img->get_option("--no-timestamp"));
   url_opt->excludes(img->get_option("--allow-http"));
   img->callback([img_args, style, given_url, url_opt, img, &ctx] {
-    if (url_opt->count() == 0 && img->get_option("--endpoint")->count() == 0) {
-      throw CLI::RequiredError("--endpoint or --url");
+    if (url_opt->count() == 0 && img->get_option("--endpoint")->count() == 0 &&
+        img->get_option("--endpoint-from")->count() == 0) {
+      throw CLI::RequiredError("--endpoint, --endpoint-from or --url");
     }
     std::string src;
     if (url_opt->count() > 0) {
