@@ -122,11 +122,22 @@ void add_edge_command(CLI::App& app, context& ctx) {
   cmd->add_option("--asn", a->asn, "The asn field: the viewer's autonomous system number")
       ->check(CLI::TypeValidator<std::uint32_t>())
       ->capture_default_str();
+  // Written into records as they are: no blanks, tabs or control characters.
+  const auto token = CLI::Validator(
+      [](std::string& v) -> std::string {
+        for (char c : v) {
+          if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F) return "no blanks allowed";
+        }
+        return {};
+      },
+      "TOKEN");
   cmd->add_option("--primary-distribution-id", a->primary_distribution_id,
                   "The primary-distribution-id field, as a staging distribution logs it "
-                  "(default '-')");
+                  "(default '-')")
+      ->check(token);
   cmd->add_option("--primary-distribution-dns-name", a->primary_distribution_dns_name,
-                  "The primary-distribution-dns-name field (default '-')");
+                  "The primary-distribution-dns-name field (default '-')")
+      ->check(token);
   cmd->add_option("--tls-cert", a->tls_cert, "PEM certificate: serve HTTPS")
       ->check(CLI::ExistingFile);
   cmd->add_option("--tls-key", a->tls_key, "PEM private key for --tls-cert")

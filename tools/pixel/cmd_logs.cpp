@@ -202,6 +202,19 @@ void put_seconds(fmt::memory_buffer& b, std::int64_t ms) {
   b.append(d, d + n);
 }
 
+// {"k": "v", ...} in query order.
+void put_params(fmt::memory_buffer& b,
+                const std::vector<std::pair<std::string, std::string>>& params) {
+  b.push_back('{');
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    if (i) put(b, ", ");
+    put_json_string(b, params[i].first);
+    put(b, ": ");
+    put_json_string(b, params[i].second);
+  }
+  b.push_back('}');
+}
+
 std::string seconds_text(std::int64_t ms) {
   fmt::memory_buffer b;
   put_seconds(b, ms);
@@ -321,17 +334,9 @@ class writer {
         case source::query:
           absent ? put(buf_, "null") : put_json_string(buf_, r.query);
           break;
-        case source::params: {
-          buf_.push_back('{');
-          for (std::size_t i = 0; i < r.params.size(); ++i) {
-            if (i) put(buf_, ", ");
-            put_json_string(buf_, r.params[i].first);
-            put(buf_, ": ");
-            put_json_string(buf_, r.params[i].second);
-          }
-          buf_.push_back('}');
+        case source::params:
+          put_params(buf_, r.params);
           break;
-        }
         case source::status:
           if (absent) {
             put(buf_, "null");
@@ -370,7 +375,10 @@ class writer {
     const bool absent = r.absent(c.index);
     switch (c.from) {
       case source::timestamp:
-        return absent ? std::string() : seconds_text(r.timestamp_ms);
+        if (absent) return {};
+        // Real-time records: the value as written; standard logs: date and time joined.
+        return c.field == log::field::timestamp ? std::string(r.value(c.index))
+                                                : seconds_text(r.timestamp_ms);
       case source::c_ip:
         return r.c_ip;
       case source::user_agent:
@@ -378,9 +386,9 @@ class writer {
       case source::query:
         return r.query;
       case source::params: {
-        nlohmann::ordered_json j = nlohmann::ordered_json::object();
-        for (const auto& [k, v] : r.params) j[k] = v;
-        return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        fmt::memory_buffer b;
+        put_params(b, r.params);
+        return fmt::to_string(b);
       }
       case source::status:
         return absent ? std::string() : std::to_string(r.status);
