@@ -265,25 +265,41 @@ result<std::string> log_unescape(std::string_view in) {
 }
 
 void log_unescape_append(std::string_view in, std::string& out) {
-  out.reserve(out.size() + in.size());
-  std::size_t i = 0;
-  while (i < in.size()) {
-    const std::size_t pct = in.find('%', i);
-    if (pct == std::string_view::npos) {
-      out.append(in.data() + i, in.size() - i);
-      return;
+  // Copied whole, then decoded in place: the decoding is never longer than its input.
+  const std::size_t old = out.size();
+  out.append(in.data(), in.size());
+  char* const begin = out.data() + old;
+  char* const end = begin + in.size();
+  char* p = static_cast<char*>(std::memchr(begin, '%', in.size()));
+  if (!p) return;
+  char* o = p;
+  constexpr std::uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+  while (p < end) {
+    if (end - p >= 8) {  // eight bytes without a '%' move at once (loaded before stored)
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      const std::uint64_t x = w ^ (ones * '%');
+      if ((((x - ones) & ~x) & high) == 0) {
+        std::memcpy(o, &w, 8);
+        o += 8;
+        p += 8;
+        continue;
+      }
     }
-    out.append(in.data() + i, pct - i);
-    const int hi = pct + 2 < in.size() ? hex_digit(in[pct + 1]) : -1;
-    const int lo = hi >= 0 ? hex_digit(in[pct + 2]) : -1;
-    if (lo < 0) {
-      out.push_back('%');  // not an escape: kept as it is
-      i = pct + 1;
+    if (*p != '%') {
+      *o++ = *p++;
       continue;
     }
-    out.push_back(static_cast<char>((hi << 4) | lo));
-    i = pct + 3;
+    const int hi = end - p > 2 ? hex_digit(p[1]) : -1;
+    const int lo = hi >= 0 ? hex_digit(p[2]) : -1;
+    if (lo < 0) {
+      *o++ = *p++;  // not an escape: kept as it is
+      continue;
+    }
+    *o++ = static_cast<char>((hi << 4) | lo);
+    p += 3;
   }
+  out.resize(static_cast<std::size_t>(o - out.data()));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -397,10 +413,6 @@ result<void> parse_record_into(std::string_view line, std::shared_ptr<const fiel
     return error(errc::invalid_argument, count_message(got, l, line));
   }
   out.starts.push_back(static_cast<std::uint32_t>(n + 1));
-  if (std::memchr(base, '\r', n) || std::memchr(base, '\0', n)) {
-    out.params.clear();
-    return error(errc::invalid_argument, "control character (CR or NUL) in the record");
-  }
 
   bool have_query = false;
   std::string_view date, time;
@@ -510,13 +522,15 @@ class reader::impl {
         continue;
       }
       if (got < 0) continue;  // reported
-      if (header(line_)) continue;
+      // A file written with CRLF line ends: the CR is not part of the record.
+      if (!cur_.empty() && cur_.back() == '\r') cur_.remove_suffix(1);
+      if (header(cur_)) continue;
       ++lines_;
       if (!layout_) {
         report("no usable '#Fields:' line before this record");
         continue;
       }
-      auto ok = parse_record_into(line_, layout_, out);
+      auto ok = parse_record_into(cur_, layout_, out);
       if (!ok) {
         report(ok.error().message());
         continue;
@@ -610,7 +624,8 @@ class reader::impl {
   void report(std::string message) {
     ++malformed_;
     if (opt_.on_problem) {
-      opt_.on_problem(problem{file_, line_no_, std::move(message), line_.substr(0, 200)});
+      opt_.on_problem(
+          problem{file_, line_no_, std::move(message), std::string(cur_.substr(0, 200))});
     }
   }
 
@@ -637,7 +652,24 @@ class reader::impl {
   // 1: a line in line_; 0: end of file; -1: a line was reported and skipped.
   int read_line() {
     line_.clear();
+    cur_ = {};
     bool too_long = false;
+    // Most lines lie whole in the buffer: read them in place.
+    if (begin_ < end_) {
+      const char* start = buf_.data() + begin_;
+      if (const void* nl = std::memchr(start, '\n', end_ - begin_)) {
+        const auto take = static_cast<std::size_t>(static_cast<const char*>(nl) - start);
+        begin_ += take + 1;
+        ++line_no_;
+        if (take > opt_.max_line) {
+          ++lines_;
+          report("line longer than " + std::to_string(opt_.max_line) + " bytes");
+          return -1;
+        }
+        cur_ = std::string_view(start, take);
+        return 1;
+      }
+    }
     for (;;) {
       if (begin_ == end_) {
         if (eof_) break;
@@ -680,6 +712,7 @@ class reader::impl {
           report("line longer than " + std::to_string(opt_.max_line) + " bytes");
           return -1;
         }
+        cur_ = line_;
         return 1;
       }
     }
@@ -687,7 +720,7 @@ class reader::impl {
     if (too_long || !line_.empty()) {
       ++line_no_;
       ++lines_;
-      if (too_long) line_.clear();
+      if (!too_long) cur_ = line_;
       report("last line has no newline (a partial record)");
       return -1;
     }
@@ -704,7 +737,8 @@ class reader::impl {
   std::vector<char> buf_;
   std::size_t begin_ = 0, end_ = 0;
   bool eof_ = false;
-  std::string line_;
+  std::string line_;      // a line that spans buffer refills
+  std::string_view cur_;  // the current line: in buf_ or in line_
   std::unordered_map<std::string, id_state> ids_;
   std::deque<std::unique_ptr<record>> held_;
   std::size_t held_base_ = 0;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -80,8 +81,16 @@ std::optional<std::int64_t> parse_time(const std::string& s) {
 // Output. Records are written into one reused buffer (fmt::memory_buffer), flushed in
 // large blocks; nothing is allocated per record once the buffers have grown.
 
+// Writers into room already made (`o` points at it); each returns the end of what it wrote.
+// The bounds say how much room each can need.
+
 void put(fmt::memory_buffer& b, std::string_view s) {
   b.append(s.data(), s.data() + s.size());
+}
+
+char* put_raw(char* o, std::string_view s) {
+  std::memcpy(o, s.data(), s.size());
+  return o + s.size();
 }
 
 // Bytes that JSON strings need escaped (< 0x20, '"', '\\'); bytes >= 0x80 are checked
@@ -123,11 +132,34 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   return n;
 }
 
+constexpr std::size_t json_string_bound(std::size_t n) {
+  return 6 * n + 2;
+}
+
+// True when none of the 8 bytes in `x` needs a look: no control byte, quote, backslash or
+// byte >= 0x80 (SWAR: each test sets a byte's high bit).
+inline bool plain_word(std::uint64_t x) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+  const std::uint64_t q = x ^ (ones * '"');
+  const std::uint64_t b = x ^ (ones * '\\');
+  const std::uint64_t hits = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x;
+  return (hits & high) == 0;
+}
+
 // A JSON string; invalid UTF-8 bytes become U+FFFD.
-void put_json_string(fmt::memory_buffer& b, std::string_view s) {
-  b.push_back('"');
+char* put_json_string(char* o, std::string_view s) {
+  static constexpr char hexd[] = "0123456789abcdef";
+  *o++ = '"';
   std::size_t run = 0;  // start of the bytes not yet copied
   for (std::size_t i = 0; i < s.size();) {
+    if (i + 8 <= s.size()) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (plain_word(w)) {
+        i += 8;
+        continue;
+      }
+    }
     const unsigned char c = static_cast<unsigned char>(s[i]);
     const std::uint8_t k = json_bytes[c];
     if (k == 0) {
@@ -140,84 +172,106 @@ void put_json_string(fmt::memory_buffer& b, std::string_view s) {
         continue;
       }
     }
-    b.append(s.data() + run, s.data() + i);
+    o = put_raw(o, s.substr(run, i - run));
     if (k == 2) {
-      put(b, "\xEF\xBF\xBD");
+      o = put_raw(o, "\xEF\xBF\xBD");
     } else {
+      *o++ = '\\';
       switch (c) {
         case '"':
-          put(b, "\\\"");
-          break;
         case '\\':
-          put(b, "\\\\");
+          *o++ = static_cast<char>(c);
           break;
         case '\n':
-          put(b, "\\n");
+          *o++ = 'n';
           break;
         case '\t':
-          put(b, "\\t");
+          *o++ = 't';
           break;
         case '\r':
-          put(b, "\\r");
+          *o++ = 'r';
           break;
         case '\b':
-          put(b, "\\b");
+          *o++ = 'b';
           break;
         case '\f':
-          put(b, "\\f");
+          *o++ = 'f';
           break;
         default:
-          fmt::format_to(std::back_inserter(b), "\\u{:04x}", static_cast<unsigned>(c));
+          o = put_raw(o, "u00");
+          *o++ = hexd[c >> 4];
+          *o++ = hexd[c & 0xF];
       }
     }
     run = ++i;
   }
-  b.append(s.data() + run, s.data() + s.size());
-  b.push_back('"');
+  o = put_raw(o, s.substr(run));
+  *o++ = '"';
+  return o;
 }
 
 // A number as JSON wants it: no leading zeros ("000" is 0, "007.5" is 7.5).
-void put_number(fmt::memory_buffer& b, std::string_view v) {
+char* put_number(char* o, std::string_view v) {
   if (!v.empty() && v[0] == '-') {
-    b.push_back('-');
+    *o++ = '-';
     v.remove_prefix(1);
   }
   std::size_t z = 0;
   while (z + 1 < v.size() && v[z] == '0' && v[z + 1] != '.') ++z;
-  put(b, v.substr(z));
+  return put_raw(o, v.substr(z));
 }
 
 // Epoch milliseconds as seconds, the way a double prints: 1718787248.53, 1718787249.0.
-void put_seconds(fmt::memory_buffer& b, std::int64_t ms) {
-  fmt::format_to(std::back_inserter(b), "{}.", ms / 1000);
-  int frac = static_cast<int>(ms % 1000);
+constexpr std::size_t seconds_bound = 32;
+char* put_seconds(char* o, std::int64_t ms) {
+  const fmt::format_int whole(ms / 1000);
+  o = put_raw(o, std::string_view(whole.data(), whole.size()));
+  *o++ = '.';
+  const int frac = static_cast<int>(ms % 1000);
   if (frac == 0) {
-    b.push_back('0');
-    return;
+    *o++ = '0';
+    return o;
   }
   char d[3] = {static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
                static_cast<char>('0' + frac % 10)};
   std::size_t n = 3;
   while (d[n - 1] == '0') --n;
-  b.append(d, d + n);
+  return put_raw(o, std::string_view(d, n));
+}
+
+using params_t = std::vector<std::pair<std::string, std::string>>;
+
+std::size_t params_bound(const params_t& params) {
+  std::size_t n = 2;
+  for (const auto& [k, v] : params) n += json_string_bound(k.size() + v.size()) + 8;
+  return n;
 }
 
 // {"k": "v", ...} in query order.
-void put_params(fmt::memory_buffer& b,
-                const std::vector<std::pair<std::string, std::string>>& params) {
-  b.push_back('{');
+char* put_params(char* o, const params_t& params) {
+  *o++ = '{';
   for (std::size_t i = 0; i < params.size(); ++i) {
-    if (i) put(b, ", ");
-    put_json_string(b, params[i].first);
-    put(b, ": ");
-    put_json_string(b, params[i].second);
+    if (i) o = put_raw(o, ", ");
+    o = put_json_string(o, params[i].first);
+    o = put_raw(o, ": ");
+    o = put_json_string(o, params[i].second);
   }
-  b.push_back('}');
+  *o++ = '}';
+  return o;
+}
+
+// Runs `write` on `bound` bytes of room at the end of `b`, keeps what it wrote.
+template <class F>
+void with_room(fmt::memory_buffer& b, std::size_t bound, F&& write) {
+  const std::size_t old = b.size();
+  b.resize(old + bound);
+  char* end = write(b.data() + old);
+  b.resize(static_cast<std::size_t>(end - b.data()));
 }
 
 std::string seconds_text(std::int64_t ms) {
   fmt::memory_buffer b;
-  put_seconds(b, ms);
+  with_room(b, seconds_bound, [&](char* o) { return put_seconds(o, ms); });
   return fmt::to_string(b);
 }
 
@@ -302,6 +356,8 @@ class writer {
                                  [](const column& a, const column& b) { return a.key == b.key; });
     layout_ = l;
     columns_ = std::move(c);
+    keys_size_ = 0;
+    for (const auto& col : columns_) keys_size_ += col.key.size() + 24;
     if (format_ != "jsonl" && !same) {
       std::vector<std::string> head;
       for (const auto& col : columns_) head.push_back(col.key);
@@ -309,66 +365,70 @@ class writer {
     }
   }
 
+  // Room enough for any record: every byte of the line escaped, the params, the keys.
+  std::size_t json_bound(const log::record& r) const {
+    return json_string_bound(r.text.size()) * 2 + params_bound(r.params) + keys_size_ +
+           columns_.size() * (seconds_bound + 8) + 32;
+  }
+
   void json(const log::record& r) {
+    with_room(buf_, json_bound(r), [&](char* o) { return json_into(o, r); });
+  }
+
+  char* json_into(char* o, const log::record& r) {
     bool first = true;
     for (const column& c : columns_) {
-      put(buf_, first ? "{\"" : ", \"");
+      o = put_raw(o, first ? "{\"" : ", \"");
       first = false;
-      put(buf_, c.key);
-      put(buf_, "\": ");
+      o = put_raw(o, c.key);
+      o = put_raw(o, "\": ");
       const bool absent = r.absent(c.index);
+      if (absent && c.from != source::params) {
+        o = put_raw(o, "null");
+        continue;
+      }
       switch (c.from) {
         case source::timestamp:
-          if (absent) {
-            put(buf_, "null");
-          } else {
-            put_seconds(buf_, r.timestamp_ms);
-          }
+          o = put_seconds(o, r.timestamp_ms);
           break;
         case source::c_ip:
-          absent ? put(buf_, "null") : put_json_string(buf_, r.c_ip);
+          o = put_json_string(o, r.c_ip);
           break;
         case source::user_agent:
-          absent ? put(buf_, "null") : put_json_string(buf_, r.user_agent);
+          o = put_json_string(o, r.user_agent);
           break;
         case source::query:
-          absent ? put(buf_, "null") : put_json_string(buf_, r.query);
+          o = put_json_string(o, r.query);
           break;
         case source::params:
-          put_params(buf_, r.params);
+          o = put_params(o, r.params);
           break;
-        case source::status:
-          if (absent) {
-            put(buf_, "null");
-          } else {
-            fmt::format_to(std::back_inserter(buf_), "{}", r.status);
-            if (r.closed) put(buf_, ", \"closed\": true");
-          }
+        case source::status: {
+          const fmt::format_int n(r.status);
+          o = put_raw(o, std::string_view(n.data(), n.size()));
+          if (r.closed) o = put_raw(o, ", \"closed\": true");
           break;
+        }
         case source::value:
-          value(r, c);
+          o = value_into(o, r, c);
           break;
       }
     }
-    put(buf_, first ? "{}\n" : "}\n");
+    return put_raw(o, first ? "{}\n" : "}\n");
   }
 
-  void value(const log::record& r, const column& c) {
-    if (r.absent(c.index)) {
-      put(buf_, "null");
-      return;
-    }
+  char* value_into(char* o, const log::record& r, const column& c) {
     const std::string_view v = r.value(c.index);
     const log::field_type t = log::type_of(c.field);
     if (t == log::field_type::integer || t == log::field_type::decimal) {
-      put_number(buf_, v);  // validated by the parser
-    } else if (log::is_escaped(c.field)) {
+      return put_number(o, v);  // validated by the parser
+    }
+    if (log::is_escaped(c.field)) {
       scratch_.clear();
       log::log_unescape_append(v, scratch_);
-      put_json_string(buf_, scratch_);
-    } else {
-      put_json_string(buf_, v);
+      return put_json_string(o, scratch_);
     }
+    return put_json_string(o, v);
   }
 
   std::string text(const log::record& r, const column& c) {
@@ -387,7 +447,7 @@ class writer {
         return r.query;
       case source::params: {
         fmt::memory_buffer b;
-        put_params(b, r.params);
+        with_room(b, params_bound(r.params), [&](char* o) { return put_params(o, r.params); });
         return fmt::to_string(b);
       }
       case source::status:
@@ -400,7 +460,7 @@ class writer {
     const log::field_type t = log::type_of(c.field);
     if (t == log::field_type::integer || t == log::field_type::decimal) {
       fmt::memory_buffer b;
-      put_number(b, v);
+      with_room(b, v.size() + 1, [&](char* o) { return put_number(o, v); });
       return fmt::to_string(b);
     }
     if (log::is_escaped(c.field)) {
@@ -464,6 +524,48 @@ class writer {
   std::string scratch_;
   std::shared_ptr<const log::field_list> layout_;
   std::vector<column> columns_;
+  std::size_t keys_size_ = 0;  // room for the keys and their punctuation
+};
+
+// Counts distinct strings (event ids). Strings go to one arena and their hashes to a list,
+// both written in order; the count sorts the hashes and compares the strings of equal
+// hashes, so it is exact, with no allocation or random memory access per string.
+class distinct_counter {
+ public:
+  void add(std::string_view s) {
+    entries_.push_back({std::hash<std::string_view>{}(s), arena_.size(), s.size()});
+    arena_.append(s.data(), s.size());
+  }
+
+  std::size_t count() {
+    std::sort(entries_.begin(), entries_.end(),
+              [](const entry& a, const entry& b) { return a.hash < b.hash; });
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < entries_.size();) {
+      std::size_t j = i + 1;
+      while (j < entries_.size() && entries_[j].hash == entries_[i].hash) ++j;
+      // Equal hashes: the distinct strings among them (nearly always one).
+      std::vector<std::string_view> seen;
+      for (std::size_t k = i; k < j; ++k) {
+        const std::string_view t = text(entries_[k]);
+        if (std::find(seen.begin(), seen.end(), t) == seen.end()) seen.push_back(t);
+      }
+      n += seen.size();
+      i = j;
+    }
+    return n;
+  }
+
+ private:
+  struct entry {
+    std::size_t hash;
+    std::size_t start, size;
+  };
+  std::string_view text(const entry& e) const {
+    return std::string_view(arena_).substr(e.start, e.size);
+  }
+  std::string arena_;
+  std::vector<entry> entries_;
 };
 
 // Up to this many skipped lines are quoted on stderr; the rest are counted.
@@ -527,11 +629,11 @@ int run_logs(const logs_args& a) {
 
   if (a.stats) {
     std::uint64_t records = 0;
-    std::unordered_set<std::string> events;
+    distinct_counter events;
     std::map<std::optional<std::string>, std::uint64_t> groups;
     while (rd->next(r)) {
       ++records;
-      if (const std::string* id = r.param(a.event_id_key)) events.insert(*id);
+      if (const std::string* id = r.param(a.event_id_key)) events.add(*id);
       if (!a.group_by.empty()) {
         const std::string* v = r.param(a.group_by);
         ++groups[v ? std::optional<std::string>(*v) : std::nullopt];
@@ -550,7 +652,7 @@ int run_logs(const logs_args& a) {
     if (a.group_by.empty()) {
       const std::vector<std::pair<std::string, std::uint64_t>> counts = {
           {"records", records},
-          {"events", events.size()},
+          {"events", events.count()},
           {"duplicates", rd->duplicates()},
           {"malformed", rd->malformed()}};
       if (jsonl) {
