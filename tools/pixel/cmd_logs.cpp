@@ -639,7 +639,6 @@ int run_logs(const logs_args& a) {
         ++groups[v ? std::optional<std::string>(*v) : std::nullopt];
       }
     }
-    writer w(a.format, stdout);
     std::string text;
     const auto row = [&](const std::vector<std::string>& cells) {
       const bool csv = a.format == "csv";
