@@ -10,7 +10,7 @@
 include(CMakePackageConfigHelpers)
 
 set(PIXEL_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/pixel)
-set(_pixel_targets pixel_headers pixel_cpp)
+set(_pixel_targets pixel_headers pixel_log pixel_cpp)
 if(TARGET pixel_c)
   list(APPEND _pixel_targets pixel_c)
 endif()
@@ -44,12 +44,13 @@ install(EXPORT pixelTargets
 install(FILES ${PROJECT_BINARY_DIR}/pixelConfig.cmake ${PROJECT_BINARY_DIR}/pixelConfigVersion.cmake
   DESTINATION ${PIXEL_CMAKE_DIR} COMPONENT dev)
 
-# pixel.pc: the C library (libpixel.so); pixel-cpp.pc: the C++ library. Relocatable: the
+# pixel.pc: the C library (libpixel.so); pixel-cpp.pc: the C++ library; pixel-log.pc: the
+# log reader alone (no libcurl). Relocatable: the
 # prefix is found from the .pc file's own place, so `cmake --install --prefix X` works.
 file(RELATIVE_PATH PIXEL_PC_RELATIVE_PREFIX
   /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 string(REGEX REPLACE "/$" "" PIXEL_PC_RELATIVE_PREFIX "${PIXEL_PC_RELATIVE_PREFIX}")
-foreach(_pc pixel pixel-cpp)
+foreach(_pc pixel pixel-cpp pixel-log)
   configure_file(${PROJECT_SOURCE_DIR}/cmake/${_pc}.pc.in ${PROJECT_BINARY_DIR}/${_pc}.pc @ONLY)
   install(FILES ${PROJECT_BINARY_DIR}/${_pc}.pc
     DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)

@@ -1,13 +1,15 @@
-// Reading CloudFront real-time log records back into events.
+// Reading CloudFront logs back into events: real-time records (Firehose objects) and
+// standard (legacy W3C) access logs.
 // SPDX-License-Identifier: MIT
 //
-// A record is one line of tab-separated fields in CloudFront's canonical order, `-` for
-// an empty value; `cs-user-agent`, `cs-uri-query` (and the other free-text fields) are
-// log-escaped: bytes 0x00-0x20, >= 0x7F and `<>"#%{}|\^~[]`'` written as %XX. Decoding a
-// query undoes the log escaping once (the query exactly as the client sent it), then
-// splits on '&' and the first '=' and percent-decodes each key and value as UTF-8.
+// A real-time record is one line of tab-separated fields in CloudFront's catalog order; an
+// absent value is `-` or nothing at all between two tabs. Free-text fields (user agent,
+// query, referer, headers, content type, ...) are log-escaped: bytes 0x00-0x20, >= 0x7F
+// and `<>"#%{}|\^~[]`'` written as %XX. Decoding a query undoes the log escaping once (the
+// query exactly as the client sent it), then splits on '&' and the first '=' and
+// percent-decodes each key and value.
 //
-//   pixel::log::reader_options o;                 // default fields: the published four
+//   pixel::log::reader_options o;                 // default fields: default_fields()
 //   o.dedupe = true;                              // one record per event id
 //   auto r = pixel::log::reader::open({"out/"}, o);
 //   pixel::log::record rec;
@@ -18,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,112 +30,172 @@
 
 #include "pixel/config.hpp"
 #include "pixel/error.hpp"
+#include "pixel/log_fields.hpp"  // generated from src/log/fields.json: field, field_catalog
 
 namespace pixel::log {
 
-// Every real-time log field, in CloudFront's canonical order (the order on disk).
-enum class field : std::uint8_t {
-  timestamp,
-  c_ip,
-  time_to_first_byte,
-  sc_status,
-  sc_bytes,
-  cs_method,
-  cs_protocol,
-  cs_host,
-  cs_uri_stem,
-  cs_bytes,
-  x_edge_location,
-  x_edge_request_id,
-  x_host_header,
-  time_taken,
-  cs_protocol_version,
-  c_ip_version,
-  cs_user_agent,
-  cs_referer,
-  cs_cookie,
-  cs_uri_query,
-  x_edge_response_result_type,
-  x_forwarded_for,
-  ssl_protocol,
-  ssl_cipher,
-  x_edge_result_type,
-  fle_encrypted_fields,
-  fle_status,
-  sc_content_type,
-  sc_content_len,
-  sc_range_start,
-  sc_range_end,
-  c_port,
-  x_edge_detailed_result_type,
-  c_country,
-  cs_accept_encoding,
-  cs_accept,
-  cache_behavior_path_pattern,
-  cs_headers,
-  cs_header_names,
-  cs_headers_count,
-};
-inline constexpr std::size_t field_count = 40;
+// Columns outside the catalog. A name the catalog does not know (read only when the field
+// order is given explicitly) is opaque log-escaped text under its own name; standard logs
+// carry the date and the time of day as two columns.
+inline constexpr field unknown_field = static_cast<field>(field_count);
+inline constexpr field standard_date = static_cast<field>(field_count + 1);
+inline constexpr field standard_time = static_cast<field>(field_count + 2);
 
-// CloudFront's name for a field ("cs-uri-query").
+// CloudFront's name for a catalog field ("cs-uri-query"); "date"/"time" for the standard
+// columns, "" for unknown_field.
 PIXEL_CXX_API std::string_view field_name(field f) noexcept;
-// The field called `name` (CloudFront's spelling), if any.
+// The catalog field called `name` (CloudFront's spelling), if any.
 PIXEL_CXX_API std::optional<field> field_from_name(std::string_view name) noexcept;
-// True for the fields CloudFront log-escapes (free text taken from the request).
+// True for the fields CloudFront log-escapes (and for unknown fields).
 PIXEL_CXX_API bool is_escaped(field f) noexcept;
+// text for unknown_field and the standard date/time columns.
+PIXEL_CXX_API field_type type_of(field f) noexcept;
 
-// A comma-separated list of field names, returned in canonical order without duplicates.
-// Unknown or empty names are an error (errc::invalid_argument) naming the field.
-PIXEL_CXX_API result<std::vector<field>> parse_fields(std::string_view list);
-// timestamp, c-ip, cs-user-agent, cs-uri-query: the published distribution's fields.
-PIXEL_CXX_API const std::vector<field>& default_fields();
+// Which kind of log a layout describes: it changes how a few fields are decoded (standard
+// logs escape cs(User-Agent) twice and split the timestamp into date and time).
+enum class log_kind : std::uint8_t { realtime, standard };
 
-// Log escaping as CloudFront writes it, and its inverse (a bad %XX is invalid_argument).
+// A record layout: the columns of each line, in the order they are on disk.
+class PIXEL_CXX_API field_list {
+ public:
+  field_list() = default;
+  field_list(std::initializer_list<field> fields);
+  explicit field_list(std::vector<field> fields, log_kind kind = log_kind::realtime);
+
+  // Appends a column; `name` is kept for unknown_field columns (and for standard-log names
+  // such as "cs(User-Agent)"), otherwise the catalog name is used.
+  void push_back(field f, std::string_view name = {});
+
+  std::size_t size() const noexcept { return ids_.size(); }
+  bool empty() const noexcept { return ids_.empty(); }
+  field operator[](std::size_t i) const noexcept { return ids_[i]; }
+  std::vector<field>::const_iterator begin() const noexcept { return ids_.begin(); }
+  std::vector<field>::const_iterator end() const noexcept { return ids_.end(); }
+  bool contains(field f) const noexcept;
+  // The column's name as configured or as in the #Fields line.
+  std::string_view name(std::size_t i) const noexcept;
+  // The column's output key: its catalog name (or its own) with '-' turned into '_'.
+  std::string key(std::size_t i) const;
+  log_kind kind() const noexcept { return kind_; }
+  void set_kind(log_kind k) noexcept { kind_ = k; }
+  // The fields as a comma-separated list (names as in name()).
+  std::string to_string() const;
+
+  friend bool operator==(const field_list& a, const field_list& b) noexcept {
+    return a.kind_ == b.kind_ && a.ids_ == b.ids_ && a.names_ == b.names_;
+  }
+  friend bool operator!=(const field_list& a, const field_list& b) noexcept { return !(a == b); }
+
+ private:
+  std::vector<field> ids_;
+  std::vector<std::string> names_;  // per column; empty for catalog fields
+  log_kind kind_ = log_kind::realtime;
+};
+
+// How a field list given by a user maps to the records' columns.
+enum class field_order : std::uint8_t {
+  canonical,  // any order, any duplicates: the columns come in catalog order
+  as_given,   // the columns are exactly the list, in its order; unknown names are read as text
+};
+
+// A comma-separated list of field names. canonical: unknown or empty names are an error
+// (errc::invalid_argument) naming the field. as_given: duplicates and empty names are
+// errors, unknown names become unknown_field columns.
+PIXEL_CXX_API result<field_list> parse_fields(std::string_view list,
+                                              field_order order = field_order::canonical);
+// The catalog's default list (fields.json "default"): timestamp, c-ip, sc-status,
+// cs-uri-stem, x-edge-request-id, cs-user-agent, cs-referer, cs-uri-query.
+PIXEL_CXX_API const field_list& default_fields();
+
+// Standard (legacy) access logs. The documented field list of a file without headers.
+PIXEL_CXX_API const field_list& standard_default_fields();
+// The layout of a "#Fields: date time ..." line (names separated by spaces or tabs):
+// date/time become standard_date/standard_time, cs(User-Agent), cs(Host), cs(Referer) and
+// cs(Cookie) the real-time fields of the same meaning, other names their catalog field or
+// unknown_field.
+PIXEL_CXX_API result<field_list> parse_standard_fields_line(std::string_view line);
+// True for a W3C header line ("#Version:", "#Fields:", or any line starting with '#').
+inline bool is_header_line(std::string_view line) noexcept {
+  return !line.empty() && line.front() == '#';
+}
+
+// Log escaping as CloudFront writes it, and its inverse. log_unescape fails
+// (errc::invalid_argument) on a '%' without two hex digits; log_unescape_append keeps such
+// a '%' as it is (CloudFront never writes one; other writers do).
 PIXEL_CXX_API void log_escape_append(std::string_view in, std::string& out);
 PIXEL_CXX_API std::string log_escape(std::string_view in);
 PIXEL_CXX_API result<std::string> log_unescape(std::string_view in);
+PIXEL_CXX_API void log_unescape_append(std::string_view in, std::string& out);
 
-// One record, decoded.
+// One record, decoded. The raw line is kept; the fields every event has are decoded.
 struct PIXEL_CXX_API record {
-  std::vector<field> fields;                                // the layout it was parsed with
-  std::vector<std::string> values;                          // raw field values as on disk, `-` kept
-  std::int64_t timestamp_ms = 0;                            // 0 when the timestamp field is absent
-  std::string c_ip;                                         // empty when absent or `-`
-  std::string user_agent;                                   // log escaping undone
-  std::string query;                                        // exactly as the client sent it
+  std::shared_ptr<const field_list> layout;  // the columns it was parsed with
+  std::string text;                          // the line as read
+  std::vector<std::uint32_t> starts;         // where column i starts in text (size()+1 ends)
+  std::int64_t timestamp_ms = 0;             // 0 when absent
+  std::string c_ip;                          // empty when absent
+  std::string user_agent;                    // log escaping undone; empty when absent
+  std::string query;                         // exactly as the client sent it; empty when absent
   std::vector<std::pair<std::string, std::string>> params;  // decoded, in order
-  int status = 0;                                           // sc-status, 0 when absent
+  int status = 0;                                           // sc-status; 0 when absent or 000
+  bool closed = false;  // sc-status 000: the viewer closed the connection before a response
 
-  // The raw value of `f` (`-` for empty), or nullopt when `f` is not in the layout.
+  const field_list& fields() const noexcept;
+  std::size_t size() const noexcept { return starts.empty() ? 0 : starts.size() - 1; }
+  // Column i as on disk ("-" or "" when absent).
+  std::string_view value(std::size_t i) const noexcept {
+    return std::string_view(text).substr(starts[i], starts[i + 1] - 1 - starts[i]);
+  }
+  // True when column i is `-` or empty.
+  bool absent(std::size_t i) const noexcept {
+    const std::string_view v = value(i);
+    return v.empty() || v == "-";
+  }
+  // The raw value of `f`, or nullopt when `f` is not in the layout.
   std::optional<std::string_view> raw(field f) const noexcept;
+  // True when sc-status is in the layout and says 2xx or 3xx; also true when it is not
+  // logged (nothing says the attempt failed).
+  bool delivered() const noexcept;
   // The timestamp as epoch seconds.
   double timestamp() const noexcept { return static_cast<double>(timestamp_ms) / 1000.0; }
   // The value of the first parameter called `key`, if any.
   const std::string* param(std::string_view key) const noexcept;
 };
 
-// Parses one line (without its '\n'; a trailing '\r' is not allowed) laid out as `fields`.
-// Errors (errc::invalid_argument) say what is wrong: field count, a bad timestamp or
-// status, a malformed escape, a query that does not decode to UTF-8.
-PIXEL_CXX_API result<record> parse_record(std::string_view line, const std::vector<field>& fields);
+// Parses one line (without its '\n') laid out as `fields`. Errors
+// (errc::invalid_argument) say what is wrong: the field count (with the count expected, and
+// a hint when the line looks like a standard log), a bad timestamp, status or number.
+PIXEL_CXX_API result<record> parse_record(std::string_view line, const field_list& fields);
 // Same, reusing `out`'s storage.
+PIXEL_CXX_API result<void> parse_record_into(std::string_view line, const field_list& fields,
+                                             record& out);
 PIXEL_CXX_API result<void> parse_record_into(std::string_view line,
-                                             const std::vector<field>& fields, record& out);
+                                             std::shared_ptr<const field_list> fields, record& out);
 
 // A line that could not be read, reported and skipped.
 struct problem {
   std::string file;
-  std::uint64_t line = 0;  // 1-based
+  std::uint64_t line = 0;  // 1-based; 0 for the file as a whole
   std::string message;
+  std::string text;  // the line (at most 200 bytes), when there is one
+};
+
+// What a file holds when it has no header telling.
+enum class input_kind : std::uint8_t {
+  realtime,  // records laid out as reader_options::fields
+  standard,  // standard-log lines laid out as the documented default field list
 };
 
 struct reader_options {
-  std::vector<field> fields = default_fields();
-  // One record per event id: the first record of each id that was answered with a 2xx or
-  // 3xx (when sc-status is logged; the first record otherwise). Records of failed
-  // attempts are dropped, records without the id are kept. Memory grows with the number
-  // of distinct ids.
+  // The layout of real-time records. Files that start with a standard log's "#Version:"
+  // or "#Fields:" line are read with the layout of their own #Fields line instead.
+  field_list fields = default_fields();
+  input_kind input = input_kind::realtime;  // for files without a header
+  // One record per event id: the first attempt answered with a 2xx or 3xx, else (when no
+  // attempt was) the first attempt. Without sc-status every record counts as delivered.
+  // Records without the id are kept. Records of ids with no delivered attempt yet are
+  // held back until one arrives or the input ends (then they come last, in input order).
+  // Memory grows with the number of distinct ids.
   bool dedupe = false;
   std::string event_id_key = "eid";
   std::optional<std::int64_t> since_ms;  // keep records with timestamp >= since
@@ -142,9 +205,9 @@ struct reader_options {
   std::function<void(const problem&)> on_problem;
 };
 
-// Streams records from files and folders of Firehose objects (plain or gzip, detected by
-// content), in constant memory apart from de-duplication. Folders are walked recursively
-// in path order; names starting with '.' (objects being written) are skipped.
+// Streams records from files and folders of Firehose objects or standard logs (plain or
+// gzip, detected by content), in constant memory apart from de-duplication. Folders are walked
+// recursively in path order; names starting with '.' (objects being written) are skipped.
 class PIXEL_CXX_API reader {
  public:
   // Fails (errc::invalid_argument) when a path does not exist.
@@ -160,6 +223,8 @@ class PIXEL_CXX_API reader {
 
   std::uint64_t malformed() const noexcept;   // lines reported as problems
   std::uint64_t duplicates() const noexcept;  // records dropped by dedupe
+  std::uint64_t lines() const noexcept;       // record lines seen (header lines not counted)
+  std::uint64_t records() const noexcept;     // lines read as records (before filters)
 
   class impl;
 

@@ -252,7 +252,9 @@ TEST(e2e, pixel_send_and_pixel_logs_stats) {
   pixel::test::child csv(PIXEL_BIN,
                          {"logs", "--format", "csv", "--until", "1", edge.out().string()},
                          dir.path() / "csv.stderr");
-  EXPECT_EQ(csv.read_rest(), "timestamp,c_ip,user_agent,query,params\r\n");
+  EXPECT_EQ(csv.read_rest(),
+            "timestamp,c_ip,user_agent,query,params,sc_status,cs_uri_stem,x_edge_request_id,"
+            "cs_referer\r\n");
   EXPECT_EQ(csv.wait(), 0);
 }
 
@@ -277,26 +279,35 @@ TEST(e2e, pixel_logs_formats_and_problems) {
       << "1718787248.530\t203.0.113.9\tUA%09x,%22y%22\ta=1%2520&b=%25C3%25A9\n"
       << "not a record\n"
       << "1718787249.000\t-\t-\t-\n";
+  // The records have the original four fields.
   auto run = [&](std::vector<std::string> args, int want_exit) {
+    if (args.size() > 1) {
+      args.insert(args.begin() + 1, {"--fields", "timestamp,c-ip,cs-user-agent,cs-uri-query"});
+    }
     pixel::test::child p(PIXEL_BIN, args, dir.path() / "stderr");
     std::string out = p.read_rest();
     EXPECT_EQ(p.wait(), want_exit);
     return std::make_pair(out, p.stderr_text());
   };
-  const auto warning = "pixel: warning: " + file.string() + ":2: 1 fields, expected 4\n";
+  const auto warning =
+      "pixel: warning: " + file.string() +
+      ":2: has 1 field, the field list has 4 (timestamp,c-ip,cs-user-agent,cs-uri-query); give "
+      "the fields the records were written with (--fields, as in the real-time log "
+      "configuration)\n  line: not a record\npixel: 1 of 3 lines skipped (1 shown above); 2 "
+      "records read\n";
   {
-    const auto [out, err] = run({"logs", file.string()}, 0);
+    const auto [out, err] = run({"logs", file.string()}, 3);
     EXPECT_EQ(
         out,
         "{\"timestamp\": 1718787248.53, \"c_ip\": \"203.0.113.9\", \"user_agent\": "
         "\"UA\\tx,\\\"y\\\"\", \"query\": \"a=1%20&b=%C3%A9\", \"params\": {\"a\": \"1 \", "
         "\"b\": \"\xC3\xA9\"}}\n"
-        "{\"timestamp\": 1718787249.0, \"c_ip\": \"\", \"user_agent\": \"\", \"query\": \"\", "
+        "{\"timestamp\": 1718787249.0, \"c_ip\": null, \"user_agent\": null, \"query\": null, "
         "\"params\": {}}\n");
     EXPECT_EQ(err, warning);
   }
   {
-    const auto [out, err] = run({"logs", "--format", "csv", file.string()}, 0);
+    const auto [out, err] = run({"logs", "--format", "csv", file.string()}, 3);
     EXPECT_EQ(out,
               "timestamp,c_ip,user_agent,query,params\r\n"
               "1718787248.530,203.0.113.9,\"UA\tx,\"\"y\"\"\",a=1%20&b=%C3%A9,"
@@ -306,12 +317,12 @@ TEST(e2e, pixel_logs_formats_and_problems) {
   }
   {
     const auto [out, err] =
-        run({"logs", "--format", "tsv", "--since", "2024-06-19T08:54:09Z", file.string()}, 0);
+        run({"logs", "--format", "tsv", "--since", "2024-06-19T08:54:09Z", file.string()}, 3);
     EXPECT_EQ(out, "timestamp\tc_ip\tuser_agent\tquery\tparams\n1718787249.000\t\t\t\t{}\n");
   }
   {
     const auto [out, err] =
-        run({"logs", "--until", "1718787249", "--format", "tsv", file.string()}, 0);
+        run({"logs", "--until", "1718787249", "--format", "tsv", file.string()}, 3);
     EXPECT_EQ(out,
               "timestamp\tc_ip\tuser_agent\tquery\tparams\n"
               "1718787248.530\t203.0.113.9\tUA\\tx,\"y\"\ta=1%20&b=%C3%A9\t"

@@ -18,7 +18,9 @@ namespace {
 struct edge_args {
   std::string listen = "127.0.0.1:8080";
   std::string out;
-  std::string fields = "timestamp,c-ip,cs-user-agent,cs-uri-query";
+  std::string fields = log::default_fields().to_string();
+  std::string asn = "64496";
+  std::string primary_distribution_id, primary_distribution_dns_name;
   std::string tls_cert, tls_key;
   double fail_rate = 0;
   int fail_status = 503;
@@ -57,6 +59,9 @@ int run_edge(const edge_args& a) {
   auto fields = log::parse_fields(a.fields);
   if (!fields.has_value()) return fail("--fields: " + fields.error().message());
   o.fields = fields.value();
+  o.asn = a.asn;
+  o.primary_distribution_id = a.primary_distribution_id;
+  o.primary_distribution_dns_name = a.primary_distribution_dns_name;
   o.out_dir = a.out;
   o.tls_cert = a.tls_cert;
   o.tls_key = a.tls_key;
@@ -111,8 +116,28 @@ void add_edge_command(CLI::App& app, context& ctx) {
   cmd->add_option("--listen", a->listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   cmd->add_option("--out", a->out, "Folder for the Firehose-style log objects");
-  cmd->add_option("--fields", a->fields, "Comma-separated real-time log fields")
+  cmd->add_option("--fields", a->fields,
+                  "Comma-separated real-time log fields, any order (written in CloudFront's)")
       ->capture_default_str();
+  cmd->add_option("--asn", a->asn, "The asn field: the viewer's autonomous system number")
+      ->check(CLI::TypeValidator<std::uint32_t>())
+      ->capture_default_str();
+  // Written into records as they are: no blanks, tabs or control characters.
+  const auto token = CLI::Validator(
+      [](std::string& v) -> std::string {
+        for (char c : v) {
+          if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F) return "no blanks allowed";
+        }
+        return {};
+      },
+      "TOKEN");
+  cmd->add_option("--primary-distribution-id", a->primary_distribution_id,
+                  "The primary-distribution-id field, as a staging distribution logs it "
+                  "(default '-')")
+      ->check(token);
+  cmd->add_option("--primary-distribution-dns-name", a->primary_distribution_dns_name,
+                  "The primary-distribution-dns-name field (default '-')")
+      ->check(token);
   cmd->add_option("--tls-cert", a->tls_cert, "PEM certificate: serve HTTPS")
       ->check(CLI::ExistingFile);
   cmd->add_option("--tls-key", a->tls_key, "PEM private key for --tls-cert")

@@ -1,7 +1,12 @@
-// pixel logs: read real-time log records (files, folders, gzip) back into events.
+// pixel logs: read CloudFront logs (real-time records, standard logs; files, folders, gzip)
+// back into events.
 // SPDX-License-Identifier: MIT
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <array>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -18,9 +23,14 @@
 namespace pixel::cli {
 namespace {
 
+// Exit status when some lines could not be read (and others could).
+constexpr int exit_partial = 3;
+
 struct logs_args {
   std::string format = "jsonl";
-  std::string fields = "timestamp,c-ip,cs-user-agent,cs-uri-query";
+  std::string fields = log::default_fields().to_string();
+  std::string fields_order = "canonical";
+  std::string input = "realtime";
   bool dedupe = false;
   std::string since, until;
   bool stats = false;
@@ -67,177 +77,526 @@ std::optional<std::int64_t> parse_time(const std::string& s) {
   return static_cast<std::int64_t>(t) * 1000 + static_cast<std::int64_t>(sec * 1000.0 + 0.5);
 }
 
-std::string json_text(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+// ---------------------------------------------------------------------------------------
+// Output. Records are written into one reused buffer (fmt::memory_buffer), flushed in
+// large blocks; nothing is allocated per record once the buffers have grown.
+
+// Writers into room already made (`o` points at it); each returns the end of what it wrote.
+// The bounds say how much room each can need.
+
+void put(fmt::memory_buffer& b, std::string_view s) {
+  b.append(s.data(), s.data() + s.size());
 }
 
-std::string key_name(log::field f) {
-  std::string k(log::field_name(f));
-  std::replace(k.begin(), k.end(), '-', '_');
-  return k;
+char* put_raw(char* o, std::string_view s) {
+  std::memcpy(o, s.data(), s.size());
+  return o + s.size();
 }
 
-bool is_number_field(log::field f) {
-  using log::field;
-  return f == field::sc_status || f == field::sc_bytes || f == field::cs_bytes ||
-         f == field::c_port || f == field::sc_content_len || f == field::cs_headers_count ||
-         f == field::time_taken || f == field::time_to_first_byte;
+// Bytes that JSON strings need escaped (< 0x20, '"', '\\'); bytes >= 0x80 are checked
+// as UTF-8.
+constexpr std::array<std::uint8_t, 256> json_class() {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = 1;
+  t['"'] = 1;
+  t['\\'] = 1;
+  for (int c = 0x80; c < 256; ++c) t[static_cast<std::size_t>(c)] = 2;
+  return t;
+}
+constexpr std::array<std::uint8_t, 256> json_bytes = json_class();
+
+// Length of the valid UTF-8 sequence at s[i] (a byte >= 0x80), or 0 when it is not one.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  std::size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  if (b(i + 1) < lo || b(i + 1) > hi) return 0;
+  for (std::size_t k = 2; k < n; ++k) {
+    if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
+  }
+  return n;
 }
 
-// Fields beyond the four that have their own keys.
-bool is_extra(log::field f) {
-  using log::field;
-  return f != field::timestamp && f != field::c_ip && f != field::cs_user_agent &&
-         f != field::cs_uri_query;
+constexpr std::size_t json_string_bound(std::size_t n) {
+  return 6 * n + 2;
 }
 
-nlohmann::json extra_value(log::field f, std::string_view raw) {
-  if (raw == "-") return nullptr;
-  if (is_number_field(f)) {
-    if (raw.find('.') != std::string_view::npos) {
-      return std::strtod(std::string(raw).c_str(), nullptr);
+// True when none of the 8 bytes in `x` needs a look: no control byte, quote, backslash or
+// byte >= 0x80 (SWAR: each test sets a byte's high bit).
+inline bool plain_word(std::uint64_t x) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+  const std::uint64_t q = x ^ (ones * '"');
+  const std::uint64_t b = x ^ (ones * '\\');
+  const std::uint64_t hits = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x;
+  return (hits & high) == 0;
+}
+
+// A JSON string; invalid UTF-8 bytes become U+FFFD.
+char* put_json_string(char* o, std::string_view s) {
+  static constexpr char hexd[] = "0123456789abcdef";
+  *o++ = '"';
+  std::size_t run = 0;  // start of the bytes not yet copied
+  for (std::size_t i = 0; i < s.size();) {
+    if (i + 8 <= s.size()) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (plain_word(w)) {
+        i += 8;
+        continue;
+      }
     }
-    return std::strtoll(std::string(raw).c_str(), nullptr, 10);
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const std::uint8_t k = json_bytes[c];
+    if (k == 0) {
+      ++i;
+      continue;
+    }
+    if (k == 2) {
+      if (const std::size_t n = utf8_sequence(s, i)) {
+        i += n;
+        continue;
+      }
+    }
+    o = put_raw(o, s.substr(run, i - run));
+    if (k == 2) {
+      o = put_raw(o, "\xEF\xBF\xBD");
+    } else {
+      *o++ = '\\';
+      switch (c) {
+        case '"':
+        case '\\':
+          *o++ = static_cast<char>(c);
+          break;
+        case '\n':
+          *o++ = 'n';
+          break;
+        case '\t':
+          *o++ = 't';
+          break;
+        case '\r':
+          *o++ = 'r';
+          break;
+        case '\b':
+          *o++ = 'b';
+          break;
+        case '\f':
+          *o++ = 'f';
+          break;
+        default:
+          o = put_raw(o, "u00");
+          *o++ = hexd[c >> 4];
+          *o++ = hexd[c & 0xF];
+      }
+    }
+    run = ++i;
   }
-  if (log::is_escaped(f)) {
-    auto u = log::log_unescape(raw);
-    if (u) return *u;
+  o = put_raw(o, s.substr(run));
+  *o++ = '"';
+  return o;
+}
+
+// A number as JSON wants it: no leading zeros ("000" is 0, "007.5" is 7.5).
+char* put_number(char* o, std::string_view v) {
+  if (!v.empty() && v[0] == '-') {
+    *o++ = '-';
+    v.remove_prefix(1);
   }
-  return std::string(raw);
+  std::size_t z = 0;
+  while (z + 1 < v.size() && v[z] == '0' && v[z + 1] != '.') ++z;
+  return put_raw(o, v.substr(z));
+}
+
+// Epoch milliseconds as seconds, the way a double prints: 1718787248.53, 1718787249.0.
+constexpr std::size_t seconds_bound = 32;
+char* put_seconds(char* o, std::int64_t ms) {
+  const fmt::format_int whole(ms / 1000);
+  o = put_raw(o, std::string_view(whole.data(), whole.size()));
+  *o++ = '.';
+  const int frac = static_cast<int>(ms % 1000);
+  if (frac == 0) {
+    *o++ = '0';
+    return o;
+  }
+  char d[3] = {static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+               static_cast<char>('0' + frac % 10)};
+  std::size_t n = 3;
+  while (d[n - 1] == '0') --n;
+  return put_raw(o, std::string_view(d, n));
+}
+
+using params_t = std::vector<std::pair<std::string, std::string>>;
+
+std::size_t params_bound(const params_t& params) {
+  std::size_t n = 2;
+  for (const auto& [k, v] : params) n += json_string_bound(k.size() + v.size()) + 8;
+  return n;
 }
 
 // {"k": "v", ...} in query order.
-std::string params_text(const log::record& r) {
-  std::string p = "{";
-  for (std::size_t i = 0; i < r.params.size(); ++i) {
-    if (i) p += ", ";
-    p += json_text(r.params[i].first);
-    p += ": ";
-    p += json_text(r.params[i].second);
+char* put_params(char* o, const params_t& params) {
+  *o++ = '{';
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    if (i) o = put_raw(o, ", ");
+    o = put_json_string(o, params[i].first);
+    o = put_raw(o, ": ");
+    o = put_json_string(o, params[i].second);
   }
-  p += "}";
-  return p;
-}
-
-// One JSON object in the documented key order, ", " and ": " between items.
-void write_jsonl(const log::record& r, std::string& out) {
-  using log::field;
-  bool first = true;
-  auto item = [&](std::string_view key, const std::string& value_text) {
-    out += first ? "{" : ", ";
-    first = false;
-    out += json_text(std::string(key));
-    out += ": ";
-    out += value_text;
-  };
-  const auto has = [&r](field f) { return r.raw(f).has_value(); };
-  if (has(field::timestamp)) item("timestamp", json_text(r.timestamp()));
-  if (has(field::c_ip)) item("c_ip", json_text(r.c_ip));
-  if (has(field::cs_user_agent)) item("user_agent", json_text(r.user_agent));
-  if (has(field::cs_uri_query)) {
-    item("query", json_text(r.query));
-    item("params", params_text(r));
-  }
-  for (std::size_t i = 0; i < r.fields.size(); ++i) {
-    if (is_extra(r.fields[i])) {
-      item(key_name(r.fields[i]), json_text(extra_value(r.fields[i], r.values[i])));
-    }
-  }
-  out += first ? "{}\n" : "}\n";
-}
-
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"') o += '"';
-    o += c;
-  }
-  o += '"';
+  *o++ = '}';
   return o;
 }
 
-std::string tsv_cell(const std::string& s) {
+// Runs `write` on `bound` bytes of room at the end of `b`, keeps what it wrote.
+template <class F>
+void with_room(fmt::memory_buffer& b, std::size_t bound, F&& write) {
+  const std::size_t old = b.size();
+  b.resize(old + bound);
+  char* end = write(b.data() + old);
+  b.resize(static_cast<std::size_t>(end - b.data()));
+}
+
+std::string seconds_text(std::int64_t ms) {
+  fmt::memory_buffer b;
+  with_room(b, seconds_bound, [&](char* o) { return put_seconds(o, ms); });
+  return fmt::to_string(b);
+}
+
+// What each output column is made of, worked out once per layout.
+enum class source : std::uint8_t { timestamp, c_ip, user_agent, query, params, status, value };
+struct column {
+  std::string key;  // JSON key, CSV/TSV header
+  source from;
+  std::size_t index;  // the record column (for timestamp: of timestamp or date)
+  log::field field;
+};
+
+std::vector<column> plan(const log::field_list& l) {
+  using log::field;
+  std::vector<column> c;
+  const auto find = [&l](field f) {
+    for (std::size_t i = 0; i < l.size(); ++i) {
+      if (l[i] == f) return i;
+    }
+    return l.size();
+  };
+  if (std::size_t i = find(field::timestamp); i < l.size()) {
+    c.push_back({"timestamp", source::timestamp, i, field::timestamp});
+  } else if (std::size_t d = find(log::standard_date); d < l.size()) {
+    c.push_back({"timestamp", source::timestamp, d, log::standard_date});
+  }
+  if (std::size_t i = find(field::c_ip); i < l.size()) {
+    c.push_back({"c_ip", source::c_ip, i, field::c_ip});
+  }
+  if (std::size_t i = find(field::cs_user_agent); i < l.size()) {
+    c.push_back({"user_agent", source::user_agent, i, field::cs_user_agent});
+  }
+  if (std::size_t i = find(field::cs_uri_query); i < l.size()) {
+    c.push_back({"query", source::query, i, field::cs_uri_query});
+    c.push_back({"params", source::params, i, field::cs_uri_query});
+  }
+  for (std::size_t i = 0; i < l.size(); ++i) {
+    const field f = l[i];
+    if (f == field::timestamp || f == field::c_ip || f == field::cs_user_agent ||
+        f == field::cs_uri_query || f == log::standard_date || f == log::standard_time) {
+      continue;
+    }
+    c.push_back({l.key(i), f == field::sc_status ? source::status : source::value, i, f});
+  }
+  return c;
+}
+
+class writer {
+ public:
+  writer(std::string format, std::FILE* out) : format_(std::move(format)), out_(out) {}
+
+  void write(const log::record& r) {
+    if (r.layout != layout_) relayout(r.layout);
+    if (format_ == "jsonl") {
+      json(r);
+    } else {
+      row(r);
+    }
+    if (buf_.size() >= (1 << 16)) flush();
+  }
+
+  void flush() {
+    std::fwrite(buf_.data(), 1, buf_.size(), out_);
+    buf_.clear();
+  }
+
+  // The header row for CSV/TSV when nothing was written (so that empty output still
+  // names its columns).
+  void finish(const log::field_list& fallback) {
+    if (format_ != "jsonl" && !layout_) {
+      auto l = std::make_shared<log::field_list>(fallback);
+      relayout(l);
+    }
+    flush();
+  }
+
+ private:
+  void relayout(const std::shared_ptr<const log::field_list>& l) {
+    std::vector<column> c = plan(*l);
+    const bool same = !columns_.empty() && c.size() == columns_.size() &&
+                      std::equal(c.begin(), c.end(), columns_.begin(),
+                                 [](const column& a, const column& b) { return a.key == b.key; });
+    layout_ = l;
+    columns_ = std::move(c);
+    keys_size_ = 0;
+    for (const auto& col : columns_) keys_size_ += col.key.size() + 24;
+    if (format_ != "jsonl" && !same) {
+      std::vector<std::string> head;
+      for (const auto& col : columns_) head.push_back(col.key);
+      put_row(head);
+    }
+  }
+
+  // Room enough for any record: every byte of the line escaped, the params, the keys.
+  std::size_t json_bound(const log::record& r) const {
+    return json_string_bound(r.text.size()) * 2 + params_bound(r.params) + keys_size_ +
+           columns_.size() * (seconds_bound + 8) + 32;
+  }
+
+  void json(const log::record& r) {
+    with_room(buf_, json_bound(r), [&](char* o) { return json_into(o, r); });
+  }
+
+  char* json_into(char* o, const log::record& r) {
+    bool first = true;
+    for (const column& c : columns_) {
+      o = put_raw(o, first ? "{\"" : ", \"");
+      first = false;
+      o = put_raw(o, c.key);
+      o = put_raw(o, "\": ");
+      const bool absent = r.absent(c.index);
+      if (absent && c.from != source::params) {
+        o = put_raw(o, "null");
+        continue;
+      }
+      switch (c.from) {
+        case source::timestamp:
+          o = put_seconds(o, r.timestamp_ms);
+          break;
+        case source::c_ip:
+          o = put_json_string(o, r.c_ip);
+          break;
+        case source::user_agent:
+          o = put_json_string(o, r.user_agent);
+          break;
+        case source::query:
+          o = put_json_string(o, r.query);
+          break;
+        case source::params:
+          o = put_params(o, r.params);
+          break;
+        case source::status: {
+          const fmt::format_int n(r.status);
+          o = put_raw(o, std::string_view(n.data(), n.size()));
+          if (r.closed) o = put_raw(o, ", \"closed\": true");
+          break;
+        }
+        case source::value:
+          o = value_into(o, r, c);
+          break;
+      }
+    }
+    return put_raw(o, first ? "{}\n" : "}\n");
+  }
+
+  char* value_into(char* o, const log::record& r, const column& c) {
+    const std::string_view v = r.value(c.index);
+    const log::field_type t = log::type_of(c.field);
+    if (t == log::field_type::integer || t == log::field_type::decimal) {
+      return put_number(o, v);  // validated by the parser
+    }
+    if (log::is_escaped(c.field)) {
+      scratch_.clear();
+      log::log_unescape_append(v, scratch_);
+      return put_json_string(o, scratch_);
+    }
+    return put_json_string(o, v);
+  }
+
+  std::string text(const log::record& r, const column& c) {
+    const bool absent = r.absent(c.index);
+    switch (c.from) {
+      case source::timestamp:
+        if (absent) return {};
+        // Real-time records: the value as written; standard logs: date and time joined.
+        return c.field == log::field::timestamp ? std::string(r.value(c.index))
+                                                : seconds_text(r.timestamp_ms);
+      case source::c_ip:
+        return r.c_ip;
+      case source::user_agent:
+        return r.user_agent;
+      case source::query:
+        return r.query;
+      case source::params: {
+        fmt::memory_buffer b;
+        with_room(b, params_bound(r.params), [&](char* o) { return put_params(o, r.params); });
+        return fmt::to_string(b);
+      }
+      case source::status:
+        return absent ? std::string() : std::to_string(r.status);
+      case source::value:
+        break;
+    }
+    if (absent) return {};
+    const std::string_view v = r.value(c.index);
+    const log::field_type t = log::type_of(c.field);
+    if (t == log::field_type::integer || t == log::field_type::decimal) {
+      fmt::memory_buffer b;
+      with_room(b, v.size() + 1, [&](char* o) { return put_number(o, v); });
+      return fmt::to_string(b);
+    }
+    if (log::is_escaped(c.field)) {
+      std::string s;
+      log::log_unescape_append(v, s);
+      return s;
+    }
+    return std::string(v);
+  }
+
+  void row(const log::record& r) {
+    std::vector<std::string> cells;
+    cells.reserve(columns_.size());
+    for (const column& c : columns_) cells.push_back(text(r, c));
+    put_row(cells);
+  }
+
+  void put_row(const std::vector<std::string>& cells) {
+    const bool csv = format_ == "csv";
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      if (i) buf_.push_back(csv ? ',' : '\t');
+      const std::string& s = cells[i];
+      if (csv) {
+        if (s.find_first_of(",\"\r\n") == std::string::npos) {
+          put(buf_, s);
+          continue;
+        }
+        buf_.push_back('"');
+        for (char ch : s) {
+          if (ch == '"') buf_.push_back('"');
+          buf_.push_back(ch);
+        }
+        buf_.push_back('"');
+        continue;
+      }
+      for (char ch : s) {
+        switch (ch) {
+          case '\t':
+            put(buf_, "\\t");
+            break;
+          case '\n':
+            put(buf_, "\\n");
+            break;
+          case '\r':
+            put(buf_, "\\r");
+            break;
+          case '\\':
+            put(buf_, "\\\\");
+            break;
+          default:
+            buf_.push_back(ch);
+        }
+      }
+    }
+    put(buf_, csv ? "\r\n" : "\n");
+  }
+
+  std::string format_;
+  std::FILE* out_;
+  fmt::memory_buffer buf_;
+  std::string scratch_;
+  std::shared_ptr<const log::field_list> layout_;
+  std::vector<column> columns_;
+  std::size_t keys_size_ = 0;  // room for the keys and their punctuation
+};
+
+// Counts distinct strings (event ids). Strings go to one arena and their hashes to a list,
+// both written in order; the count sorts the hashes and compares the strings of equal
+// hashes, so it is exact, with no allocation or random memory access per string.
+class distinct_counter {
+ public:
+  void add(std::string_view s) {
+    entries_.push_back({std::hash<std::string_view>{}(s), arena_.size(), s.size()});
+    arena_.append(s.data(), s.size());
+  }
+
+  std::size_t count() {
+    std::sort(entries_.begin(), entries_.end(),
+              [](const entry& a, const entry& b) { return a.hash < b.hash; });
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < entries_.size();) {
+      std::size_t j = i + 1;
+      while (j < entries_.size() && entries_[j].hash == entries_[i].hash) ++j;
+      // Equal hashes: the distinct strings among them (nearly always one).
+      std::vector<std::string_view> seen;
+      for (std::size_t k = i; k < j; ++k) {
+        const std::string_view t = text(entries_[k]);
+        if (std::find(seen.begin(), seen.end(), t) == seen.end()) seen.push_back(t);
+      }
+      n += seen.size();
+      i = j;
+    }
+    return n;
+  }
+
+ private:
+  struct entry {
+    std::size_t hash;
+    std::size_t start, size;
+  };
+  std::string_view text(const entry& e) const {
+    return std::string_view(arena_).substr(e.start, e.size);
+  }
+  std::string arena_;
+  std::vector<entry> entries_;
+};
+
+// Up to this many skipped lines are quoted on stderr; the rest are counted.
+constexpr std::uint64_t quoted_problems = 10;
+
+std::string excerpt(std::string_view s) {
   std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '\t':
-        o += "\\t";
-        break;
-      case '\n':
-        o += "\\n";
-        break;
-      case '\r':
-        o += "\\r";
-        break;
-      case '\\':
-        o += "\\\\";
-        break;
-      default:
-        o += c;
+  for (char ch : s.substr(0, 160)) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\t') {
+      o += "\\t";
+    } else if (c < 0x20 || c == 0x7F) {
+      o += fmt::format("\\x{:02x}", static_cast<unsigned>(c));
+    } else {
+      o += ch;
     }
   }
+  if (s.size() > 160) o += "...";
   return o;
-}
-
-std::vector<std::string> columns(const std::vector<log::field>& fields) {
-  using log::field;
-  std::vector<std::string> c;
-  const auto has = [&](field f) {
-    return std::find(fields.begin(), fields.end(), f) != fields.end();
-  };
-  if (has(field::timestamp)) c.push_back("timestamp");
-  if (has(field::c_ip)) c.push_back("c_ip");
-  if (has(field::cs_user_agent)) c.push_back("user_agent");
-  if (has(field::cs_uri_query)) {
-    c.push_back("query");
-    c.push_back("params");
-  }
-  for (field f : fields) {
-    if (is_extra(f)) c.push_back(key_name(f));
-  }
-  return c;
-}
-
-std::vector<std::string> cells(const log::record& r) {
-  using log::field;
-  std::vector<std::string> c;
-  const auto has = [&r](field f) { return r.raw(f).has_value(); };
-  if (has(field::timestamp)) c.push_back(std::string(*r.raw(field::timestamp)));
-  if (has(field::c_ip)) c.push_back(r.c_ip);
-  if (has(field::cs_user_agent)) c.push_back(r.user_agent);
-  if (has(field::cs_uri_query)) {
-    c.push_back(r.query);
-    c.push_back(params_text(r));
-  }
-  for (std::size_t i = 0; i < r.fields.size(); ++i) {
-    if (!is_extra(r.fields[i])) continue;
-    const auto v = extra_value(r.fields[i], r.values[i]);
-    c.push_back(v.is_null() ? std::string() : v.is_string() ? v.get<std::string>() : json_text(v));
-  }
-  return c;
-}
-
-void write_row(const std::vector<std::string>& row, bool csv, std::string& out) {
-  for (std::size_t i = 0; i < row.size(); ++i) {
-    if (i) out += csv ? ',' : '\t';
-    out += csv ? csv_cell(row[i]) : tsv_cell(row[i]);
-  }
-  out += csv ? "\r\n" : "\n";
-}
-
-void flush_out(std::string& out) {
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  out.clear();
 }
 
 int run_logs(const logs_args& a) {
+  const auto order =
+      a.fields_order == "as-given" ? log::field_order::as_given : log::field_order::canonical;
   // value() rather than operator*: its explicit check lets GCC's -Wnull-dereference see
   // through result's variant at -O2.
-  auto fields = log::parse_fields(a.fields);
+  auto fields = log::parse_fields(a.fields, order);
   if (!fields.has_value()) return fail("--fields: " + fields.error().message());
   log::reader_options o;
   o.fields = fields.value();
+  o.input = a.input == "standard" ? log::input_kind::standard : log::input_kind::realtime;
   o.dedupe = a.dedupe;
   o.event_id_key = a.event_id_key;
   if (!a.since.empty()) {
@@ -248,101 +607,135 @@ int run_logs(const logs_args& a) {
     o.until_ms = parse_time(a.until);
     if (!o.until_ms) return fail("--until: not a time: '" + a.until + "'");
   }
-  o.on_problem = [](const log::problem& p) {
-    std::fprintf(stderr, "pixel: warning: %s:%llu: %s\n", p.file.c_str(),
-                 static_cast<unsigned long long>(p.line), p.message.c_str());
+  std::uint64_t problems = 0;
+  o.on_problem = [&problems](const log::problem& p) {
+    if (++problems > quoted_problems) return;
+    std::string m = fmt::format("pixel: warning: {}:{}: {}", p.file, p.line, p.message);
+    if (!p.text.empty()) m += fmt::format("\n  line: {}", excerpt(p.text));
+    m += '\n';
+    std::fwrite(m.data(), 1, m.size(), stderr);
   };
-  if (a.stats && !a.group_by.empty() &&
-      std::find(o.fields.begin(), o.fields.end(), log::field::cs_uri_query) == o.fields.end()) {
+  if (a.stats && !a.group_by.empty() && o.input == log::input_kind::realtime &&
+      !o.fields.contains(log::field::cs_uri_query)) {
     return fail("--group-by needs cs-uri-query among the fields");
   }
   auto opened = log::reader::open(a.paths, o);
   if (!opened.has_value()) return fail(opened.error().message());
   log::reader* rd = &opened.value();
 
-  const bool csv = a.format == "csv";
   const bool jsonl = a.format == "jsonl";
-  std::string out;
   log::record r;
+  fmt::memory_buffer out;
 
   if (a.stats) {
     std::uint64_t records = 0;
-    std::unordered_set<std::string> events;
+    distinct_counter events;
     std::map<std::optional<std::string>, std::uint64_t> groups;
     while (rd->next(r)) {
       ++records;
-      if (const std::string* id = r.param(a.event_id_key)) events.insert(*id);
+      if (const std::string* id = r.param(a.event_id_key)) events.add(*id);
       if (!a.group_by.empty()) {
         const std::string* v = r.param(a.group_by);
         ++groups[v ? std::optional<std::string>(*v) : std::nullopt];
       }
     }
+    std::string text;
+    const auto row = [&](const std::vector<std::string>& cells) {
+      const bool csv = a.format == "csv";
+      for (std::size_t i = 0; i < cells.size(); ++i) {
+        if (i) text += csv ? ',' : '\t';
+        text += cells[i];
+      }
+      text += csv ? "\r\n" : "\n";
+    };
     if (a.group_by.empty()) {
-      const std::vector<std::pair<std::string, std::uint64_t>> row = {
+      const std::vector<std::pair<std::string, std::uint64_t>> counts = {
           {"records", records},
-          {"events", events.size()},
+          {"events", events.count()},
           {"duplicates", rd->duplicates()},
           {"malformed", rd->malformed()}};
       if (jsonl) {
         nlohmann::ordered_json j;
-        for (const auto& [k, v] : row) j[k] = v;
-        out += j.dump() + "\n";
+        for (const auto& [k, v] : counts) j[k] = v;
+        text += j.dump() + "\n";
       } else {
         std::vector<std::string> head, vals;
-        for (const auto& [k, v] : row) {
+        for (const auto& [k, v] : counts) {
           head.push_back(k);
           vals.push_back(std::to_string(v));
         }
-        write_row(head, csv, out);
-        write_row(vals, csv, out);
+        row(head);
+        row(vals);
       }
     } else {
       std::vector<std::pair<std::optional<std::string>, std::uint64_t>> sorted(groups.begin(),
                                                                                groups.end());
       std::stable_sort(sorted.begin(), sorted.end(),
                        [](const auto& x, const auto& y) { return x.second > y.second; });
-      if (!jsonl) write_row({a.group_by, "count"}, csv, out);
+      if (!jsonl) row({a.group_by, "count"});
       for (const auto& [value, count] : sorted) {
         if (jsonl) {
           nlohmann::ordered_json j;
           j[a.group_by] = value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
           j["count"] = count;
-          out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+          text += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
         } else {
-          write_row({value.value_or(""), std::to_string(count)}, csv, out);
+          // CSV/TSV cells: the value as text.
+          std::string v = value.value_or("");
+          if (a.format == "csv" && v.find_first_of(",\"\r\n") != std::string::npos) {
+            std::string q = "\"";
+            for (char ch : v) {
+              if (ch == '"') q += '"';
+              q += ch;
+            }
+            v = q + "\"";
+          }
+          row({v, std::to_string(count)});
         }
       }
     }
-    flush_out(out);
-    std::fflush(stdout);
-    return exit_ok;
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  } else {
+    writer w(a.format, stdout);
+    while (rd->next(r)) w.write(r);
+    w.finish(o.input == log::input_kind::standard ? log::standard_default_fields() : o.fields);
   }
-
-  if (!jsonl) write_row(columns(o.fields), csv, out);
-  while (rd->next(r)) {
-    if (jsonl) {
-      write_jsonl(r, out);
-    } else {
-      write_row(cells(r), csv, out);
-    }
-    if (out.size() >= 64 * 1024) flush_out(out);
-  }
-  flush_out(out);
   std::fflush(stdout);
-  return exit_ok;
+
+  if (rd->malformed() == 0) return exit_ok;
+  const std::uint64_t shown = std::min(problems, quoted_problems);
+  std::string m = fmt::format("pixel: {} of {} lines skipped ({} shown above); {} records read\n",
+                              rd->malformed(), rd->lines(), shown, rd->records());
+  std::fwrite(m.data(), 1, m.size(), stderr);
+  return rd->records() == 0 ? exit_failure : exit_partial;
 }
 
 }  // namespace
 
 void add_logs_command(CLI::App& app, context& ctx) {
   auto a = std::make_shared<logs_args>();
-  CLI::App* cmd = app.add_subcommand("logs", "Read real-time log records back into events");
+  CLI::App* cmd = app.add_subcommand(
+      "logs", "Read CloudFront logs (real-time records, standard logs) back into events");
   cmd->add_option("--format", a->format, "jsonl, csv or tsv")
       ->check(CLI::IsMember({"jsonl", "csv", "tsv"}))
       ->capture_default_str();
-  cmd->add_option("--fields", a->fields, "The records' fields (as given to the distribution)")
+  cmd->add_option("--fields", a->fields,
+                  "The real-time records' fields (the distribution's real-time log "
+                  "configuration)")
       ->capture_default_str();
-  cmd->add_flag("--dedupe", a->dedupe, "One record per event id (the first delivered attempt)");
+  cmd->add_option("--fields-order", a->fields_order,
+                  "canonical: --fields in any order, records in CloudFront's order; as-given: "
+                  "the records' columns exactly as listed (unknown names read as text)")
+      ->check(CLI::IsMember({"canonical", "as-given"}))
+      ->capture_default_str();
+  cmd->add_option("--input", a->input,
+                  "Files without a header: realtime (records laid out as --fields) or standard "
+                  "(standard-log lines, documented field list). Files starting with #Version: "
+                  "or #Fields: are standard logs whatever this says")
+      ->check(CLI::IsMember({"realtime", "standard"}))
+      ->capture_default_str();
+  cmd->add_flag("--dedupe", a->dedupe,
+                "One record per event id (the first 2xx/3xx attempt, else the first)");
   cmd->add_option("--since", a->since,
                   "Keep records at or after T (epoch seconds or ISO 8601 UTC)");
   cmd->add_option("--until", a->until, "Keep records before T");
@@ -352,6 +745,10 @@ void add_logs_command(CLI::App& app, context& ctx) {
   cmd->add_option("--event-id-key", a->event_id_key, "Parameter holding the event id")
       ->capture_default_str();
   cmd->add_option("paths", a->paths, "Files or folders of log objects")->required();
+  cmd->footer(
+      "Exit status: 0 every line was read; 1 nothing could be read (or a bad argument or "
+      "path); 2 usage error; 3 some lines were skipped (each reported on stderr, the first "
+      "few quoted).");
   cmd->callback([a, &ctx] { ctx.exit_code = run_logs(*a); });
 }
 

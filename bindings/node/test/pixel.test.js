@@ -49,7 +49,11 @@ async function startEdge() {
           }
           for (const line of fs.readFileSync(p, 'utf8').split('\n')) {
             if (!line) continue;
-            const [, ip, ua, query] = line.split('\t');
+            // The default fields: timestamp, c-ip, sc-status, cs-uri-stem,
+            // x-edge-request-id, cs-user-agent, cs-referer, cs-uri-query.
+            const f = line.split('\t');
+            assert.equal(f.length, 8, line);
+            const [ip, ua, query] = [f[1], f[5], f[7]];
             // Undo the log escaping once, then decode the query as sent.
             const sent = query === '-' ? '' : decodeURIComponent(query);
             records.push({ip, userAgent: decodeURIComponent(ua),

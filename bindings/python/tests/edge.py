@@ -43,7 +43,12 @@ class Edge:
                 for name in sorted(files):
                     with open(os.path.join(root, name), encoding="utf-8") as f:
                         for line in f:
-                            ts, ip, ua, query = line.rstrip("\n").split("\t")
+                            # The default fields: timestamp, c-ip, sc-status, cs-uri-stem,
+                            # x-edge-request-id, cs-user-agent, cs-referer, cs-uri-query.
+                            f = line.rstrip("\n").split("\t")
+                            if len(f) != 8:
+                                raise RuntimeError(f"not an 8-field record: {line!r}")
+                            ts, ip, ua, query = f[0], f[1], f[5], f[7]
                             # Undo the log escaping once, then split and decode the query.
                             raw = urllib.parse.unquote(query) if query != "-" else ""
                             params = urllib.parse.parse_qsl(raw, keep_blank_values=True)

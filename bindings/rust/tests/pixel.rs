@@ -94,13 +94,15 @@ impl Edge {
                     continue;
                 }
                 for line in std::fs::read_to_string(&p).unwrap().lines() {
+                    // The default fields: timestamp, c-ip, sc-status, cs-uri-stem,
+                    // x-edge-request-id, cs-user-agent, cs-referer, cs-uri-query.
                     let f: Vec<&str> = line.split('\t').collect();
-                    assert_eq!(f.len(), 4, "{line}");
+                    assert_eq!(f.len(), 8, "{line}");
                     // Undo the log escaping once, then split and decode the query as sent.
-                    let sent = if f[3] == "-" { String::new() } else { percent_decode(f[3]) };
+                    let sent = if f[7] == "-" { String::new() } else { percent_decode(f[7]) };
                     records.push(Record {
                         ip: f[1].to_string(),
-                        user_agent: percent_decode(f[2]),
+                        user_agent: percent_decode(f[5]),
                         params: split_query(&sent),
                     });
                 }

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@
 #include <thread>
 
 #include "firehose_writer.hpp"
+#include "pixel/url.hpp"
 
 namespace pixel::edge {
 
@@ -104,7 +106,8 @@ struct hit {
   clock::time_point answered;
   int status = 0;
   bool reset = false;
-  std::string method, target, version, remote_ip, request_id;
+  bool closed = false;  // the viewer closed the connection before the answer: sc-status 000
+  std::string method, target, version, remote_ip, local_ip, request_id;
   int remote_port = 0;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string content_type;
@@ -235,6 +238,50 @@ class conn_stream final : public httplib::Stream {
 };
 
 thread_local hit* current_hit = nullptr;
+
+// True when the peer has closed its side (or the connection is gone).
+bool viewer_gone(int sock) {
+  pollfd p{sock, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+// CMCD (CTA-5004) keys of a request, from the CMCD query parameter and the CMCD-Object,
+// -Request, -Session and -Status headers: "br=3200,bs,cid=\"x\"" as key -> value
+// (strings unquoted, a key without value is "true").
+std::vector<std::pair<std::string, std::string>> cmcd_keys(
+    std::string_view query, const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto add = [&out](std::string_view list) {
+    std::size_t pos = 0;
+    while (pos < list.size()) {
+      std::size_t comma = pos;
+      bool quoted = false;
+      for (; comma < list.size() && (quoted || list[comma] != ','); ++comma) {
+        if (list[comma] == '"') quoted = !quoted;
+      }
+      std::string_view item = list.substr(pos, comma - pos);
+      pos = comma + 1;
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      if (item.empty()) continue;
+      const std::size_t eq = item.find('=');
+      std::string value = eq == std::string_view::npos ? "true" : std::string(item.substr(eq + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = value.substr(1, value.size() - 2);
+      }
+      out.emplace_back(std::string(item.substr(0, eq)), std::move(value));
+    }
+  };
+  for (const auto& [k, v] : headers) {
+    if (k.size() > 5 && strncasecmp(k.c_str(), "CMCD-", 5) == 0) add(v);
+  }
+  auto params = decode_query(query);
+  if (params) {
+    for (const auto& [k, v] : *params) {
+      if (k == "CMCD") add(v);
+    }
+  }
+  return out;
+}
 
 // A request from memory, its answer discarded: see edge_http::warm_up.
 class memory_stream final : public httplib::Stream {
@@ -429,6 +476,7 @@ bool edge_http<Base>::process_and_close_socket(socket_t sock) {
       reset = true;
       break;
     }
+    if (h.closed) break;
     if (!ok || closed || last) break;
   }
   if (reset) {
@@ -547,6 +595,11 @@ void server::impl::handle_pixel(const httplib::Request& req, httplib::Response& 
   h->present = true;
   h->status = status;
   h->reset = reset;
+  // A viewer that hung up while the answer was pending gets none and is logged 000.
+  if (!reset && viewer_gone(h->stream->socket())) {
+    h->closed = true;
+    h->stream->discard_writes(true);
+  }
   // A reset answers nothing: what cpp-httplib writes next goes nowhere.
   if (reset) h->stream->discard_writes(true);
   h->answered = clock::now();
@@ -555,6 +608,10 @@ void server::impl::handle_pixel(const httplib::Request& req, httplib::Response& 
   h->version = req.version;
   h->remote_ip = req.remote_addr;
   h->remote_port = req.remote_port;
+  {
+    int local_port = 0;
+    h->stream->get_local_ip_and_port(h->local_ip, local_port);
+  }
   h->content_type = status == 200 ? "image/png" : "";
   h->content_len = status == 200 ? pixel_png().size() : 0;
   for (const auto& [k, v] : req.headers) {
@@ -574,13 +631,7 @@ std::string server::impl::format(const hit& h, const conn_stream&, std::uint64_t
   using log::field;
   auto header = [&h](std::string_view name) -> std::string_view {
     for (const auto& [k, v] : h.headers) {
-      if (k.size() == name.size() &&
-          std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) ==
-                   std::tolower(static_cast<unsigned char>(b));
-          })) {
-        return v;
-      }
+      if (k.size() == name.size() && strncasecmp(k.data(), name.data(), k.size()) == 0) return v;
     }
     return {};
   };
@@ -592,7 +643,20 @@ std::string server::impl::format(const hit& h, const conn_stream&, std::uint64_t
     return std::max<std::int64_t>(
         0, std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());
   };
-  const std::string_view result_type = h.reset ? "Error" : h.status == 200 ? "Hit" : "Error";
+  const bool answered = !h.closed;
+  const std::string_view result_type = h.closed || h.reset || h.status != 200 ? "Error" : "Hit";
+  std::vector<std::pair<std::string, std::string>> cmcd;
+  bool cmcd_read = false;
+  const auto cmcd_value = [&](std::string_view key) -> std::string {
+    if (!cmcd_read) {
+      cmcd = cmcd_keys(query, h.headers);
+      cmcd_read = true;
+    }
+    for (const auto& [k, v] : cmcd) {
+      if (k == key) return v;
+    }
+    return {};
+  };
   std::string line;
   line.reserve(256 + target.size() * 2);
   bool first = true;
@@ -607,11 +671,18 @@ std::string server::impl::format(const hit& h, const conn_stream&, std::uint64_t
       case field::c_ip:
         append_value(line, h.remote_ip, false);
         break;
+      case field::s_ip:
+        append_value(line, h.local_ip, false);
+        break;
       case field::time_to_first_byte:
-        append_seconds(line, ms_between(h.start, h.answered));
+        if (answered) {
+          append_seconds(line, ms_between(h.start, h.answered));
+        } else {
+          line += '-';
+        }
         break;
       case field::sc_status:
-        line += std::to_string(h.status);
+        line += h.closed ? std::string("000") : std::to_string(h.status);
         break;
       case field::sc_bytes:
         line += std::to_string(out);
@@ -673,18 +744,15 @@ std::string server::impl::format(const hit& h, const conn_stream&, std::uint64_t
       case field::ssl_cipher:
         append_value(line, ssl ? SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)) : "", false);
         break;
-      case field::fle_encrypted_fields:
-      case field::fle_status:
-      case field::sc_range_start:
-      case field::sc_range_end:
-      case field::c_country:
-        line += '-';
-        break;
       case field::sc_content_type:
-        append_value(line, h.content_type, false);
+        append_value(line, answered ? h.content_type : std::string(), esc);
         break;
       case field::sc_content_len:
-        line += std::to_string(h.content_len);
+        if (answered) {
+          line += std::to_string(h.content_len);
+        } else {
+          line += '-';
+        }
         break;
       case field::c_port:
         line += std::to_string(h.remote_port);
@@ -696,7 +764,7 @@ std::string server::impl::format(const hit& h, const conn_stream&, std::uint64_t
         append_value(line, header("Accept"), esc);
         break;
       case field::cache_behavior_path_pattern:
-        line += "/1x1.png";
+        append_value(line, "/1x1.png", esc);
         break;
       case field::cs_headers: {
         std::string all;
@@ -720,6 +788,88 @@ std::string server::impl::format(const hit& h, const conn_stream&, std::uint64_t
       }
       case field::cs_headers_count:
         line += std::to_string(h.headers.size());
+        break;
+      case field::primary_distribution_id:
+        append_value(line, opt_.primary_distribution_id, false);
+        break;
+      case field::primary_distribution_dns_name:
+        append_value(line, opt_.primary_distribution_dns_name, false);
+        break;
+      case field::asn:
+        append_value(line, opt_.asn, false);
+        break;
+      case field::cmcd_encoded_bitrate:
+        append_value(line, cmcd_value("br"), esc);
+        break;
+      case field::cmcd_buffer_length:
+        append_value(line, cmcd_value("bl"), esc);
+        break;
+      case field::cmcd_buffer_starvation:
+        append_value(line, cmcd_value("bs"), esc);
+        break;
+      case field::cmcd_content_id:
+        append_value(line, cmcd_value("cid"), esc);
+        break;
+      case field::cmcd_object_duration:
+        append_value(line, cmcd_value("d"), esc);
+        break;
+      case field::cmcd_deadline:
+        append_value(line, cmcd_value("dl"), esc);
+        break;
+      case field::cmcd_measured_throughput:
+        append_value(line, cmcd_value("mtp"), esc);
+        break;
+      case field::cmcd_next_object_request:
+        append_value(line, cmcd_value("nor"), esc);
+        break;
+      case field::cmcd_next_range_request:
+        append_value(line, cmcd_value("nrr"), esc);
+        break;
+      case field::cmcd_object_type:
+        append_value(line, cmcd_value("ot"), esc);
+        break;
+      case field::cmcd_playback_rate:
+        append_value(line, cmcd_value("pr"), esc);
+        break;
+      case field::cmcd_requested_maximum_throughput:
+        append_value(line, cmcd_value("rtp"), esc);
+        break;
+      case field::cmcd_streaming_format:
+        append_value(line, cmcd_value("sf"), esc);
+        break;
+      case field::cmcd_session_id:
+        append_value(line, cmcd_value("sid"), esc);
+        break;
+      case field::cmcd_stream_type:
+        append_value(line, cmcd_value("st"), esc);
+        break;
+      case field::cmcd_startup:
+        append_value(line, cmcd_value("su"), esc);
+        break;
+      case field::cmcd_top_bitrate:
+        append_value(line, cmcd_value("tb"), esc);
+        break;
+      case field::cmcd_version:
+        append_value(line, cmcd_value("v"), esc);
+        break;
+      // Nothing a local edge has: no field-level encryption, ranges, origin (the pixel is
+      // answered at the edge), geolocation, tenant, mTLS connection or media scoring.
+      case field::fle_encrypted_fields:
+      case field::fle_status:
+      case field::sc_range_start:
+      case field::sc_range_end:
+      case field::c_country:
+      case field::origin_fbl:
+      case field::origin_lbl:
+      case field::r_host:
+      case field::sr_reason:
+      case field::x_edge_mqcs:
+      case field::distribution_tenant_id:
+      case field::connection_id:
+        line += '-';
+        break;
+      default:  // not a catalog field: refused by parse_fields before the edge starts
+        line += '-';
         break;
     }
   }

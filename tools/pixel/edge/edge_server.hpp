@@ -29,7 +29,12 @@ struct options {
   std::string host = "127.0.0.1";
   int port = 0;         // 0: a free port chosen by the system
   std::string out_dir;  // Firehose layout root; empty: no files
-  std::vector<log::field> fields = log::default_fields();
+  log::field_list fields = log::default_fields();
+  // Fixed values of fields a local edge cannot know: the viewer's network (asn), and the
+  // primary distribution of a staging one (empty: '-').
+  std::string asn = "64496";  // a documentation ASN (RFC 5398)
+  std::string primary_distribution_id;
+  std::string primary_distribution_dns_name;
   std::string tls_cert, tls_key;  // both set: HTTPS
 
   // Fault injection. Each pixel request n draws from a generator keyed by (seed, n):

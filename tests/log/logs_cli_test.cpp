@@ -1,0 +1,288 @@
+// `pixel logs` as a user runs it: JSON keys and values, standard logs, unknown fields,
+// exit statuses and the messages on stderr.
+// SPDX-License-Identifier: MIT
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "pixel/log.hpp"
+#include "run_process.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class temp_dir {
+ public:
+  temp_dir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("pixel-logs-cli-" + std::to_string(rd()));
+    fs::create_directories(path_);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string operator/(const std::string& s) const { return (path_ / s).string(); }
+
+ private:
+  fs::path path_;
+};
+
+void write(const std::string& p, const std::string& text) {
+  fs::create_directories(fs::path(p).parent_path());
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+void write_gzip(const std::string& p, const std::string& text) {
+  gzFile f = gzopen(p.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(f);
+}
+
+pixel_test::process_result logs(std::vector<std::string> args) {
+  args.insert(args.begin(), "logs");
+  return pixel_test::run_process(PIXEL_BIN, args);
+}
+
+std::vector<json> lines_of(const std::string& out) {
+  std::vector<json> v;
+  std::istringstream s(out);
+  std::string l;
+  while (std::getline(s, l)) v.push_back(json::parse(l));
+  return v;
+}
+
+TEST(pixel_logs, default_fields_as_the_distribution_writes_them) {
+  temp_dir d;
+  // timestamp c-ip sc-status cs-uri-stem x-edge-request-id cs-user-agent cs-referer
+  // cs-uri-query, an empty value written as nothing.
+  write(d / "a",
+        "1718787248.530\t203.0.113.9\t200\t/1x1.png%3Fa=1%2520\tid1==\tUA%20x\t\ta=1%2520&eid=E\n");
+  const auto r = logs({d / "a"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out,
+            "{\"timestamp\": 1718787248.53, \"c_ip\": \"203.0.113.9\", \"user_agent\": \"UA x\", "
+            "\"query\": \"a=1%20&eid=E\", \"params\": {\"a\": \"1 \", \"eid\": \"E\"}, "
+            "\"sc_status\": 200, \"cs_uri_stem\": \"/1x1.png?a=1%20\", \"x_edge_request_id\": "
+            "\"id1==\", \"cs_referer\": null}\n");
+}
+
+TEST(pixel_logs, every_catalog_field_typed_and_unescaped_once) {
+  temp_dir d;
+  std::string line, list;
+  std::vector<std::string> values;
+  for (std::size_t i = 0; i < pixel::log::field_count; ++i) {
+    const auto f = static_cast<pixel::log::field>(i);
+    const auto t = pixel::log::type_of(f);
+    std::string v;
+    switch (t) {
+      case pixel::log::field_type::epoch_time:
+        v = "1718787248.005";
+        break;
+      case pixel::log::field_type::ip:
+        v = "2001:db8::" + std::to_string(i);
+        break;
+      case pixel::log::field_type::integer:
+        v = i % 2 ? "0" + std::to_string(i) : std::to_string(i);  // "041" is 41
+        break;
+      case pixel::log::field_type::decimal:
+        v = "0.0" + std::to_string(i);
+        break;
+      case pixel::log::field_type::text:
+        // A value that really holds "%20" and a space: sent so, log-escaped once.
+        v = pixel::log::is_escaped(f) ? "v%2520" + std::to_string(i) + "%20x"
+                                      : "v" + std::to_string(i);
+        break;
+    }
+    if (f == pixel::log::field::cs_uri_query) v = "k=%2520";
+    if (f == pixel::log::field::sc_status) v = "000";
+    line += (i ? "\t" : "") + v;
+    list += (i ? "," : "") + std::string(pixel::log::field_name(f));
+    values.push_back(v);
+  }
+  write(d / "all", line + "\n" + std::string(pixel::log::field_count - 1, '\t') + "\n");
+  const auto r = logs({"--fields", list, d / "all"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto recs = lines_of(r.out);
+  ASSERT_EQ(recs.size(), 2u);
+  const json& j = recs[0];
+  EXPECT_EQ(j.at("timestamp"), 1718787248.005);
+  EXPECT_EQ(j.at("user_agent"),
+            "v%20" + std::to_string(static_cast<int>(pixel::log::field::cs_user_agent)) + " x");
+  EXPECT_EQ(j.at("query"), "k=%20");
+  EXPECT_EQ(j.at("params"), json({{"k", " "}}));
+  EXPECT_EQ(j.at("sc_status"), 0);
+  EXPECT_EQ(j.at("closed"), true);
+  for (std::size_t i = 0; i < pixel::log::field_count; ++i) {
+    const auto f = static_cast<pixel::log::field>(i);
+    if (f == pixel::log::field::timestamp || f == pixel::log::field::c_ip ||
+        f == pixel::log::field::cs_user_agent || f == pixel::log::field::cs_uri_query ||
+        f == pixel::log::field::sc_status) {
+      continue;
+    }
+    std::string key(pixel::log::field_name(f));
+    std::replace(key.begin(), key.end(), '-', '_');
+    ASSERT_TRUE(j.contains(key)) << key;
+    const json& v = j.at(key);
+    switch (pixel::log::type_of(f)) {
+      case pixel::log::field_type::integer:
+        EXPECT_TRUE(v.is_number_integer()) << key << " " << v;
+        EXPECT_EQ(v, static_cast<int>(i)) << key;
+        break;
+      case pixel::log::field_type::decimal:
+        EXPECT_TRUE(v.is_number_float()) << key;
+        EXPECT_DOUBLE_EQ(v.get<double>(), std::stod(values[i])) << key;
+        break;
+      case pixel::log::field_type::ip:
+        EXPECT_EQ(v, values[i]) << key;
+        break;
+      default:
+        EXPECT_EQ(v, pixel::log::is_escaped(f) ? "v%20" + std::to_string(i) + " x"
+                                               : "v" + std::to_string(i))
+            << key;
+    }
+  }
+  // The all-empty record: every field null, no params, no closed flag.
+  const json& e = recs[1];
+  EXPECT_EQ(e.at("params"), json::object());
+  EXPECT_FALSE(e.contains("closed"));
+  for (const auto& [k, v] : e.items()) {
+    if (k != "params") {
+      EXPECT_TRUE(v.is_null()) << k;
+    }
+  }
+}
+
+TEST(pixel_logs, unknown_fields_with_the_order_given) {
+  temp_dir d;
+  write(d / "a", "1.000\t198.51.100.1\tfuture%20value\ta=1\n");
+  auto refused = logs({"--fields", "timestamp,c-ip,new-field,cs-uri-query", d / "a"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("'new-field'"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--fields-order as-given"), std::string::npos) << refused.err;
+  auto read = logs(
+      {"--fields", "timestamp,c-ip,new-field,cs-uri-query", "--fields-order", "as-given", d / "a"});
+  EXPECT_EQ(read.exit_code, 0) << read.err;
+  EXPECT_EQ(read.out,
+            "{\"timestamp\": 1.0, \"c_ip\": \"198.51.100.1\", \"query\": \"a=1\", \"params\": "
+            "{\"a\": \"1\"}, \"new_field\": \"future value\"}\n");
+}
+
+TEST(pixel_logs, standard_logs_plain_gzip_and_header_less) {
+  temp_dir d;
+  const std::string header =
+      "#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) "
+      "cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie)\n";
+  const std::string row =
+      "2019-12-04\t21:02:31\tLAX1\t392\t192.0.2.100\tGET\td1.cloudfront.net\t/1x1.png\t200\t"
+      "https://ex.com/\tMozilla/5.0%2520(X11)\tcampaign=spring&eid=E1\ts=1\n";
+  write(d / "plain.log", header + row);
+  write_gzip(d / "EXXXX.2019-12-04-21.abcd1234.gz", header + row);
+  const std::string expected =
+      "{\"timestamp\": 1575493351.0, \"c_ip\": \"192.0.2.100\", \"user_agent\": "
+      "\"Mozilla/5.0 (X11)\", \"query\": \"campaign=spring&eid=E1\", \"params\": {\"campaign\": "
+      "\"spring\", \"eid\": \"E1\"}, \"x_edge_location\": \"LAX1\", \"sc_bytes\": 392, "
+      "\"cs_method\": \"GET\", \"cs_host\": \"d1.cloudfront.net\", \"cs_uri_stem\": "
+      "\"/1x1.png\", \"sc_status\": 200, \"cs_referer\": \"https://ex.com/\", \"cs_cookie\": "
+      "\"s=1\"}\n";
+  for (const auto& f : {d / "plain.log", d / "EXXXX.2019-12-04-21.abcd1234.gz"}) {
+    const auto r = logs({f});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, expected);
+  }
+  const auto st = logs({"--stats", "--group-by", "campaign", "--dedupe", d / "plain.log",
+                        d / "EXXXX.2019-12-04-21.abcd1234.gz"});
+  EXPECT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_EQ(st.out, "{\"campaign\":\"spring\",\"count\":1}\n");
+  const auto until = logs({"--until", "2019-12-04T21:02:31Z", d / "plain.log"});
+  EXPECT_EQ(until.exit_code, 0);
+  EXPECT_EQ(until.out, "");
+  // Header-less lines: --input standard, the documented field list.
+  std::string bare =
+      "2019-12-04\t21:02:31\tLAX1\t392\t192.0.2.100\tGET\td1.cloudfront.net\t/1x1.png\t200\t-\t"
+      "UA\teid=E2\t-\tHit\tid==\td1.cloudfront.net\thttps\t23\t0.001\t-\tTLSv1.2\tC\tHit\t"
+      "HTTP/2.0\t-\t-\t11040\t0.001\tHit\timage/png\t68\t-\t-\n";
+  write(d / "bare", bare);
+  const auto plain = logs({d / "bare"});
+  EXPECT_EQ(plain.exit_code, 1);
+  EXPECT_NE(plain.err.find("looks like a CloudFront standard log"), std::string::npos) << plain.err;
+  const auto as_std = logs({"--input", "standard", "--format", "csv", d / "bare"});
+  EXPECT_EQ(as_std.exit_code, 0) << as_std.err;
+  EXPECT_EQ(as_std.out.substr(0, as_std.out.find("\r\n")),
+            "timestamp,c_ip,user_agent,query,params,x_edge_location,sc_bytes,cs_method,cs_host,"
+            "cs_uri_stem,sc_status,cs_referer,cs_cookie,x_edge_result_type,x_edge_request_id,"
+            "x_host_header,cs_protocol,cs_bytes,time_taken,x_forwarded_for,ssl_protocol,"
+            "ssl_cipher,x_edge_response_result_type,cs_protocol_version,fle_status,"
+            "fle_encrypted_fields,c_port,time_to_first_byte,x_edge_detailed_result_type,"
+            "sc_content_type,sc_content_len,sc_range_start,sc_range_end");
+}
+
+TEST(pixel_logs, dedupe_keeps_the_delivered_retry_after_a_closed_attempt) {
+  temp_dir d;
+  write(d / "a",
+        "1.000\t-\t000\t-\t-\t-\t-\teid=A&try=1\n"
+        "2.000\t-\t200\t-\t-\t-\t-\teid=A&try=2\n");
+  const auto r = logs({"--dedupe", d / "a"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto recs = lines_of(r.out);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].at("params").at("try"), "2");
+  const auto all = lines_of(logs({d / "a"}).out);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].at("sc_status"), 0);
+  EXPECT_EQ(all[0].at("closed"), true);
+}
+
+TEST(pixel_logs, exit_status_0_1_3_and_quoted_problems) {
+  temp_dir d;
+  const std::string good = "1.000\t-\t-\tn=1\n";
+  write(d / "good", good + good);
+  write(d / "empty", "");
+  write(d / "bad", "nonsense\nmore nonsense\n");
+  std::string mixed = good;
+  for (int i = 0; i < 12; ++i) mixed += "junk\tline " + std::to_string(i) + "\n";
+  write(d / "mixed", mixed);
+  const std::vector<std::string> four = {"--fields", "timestamp,c-ip,cs-user-agent,cs-uri-query"};
+  const auto with = [&](std::vector<std::string> a) {
+    a.insert(a.begin(), four.begin(), four.end());
+    return logs(a);
+  };
+  EXPECT_EQ(with({d / "good"}).exit_code, 0);
+  const auto empty = with({d / "empty"});
+  EXPECT_EQ(empty.exit_code, 0);
+  EXPECT_EQ(empty.out, "");
+  const auto bad = with({d / "bad"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find(d / "bad" + ":1: has 1 field, the field list has 4"), std::string::npos)
+      << bad.err;
+  EXPECT_NE(bad.err.find("  line: nonsense\n"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("pixel: 2 of 2 lines skipped (2 shown above); 0 records read\n"),
+            std::string::npos)
+      << bad.err;
+  const auto mixed_r = with({d / "mixed"});
+  EXPECT_EQ(mixed_r.exit_code, 3);
+  EXPECT_EQ(lines_of(mixed_r.out).size(), 1u);
+  EXPECT_NE(mixed_r.err.find("  line: junk\\tline 9\n"), std::string::npos) << mixed_r.err;
+  EXPECT_EQ(mixed_r.err.find("line 10"), std::string::npos) << "only the first 10 quoted";
+  EXPECT_NE(mixed_r.err.find("pixel: 12 of 13 lines skipped (10 shown above); 1 records read\n"),
+            std::string::npos)
+      << mixed_r.err;
+  EXPECT_EQ(with({"--stats", d / "mixed"}).exit_code, 3);
+  EXPECT_EQ(with({d / "missing"}).exit_code, 1);
+  const auto help = logs({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("3 some lines were skipped"), std::string::npos);
+}
+
+}  // namespace
