@@ -34,13 +34,40 @@ if ! command -v cargo >/dev/null 2>&1; then
   missing+=(cargo rustc)
 fi
 
-if ((${#missing[@]} == 0)); then
-  exit 0
-fi
-
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
-"${sudo_cmd[@]}" apt-get update -q
-"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+if ((${#missing[@]} > 0)); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -q
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# deploy/ (aws-cdk-lib) needs Node.js 20 or later; Debian 12 ships 18. When the node on PATH
+# is older, the npm registry's node-linux-<arch> package (the official binary, shipped inside
+# the package) goes to /opt and /usr/local/bin/node points at it.
+node_floor=20
+node_pinned=20.19.5
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if ((node_major < node_floor)); then
+  case $(uname -m) in
+    x86_64) node_arch=x64 ;;
+    aarch64) node_arch=arm64 ;;
+    *) echo "install-deps: no Node.js ${node_floor} for $(uname -m)" >&2; exit 1 ;;
+  esac
+  node_dir=/opt/pixel-node-${node_pinned}
+  echo "install-deps: node $(node --version) is older than ${node_floor}: installing ${node_pinned} in ${node_dir}" >&2
+  work=$(mktemp -d)
+  (cd "${work}" && npm pack --silent "node-linux-${node_arch}@${node_pinned}" >/dev/null)
+  "${sudo_cmd[@]}" mkdir -p "${node_dir}"
+  "${sudo_cmd[@]}" tar -xzf "${work}"/node-linux-*.tgz -C "${node_dir}" --strip-components=1
+  rm -rf "${work}"
+  "${sudo_cmd[@]}" ln -sf "${node_dir}/bin/node" /usr/local/bin/node
+  hash -r
+  node_major=$(node -p 'process.versions.node.split(".")[0]')
+  if ((node_major < node_floor)); then
+    echo "install-deps: node on PATH is still $(node --version): put /usr/local/bin first" >&2
+    exit 1
+  fi
+fi
