@@ -12,7 +12,7 @@ packages=(
   libcpp-httplib-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev libssl-dev zlib1g-dev
   libcsv-dev
   # test peers and load tools
-  nginx-light wrk openssl curl procps python3 python3-pip chromium
+  nginx-light libnginx-mod-http-echo wrk openssl curl procps python3 python3-pip chromium
 )
 
 missing=()

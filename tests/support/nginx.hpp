@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -85,6 +86,9 @@ struct nginx_options {
   std::string key_file;
   unsigned keepalive_requests = 1'000'000;  // requests per connection before nginx closes it
   bool buffered_log = false;                // buffer the access log (benchmarks)
+  // Answer /1x1.png only after this long (the echo module's echo_sleep): an endpoint at
+  // internet distance. Needs libnginx-mod-http-echo.
+  std::chrono::milliseconds response_delay{0};
   std::chrono::milliseconds start_timeout{30'000};
 };
 
@@ -223,6 +227,16 @@ class nginx_server {
     return "nginx";
   }
 
+  // Debian's libnginx-mod-http-echo (scripts/install-deps.sh installs it).
+  static std::string echo_module() {
+    const char* path = "/usr/lib/nginx/modules/ngx_http_echo_module.so";
+    if (!std::filesystem::exists(path)) {
+      throw std::runtime_error(std::string("nginx_server: response_delay needs ") + path +
+                               " (apt-get install libnginx-mod-http-echo)");
+    }
+    return path;
+  }
+
   bool wait_ready() {
     const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
     // Polling an outside process with a deadline: connect until it accepts or exits.
@@ -240,6 +254,7 @@ class nginx_server {
     if (options_.tls) listen += " ssl";
     if (options_.http2) listen += " http2";
     std::string c;
+    if (options_.response_delay.count() > 0) c += "load_module " + echo_module() + ";\n";
     c += "daemon off;\nmaster_process off;\nworker_processes 1;\n";
     c += "pid " + d + "/nginx.pid;\n";
     c += "error_log " + d + "/error.log warn;\n";
@@ -266,10 +281,20 @@ class nginx_server {
       c += "    ssl_protocols TLSv1.2 TLSv1.3;\n";
     }
     c += "    root " + d + "/html;\n";
-    c += "    location = /1x1.png {\n";
-    c += "      if_modified_since off;\n";
-    c += "      add_header Cache-Control \"no-cache, no-store, must-revalidate\" always;\n";
-    c += "    }\n";
+    const std::string png_headers =
+        "      if_modified_since off;\n"
+        "      add_header Cache-Control \"no-cache, no-store, must-revalidate\" always;\n";
+    if (options_.response_delay.count() > 0) {
+      // Sleep, then serve the file from a named location (the query is kept for the log).
+      char secs[32];
+      std::snprintf(secs, sizeof secs, "%.3f",
+                    static_cast<double>(options_.response_delay.count()) / 1000.0);
+      c += "    location = /1x1.png {\n      echo_sleep " + std::string(secs) +
+           ";\n      echo_exec @png;\n    }\n";
+      c += "    location @png {\n" + png_headers + "      try_files /1x1.png =404;\n    }\n";
+    } else {
+      c += "    location = /1x1.png {\n" + png_headers + "    }\n";
+    }
     c += "    location / { return 404; }\n";
     c += "  }\n}\n";
     return c;
