@@ -10,7 +10,8 @@
 // nginx runs in the foreground (`daemon off`, `master_process off`) on a port chosen by the
 // OS, serves /1x1.png (68 bytes, image/png, no-cache) with keep-alive, and writes an access
 // log shaped like a CloudFront real-time log record (timestamp, c-ip, user agent, query),
-// followed by the protocol, connection serial, request number on that connection, status.
+// followed by the protocol, connection serial, request number on that connection, status
+// and request time.
 // The destructor stops it; a start failure throws with nginx's error log.
 #ifndef PIXEL_TEST_NGINX_HPP
 #define PIXEL_TEST_NGINX_HPP
@@ -102,6 +103,7 @@ struct access_record {
   std::uint64_t connection = 0;  // connection serial number
   std::uint64_t connection_requests = 0;  // this request's number on its connection
   int status = 0;
+  double request_time = 0;  // $request_time: seconds from the first byte read to the log
 };
 
 // The value of `key` in a query string (no decoding), or "" when absent.
@@ -204,7 +206,7 @@ class nginx_server {
       if (tab == std::string_view::npos) break;
       pos = tab + 1;
     }
-    if (f.size() != 8) {
+    if (f.size() != 9) {
       throw std::runtime_error("unexpected access log line: " + std::string(line));
     }
     access_record r;
@@ -216,6 +218,7 @@ class nginx_server {
     r.connection = std::stoull(std::string(f[5]));
     r.connection_requests = std::stoull(std::string(f[6]));
     r.status = std::stoi(std::string(f[7]));
+    r.request_time = std::stod(std::string(f[8]));
     return r;
   }
 
@@ -268,7 +271,7 @@ class nginx_server {
     // CloudFront's record (timestamp, c-ip, cs-user-agent, cs-uri-query), then what the
     // tests check about the transport.
     c += "  log_format pixel_cf \"$msec\\t$remote_addr\\t$http_user_agent\\t$args"
-         "\\t$server_protocol\\t$connection\\t$connection_requests\\t$status\";\n";
+         "\\t$server_protocol\\t$connection\\t$connection_requests\\t$status\\t$request_time\";\n";
     c += "  access_log " + d + "/access.log pixel_cf" +
          (options_.buffered_log ? " buffer=256k flush=1s" : "") + ";\n";
     c += "  keepalive_timeout 65s;\n";
