@@ -457,19 +457,33 @@ struct latency_run {
   rate r;
   log_count log;
   pixel::tracker_stats stats;
+  std::uint64_t peak_limit = 0;      // highest concurrency_limit seen (sampled every 10 ms)
+  std::uint64_t peak_in_flight = 0;  // highest in_flight seen
 };
 
 // The tracker as a user configures it: endpoint, CA file and a queue that holds the run.
+// `fixed` > 0: min_in_flight = max_in_flight = fixed instead (a reference for the limiter).
 latency_run run_default_tracker(const pixel_test::nginx_server& srv, std::uint64_t total,
-                                const std::string& ca_file) {
+                                const std::string& ca_file, std::size_t fixed = 0) {
   pixel::tracker_options o;
   o.endpoint = srv.base_url();
   o.ca_file = ca_file;
   o.queue_capacity = static_cast<std::size_t>(total);
+  if (fixed > 0) o.min_in_flight = o.max_in_flight = fixed;
   auto created = pixel::tracker::create(std::move(o));
   if (!created) throw std::runtime_error("tracker: " + created.error().message());
   auto& t = *created;
   const std::uintmax_t from = srv.log_offset();
+  latency_run out;
+  std::atomic<bool> done{false};
+  std::thread sampler([&] {
+    while (!done.load()) {
+      const auto s = t.stats();
+      out.peak_limit = std::max(out.peak_limit, s.concurrency_limit);
+      out.peak_in_flight = std::max(out.peak_in_flight, s.in_flight);
+      std::this_thread::sleep_for(10ms);  // a sampling period, not a synchronisation
+    }
+  });
   const auto t0 = clock_type::now();
   const cpu_usage c0 = cpu_now();
   for (std::uint64_t i = 0; i < total; ++i) {
@@ -481,8 +495,9 @@ latency_run run_default_tracker(const pixel_test::nginx_server& srv, std::uint64
   if (!t.flush(900s)) fail("tracker: flush timed out");
   const auto t1 = clock_type::now();
   const cpu_usage c1 = cpu_now();
+  done.store(true);
+  sampler.join();
   check_all_delivered("tracker (default options)", t, total);
-  latency_run out;
   out.stats = t.stats();
   out.r = {static_cast<double>(total) / seconds(t1 - t0),
            (c1.total() - c0.total()) * 1e6 / static_cast<double>(total), out.stats.delivered};
@@ -494,7 +509,8 @@ latency_run run_default_tracker(const pixel_test::nginx_server& srv, std::uint64
   return out;
 }
 
-int run_latency(std::uint64_t events, std::uint64_t baseline_events, int latency_ms, int rounds) {
+int run_latency(std::uint64_t events, std::uint64_t baseline_events, int latency_ms, int rounds,
+                std::size_t fixed) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   std::printf("pixel delivery benchmark, latency mode: nginx answers after %d ms; tracker %" PRIu64
@@ -528,13 +544,21 @@ int run_latency(std::uint64_t events, std::uint64_t baseline_events, int latency
       const log_count bl =
           count_log(srv, from, static_cast<std::size_t>(baseline_events), "baseline");
       const latency_run t = run_default_tracker(srv, events, ca);
+      if (fixed > 0) {
+        const latency_run f = run_default_tracker(srv, events, ca, fixed);
+        std::printf(
+            "  round %d: tracker with %zu transfers always in flight %7.0f ev/s, %4zu "
+            "connections, %5.1f us CPU/event\n",
+            round, fixed, f.r.events_per_s, f.log.connections, f.r.cpu_us_per_event);
+      }
       std::printf(
           "  round %d: curl_multi loop %7.0f req/s, %4zu connections, %5.1f us CPU/req | "
           "tracker %7.0f ev/s, %4zu connections (at most %zu requests on one), %5.1f us "
-          "CPU/event, %" PRIu64 " retried | tracker/loop %.2fx\n",
+          "CPU/event, %" PRIu64 " retried, in flight up to %" PRIu64 " (limit up to %" PRIu64
+          ") | tracker/loop %.2fx\n",
           round, b.events_per_s, bl.connections, b.cpu_us_per_event, t.r.events_per_s,
           t.log.connections, t.log.max_per_connection, t.r.cpu_us_per_event, t.stats.retried,
-          t.r.events_per_s / b.events_per_s);
+          t.peak_in_flight, t.peak_limit, t.r.events_per_s / b.events_per_s);
       b_rate.push_back(b.events_per_s);
       t_rate.push_back(t.r.events_per_s);
       ratio.push_back(t.r.events_per_s / b.events_per_s);
@@ -557,6 +581,7 @@ struct args {
   std::uint64_t memory_events = 0;  // 0: same as events
   int latency_ms = -1;              // >= 0: latency mode
   std::uint64_t baseline_events = 10'000;
+  std::size_t fixed_in_flight = 0;  // latency mode: also a tracker with this many fixed
 };
 
 args parse_args(int argc, char** argv) {
@@ -578,13 +603,16 @@ args parse_args(int argc, char** argv) {
     } else if (s == "--latency-ms") {
       a.latency_ms = std::stoi(next());
       if (a.latency_ms < 0) throw std::invalid_argument("--latency-ms must not be negative");
+    } else if (s == "--fixed-in-flight") {
+      a.fixed_in_flight = std::stoul(next());
     } else if (s == "--baseline-events") {
       a.baseline_events = std::stoull(next());
     } else {
       throw std::invalid_argument(
           "usage: " + std::string(argv[0]) +
           " [--events N] [--wrk-seconds S] [--rounds R] [--memory-events M]"
-          " | --latency-ms D [--events N] [--baseline-events B] [--rounds R]");
+          " | --latency-ms D [--events N] [--baseline-events B] [--rounds R]"
+          " [--fixed-in-flight F]");
     }
   }
   if (a.events < 100) throw std::invalid_argument("--events must be at least 100");
@@ -745,7 +773,9 @@ int run(const args& a) {
 int main(int argc, char** argv) {
   try {
     const args a = parse_args(argc, argv);
-    if (a.latency_ms >= 0) return run_latency(a.events, a.baseline_events, a.latency_ms, a.rounds);
+    if (a.latency_ms >= 0) {
+      return run_latency(a.events, a.baseline_events, a.latency_ms, a.rounds, a.fixed_in_flight);
+    }
     return run(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pixel_delivery_bench: %s\n", e.what());

@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "tracker/backoff.hpp"
+#include "tracker/curl_connections.hpp"
+#include "tracker/limiter.hpp"
 #include "tracker/queue.hpp"
 #include "tracker/retry_after.hpp"
 #include "tracker/transport.hpp"
@@ -34,6 +36,9 @@ namespace {
 constexpr milliseconds k_sweep_interval{250};
 // A redirect chain longer than this is treated as a loop.
 constexpr std::uint32_t k_max_redirects = 5;
+// Attempts refused unprocessed (see collect_finished) an event may have on top of
+// max_attempts.
+constexpr std::uint32_t k_max_unprocessed = 10;
 
 // One outcome waiting to be reported after the lock is released.
 struct report {
@@ -56,7 +61,8 @@ class tracker::impl {
         builder_(std::move(builder)),
         queue_(detail::make_memory_queue(options_.queue_capacity)),
         jitter_(std::random_device{}() ^
-                static_cast<std::uint64_t>(steady_clock::now().time_since_epoch().count())) {}
+                static_cast<std::uint64_t>(steady_clock::now().time_since_epoch().count())),
+        limiter_(limiter_config(options_)) {}
 
   ~impl() {
     stop_worker();
@@ -70,22 +76,15 @@ class tracker::impl {
     if (!detail::curl_global_ready()) return error(errc::internal, "curl_global_init failed");
     multi_ = curl_multi_init();
     if (multi_ == nullptr) return error(errc::internal, "curl_multi_init failed");
-    curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(options_.max_in_flight));
+    connections_.init(multi_, builder_.target().secure(), options_.max_in_flight);
     transfers_.reserve(options_.max_in_flight);
-    for (std::size_t i = 0; i < options_.max_in_flight; ++i) {
-      auto t = std::make_unique<transfer>();
-      t->easy = curl_easy_init();
-      if (t->easy == nullptr) return error(errc::internal, "curl_easy_init failed");
-      const CURLcode rc = detail::configure_easy(t->easy, options_, builder_.target().secure(),
-                                                 &on_header, t.get());
-      if (rc != CURLE_OK) {
-        return error(errc::internal,
-                     std::string("cannot configure libcurl: ") + curl_easy_strerror(rc));
-      }
-      free_.push_back(t.get());
-      transfers_.push_back(std::move(t));
+    free_.reserve(options_.max_in_flight);
+    // Easy handles for the floor now (a configuration error shows at create), the rest
+    // when the limit first needs them.
+    for (std::size_t i = 0; i < options_.min_in_flight; ++i) {
+      if (auto ok = add_transfer(); !ok) return ok;
     }
+    stats_.concurrency_limit = limiter_.limit();
     try {
       worker_ = std::thread([this] { run(); });
     } catch (const std::system_error& e) {
@@ -216,7 +215,34 @@ class tracker::impl {
     queued_event event;
     std::string retry_after;  // the last Retry-After header seen
     bool probe = false;
+    bool busy = false;
+    steady_clock::time_point started;  // the attempt began
+    steady_clock::time_point since;    // added to the multi handle (again)
+    milliseconds patience{detail::k_park_patience};
   };
+
+  static detail::limiter_config limiter_config(const tracker_options& o) {
+    detail::limiter_config c;
+    c.floor = o.min_in_flight;
+    c.ceiling = o.max_in_flight;
+    return c;
+  }
+
+  result<void> add_transfer() {
+    auto t = std::make_unique<transfer>();
+    t->easy = curl_easy_init();
+    if (t->easy == nullptr) return error(errc::internal, "curl_easy_init failed");
+    const CURLcode rc =
+        detail::configure_easy(t->easy, options_, builder_.target().secure(), &on_header, t.get());
+    if (rc != CURLE_OK) {
+      curl_easy_cleanup(t->easy);
+      return error(errc::internal,
+                   std::string("cannot configure libcurl: ") + curl_easy_strerror(rc));
+    }
+    free_.push_back(t.get());
+    transfers_.push_back(std::move(t));
+    return {};
+  }
 
   static size_t on_header(char* data, size_t size, size_t nitems, void* context) {
     const size_t n = size * nitems;
@@ -323,7 +349,9 @@ class tracker::impl {
           stats_.queued -= expired.size();
           stats_.expired += expired.size();
           outstanding_ -= expired.size();
-          const std::size_t active = options_.max_in_flight - free_.size();
+          const std::size_t active = transfers_.size() - free_.size();
+          const std::size_t limit = limiter_.limit();
+          stats_.concurrency_limit = limit;
           if (now >= endpoint_not_before_) {
             if (outage_) {
               if (active == 0 && now >= next_probe_) {
@@ -334,10 +362,14 @@ class tracker::impl {
                 }
               }
             } else {
-              for (std::size_t n = active; n < options_.max_in_flight; ++n) {
+              std::size_t n = active;
+              for (; n < limit; ++n) {
                 queued_event e;
                 if (!queue_->pop_due(now, e)) break;
                 batch.push_back(std::move(e));
+              }
+              if (n >= limit && queue_->next_due().value_or(now + milliseconds(1)) <= now) {
+                limiter_.note_limited();
               }
             }
           }
@@ -353,29 +385,58 @@ class tracker::impl {
         expired.clear();
       }
       if (stop) break;
-      for (auto& e : batch) start_transfer(std::move(e), outage_);
+      while (free_.size() < batch.size() && transfers_.size() < options_.max_in_flight) {
+        if (!add_transfer()) break;  // out of memory: start what there are handles for
+      }
+      for (auto& e : batch) {
+        if (free_.empty()) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          --stats_.in_flight;
+          ++stats_.queued;
+          queue_->push_retry(std::move(e));
+          continue;
+        }
+        start_transfer(std::move(e), outage_);
+      }
       batch.clear();
 
       int running = 0;
       curl_multi_perform(multi_, &running);
+      unpark(steady_clock::now(), false);
       if (collect_finished(steady_clock::now())) continue;  // requeued or released: look again
 
       // Sleep until something is due, a transfer progresses, or a producer wakes us.
       now = steady_clock::now();
       auto until = now + k_sweep_interval;
-      const std::size_t active = options_.max_in_flight - free_.size();
+      const std::size_t active = transfers_.size() - free_.size();
       if (outage_) {
         if (active == 0 && next_due) until = std::min(until, next_probe_);
-      } else if (next_due && active < options_.max_in_flight) {
+      } else if (next_due && active < limiter_.limit()) {
         until = std::min(until, *next_due);
       }
       until = std::max(until, std::min(endpoint_not_before_, now + k_sweep_interval));
+      // While transfers run, look for parked ones often (see curl_connections.hpp).
+      if (active > 0) until = std::min(until, now + detail::k_park_check);
       const auto wait = std::chrono::duration_cast<milliseconds>(until - now).count();
       if (wait > 0 && !wake_pending_.load()) {
         curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait), nullptr);
       }
     }
     abort_all();
+  }
+
+  // Re-drives transfers that libcurl parked waiting for a connection: at once when `all`
+  // (the connection limit just changed), else those parked longer than their patience.
+  void unpark(steady_clock::time_point now, bool all) {
+    if (!all && now < next_park_check_) return;
+    next_park_check_ = now + detail::k_park_check;
+    for (auto& t : transfers_) {
+      if (!t->busy || (!all && now - t->since < t->patience) || !detail::parked(t->easy)) continue;
+      curl_multi_remove_handle(multi_, t->easy);
+      if (curl_multi_add_handle(multi_, t->easy) != CURLM_OK) continue;  // cannot happen
+      t->since = now;
+      if (!all) t->patience = std::min<milliseconds>(t->patience * 2, milliseconds(5'000));
+    }
   }
 
   void start_transfer(queued_event&& e, bool probe) {
@@ -392,6 +453,9 @@ class tracker::impl {
         t->easy, CURLOPT_USERAGENT,
         t->event.user_agent.empty() ? options_.user_agent.c_str() : t->event.user_agent.c_str());
     const CURLMcode mc = curl_multi_add_handle(multi_, t->easy);
+    t->busy = mc == CURLM_OK;
+    t->since = t->started = steady_clock::now();
+    t->patience = detail::k_park_patience;
     if (mc != CURLM_OK) {
       // Cannot happen with a healthy multi handle; do not lose the event over it.
       t->event.last_curl = CURLE_FAILED_INIT;
@@ -419,13 +483,36 @@ class tracker::impl {
         curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &location);
       }
       std::string redirect_to = location != nullptr ? location : "";
+      if (connections_.learn(easy, code)) unpark(now, true);
+      curl_off_t sent = 0;
+      long new_connections = 0;
+      curl_easy_getinfo(easy, CURLINFO_SIZE_DOWNLOAD_T, &sent);
+      curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &new_connections);
+      // A request that could not be sent on a connection the server had already closed
+      // (an HTTP/2 GOAWAY, a keep-alive timeout): the server cannot have seen it.
+      const bool unprocessed = code == CURLE_SEND_ERROR && new_connections == 0 && status == 0;
+      if (!t->probe) {
+        const bool overload = code == CURLE_OPERATION_TIMEDOUT ||
+                              (code == CURLE_OK && (status == 429 || status == 503));
+        limiter_.on_result(now, now - t->started,
+                           overload           ? detail::limiter_signal::overload
+                           : code == CURLE_OK ? detail::limiter_signal::answered
+                                              : detail::limiter_signal::ignore);
+      }
       curl_multi_remove_handle(multi_, easy);
+      t->busy = false;
       queued_event e = std::move(t->event);
       const bool probe = t->probe;
       std::string retry_after = std::move(t->retry_after);
       free_.push_back(t);
       e.last_status = status;
       e.last_curl = static_cast<int>(code);
+      if (unprocessed && e.attempts < options_.retry.max_attempts + k_max_unprocessed) {
+        if (!probe) --e.budget_used;  // costs no attempt of the budget, no backoff
+        e.not_before = now;
+        requeue_.push_back(std::move(e));
+        continue;
+      }
       release |= judge(std::move(e), code, status, probe, redirect_to, retry_after, now);
     }
     if (finished_.empty() && requeue_.empty() && retried_pending_ == 0 && !release) return false;
@@ -615,6 +702,9 @@ class tracker::impl {
   detail::jitter_source jitter_;
   std::uint32_t consecutive_failures_ = 0;
   bool outage_ = false;
+  detail::connection_plan connections_;
+  detail::concurrency_limiter limiter_;
+  steady_clock::time_point next_park_check_{};
   steady_clock::time_point next_probe_{};
   steady_clock::time_point endpoint_not_before_{};
 };
@@ -631,6 +721,10 @@ result<tracker> tracker::create(tracker_options options) {
   auto bad = [](const char* what) { return error(errc::invalid_argument, what); };
   if (options.queue_capacity == 0) return bad("queue_capacity must be at least 1");
   if (options.max_in_flight == 0) return bad("max_in_flight must be at least 1");
+  if (options.min_in_flight == 0) return bad("min_in_flight must be at least 1");
+  if (options.min_in_flight > options.max_in_flight) {
+    return bad("min_in_flight must not exceed max_in_flight");
+  }
   if (options.max_in_flight > 1024) return bad("max_in_flight must be at most 1024");
   if (options.connect_timeout.count() <= 0) return bad("connect_timeout must be positive");
   if (options.request_timeout.count() <= 0) return bad("request_timeout must be positive");

@@ -1,12 +1,14 @@
 // HTTP/2 connections that the server ends with GOAWAY: nginx with `keepalive_requests 100`
 // ends every connection after 100 streams while the tracker has many more in flight, on a
 // machine kept busy by the test itself. The flush must take about as long as with
-// connections that live for the whole run: no transfer may sit waiting for a timer that is
-// seconds away. Needs nginx: built only with PIXEL_TEST_EXTERNAL.
+// connections that live for the whole run (best of three interleaved rounds each): no
+// transfer may sit waiting for a timer that is seconds away. Needs nginx: built only with
+// PIXEL_TEST_EXTERNAL.
 // SPDX-License-Identifier: MIT
 #include <gtest/gtest.h>
 #include <pixel/tracker.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -114,21 +116,34 @@ run_result deliver(unsigned keepalive_requests, int n, std::size_t in_flight) {
 }
 
 TEST(H2Goaway, FlushWithGoawayEvery100StreamsTakesAboutAsLongAsWithout) {
-  constexpr int n = 20'000;
+  constexpr int n = 10'000;
   constexpr std::size_t in_flight = 128;
   const cpu_load load(2);
-  const run_result steady = deliver(1'000'000, n, in_flight);
-  const run_result goaway = deliver(100, n, in_flight);
-  std::printf(
-      "no GOAWAY: %.2f s, %zu connections, %llu retried | GOAWAY every 100 streams: %.2f s, "
-      "%zu connections, %llu retried | ratio %.2f\n",
-      steady.flush_seconds, steady.connections,
-      static_cast<unsigned long long>(steady.stats.retried), goaway.flush_seconds,
-      goaway.connections, static_cast<unsigned long long>(goaway.stats.retried),
-      goaway.flush_seconds / steady.flush_seconds);
-  // nginx really ended connections: at least n / 100 of them carried the run.
-  EXPECT_GE(goaway.connections, static_cast<std::size_t>(n / 100));
-  EXPECT_LE(goaway.flush_seconds, 1.5 * steady.flush_seconds);
+  // Rounds interleaved, best of each: the machine is shared, and a neighbour's burst
+  // should not decide the ratio.
+  std::vector<double> steady, goaway;
+  std::size_t goaway_connections = 0;
+  for (int round = 0; round < 3; ++round) {
+    const run_result a = deliver(1'000'000, n, in_flight);
+    const run_result b = deliver(100, n, in_flight);
+    std::printf(
+        "round %d: no GOAWAY %.2f s, %zu connections, %llu retried | GOAWAY every 100 streams "
+        "%.2f s, %zu connections, %llu retried\n",
+        round + 1, a.flush_seconds, a.connections, static_cast<unsigned long long>(a.stats.retried),
+        b.flush_seconds, b.connections, static_cast<unsigned long long>(b.stats.retried));
+    steady.push_back(a.flush_seconds);
+    goaway.push_back(b.flush_seconds);
+    goaway_connections = std::max(goaway_connections, b.connections);
+    // Without GOAWAY, 128 streams need two connections (100 streams each).
+    EXPECT_LE(a.connections, 2u);
+  }
+  const double best_steady = *std::min_element(steady.begin(), steady.end());
+  const double best_goaway = *std::min_element(goaway.begin(), goaway.end());
+  std::printf("best: %.2f s without GOAWAY, %.2f s with: ratio %.2f\n", best_steady, best_goaway,
+              best_goaway / best_steady);
+  // nginx really ended connections: at least n / 100 of them carried a run.
+  EXPECT_GE(goaway_connections, static_cast<std::size_t>(n / 100));
+  EXPECT_LE(best_goaway, 1.5 * best_steady);
 }
 
 }  // namespace
