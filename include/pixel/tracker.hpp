@@ -98,7 +98,8 @@ struct tracker_options {
 
   // Transfers in flight adapt between min_in_flight and max_in_flight (at most 1,024):
   // more while events wait and the endpoint's latency stays flat, fewer when it rises or
-  // the endpoint answers 429 or 503 or times out. Equal values fix the number.
+  // the endpoint answers 429 or 503 or times out. Equal values fix the number; a
+  // max_in_flight below min_in_flight is the number.
   std::size_t min_in_flight = 16;
   std::size_t max_in_flight = 1024;
   std::chrono::milliseconds connect_timeout{5'000};

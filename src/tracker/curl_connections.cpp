@@ -5,9 +5,18 @@
 
 namespace pixel::detail {
 
-void connection_plan::init(CURLM* multi, bool secure, std::size_t max_in_flight) noexcept {
+namespace {
+long connections_for(std::size_t in_flight) noexcept {
+  const auto streams = static_cast<std::size_t>(k_streams_per_connection);
+  return static_cast<long>((std::max<std::size_t>(in_flight, 1) + streams - 1) / streams);
+}
+}  // namespace
+
+void connection_plan::init(CURLM* multi, bool secure, std::size_t max_in_flight,
+                           std::size_t in_flight) noexcept {
   multi_ = multi;
   max_in_flight_ = std::max<std::size_t>(max_in_flight, 1);
+  in_flight_ = in_flight;
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
   curl_multi_setopt(multi_, CURLMOPT_MAX_CONCURRENT_STREAMS, k_streams_per_connection);
   curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(max_in_flight_));
@@ -23,10 +32,16 @@ bool connection_plan::learn(CURL* easy, CURLcode code) noexcept {
     return false;
   }
   known_ = true;
-  const auto streams = static_cast<std::size_t>(k_streams_per_connection);
-  host_limit_ = version == CURL_HTTP_VERSION_2_0
-                    ? static_cast<long>((max_in_flight_ + streams - 1) / streams)
-                    : 0;
+  http2_ = version == CURL_HTTP_VERSION_2_0;
+  host_limit_ = http2_ ? connections_for(in_flight_) : 0;
+  curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, host_limit_);
+  return true;
+}
+
+bool connection_plan::set_in_flight(std::size_t limit) noexcept {
+  in_flight_ = std::min(limit, max_in_flight_);
+  if (!http2_ || connections_for(in_flight_) <= host_limit_) return false;
+  host_limit_ = connections_for(in_flight_);
   curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, host_limit_);
   return true;
 }

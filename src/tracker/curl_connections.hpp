@@ -35,13 +35,16 @@ class connection_plan {
  public:
   // Sets the multi options. Over https, one connection to the host until an answer shows
   // the protocol (every transfer waits for that connection's ALPN: no burst of handshakes
-  // at start); over http, no limit.
-  void init(CURLM* multi, bool secure, std::size_t max_in_flight) noexcept;
+  // at start); over http, no limit. `in_flight`: the in-flight limit now.
+  void init(CURLM* multi, bool secure, std::size_t max_in_flight, std::size_t in_flight) noexcept;
 
   // A transfer finished with `code`. The first answer over https sets the host limit:
-  // HTTP/2, ceil(max_in_flight / k_streams_per_connection) connections; HTTP/1.x, none.
+  // HTTP/2, ceil(in flight limit / k_streams_per_connection) connections; HTTP/1.x, none.
   // True when the limit changed (transfers parked under the old one should be re-driven).
   bool learn(CURL* easy, CURLcode code) noexcept;
+  // The in-flight limit changed; over HTTP/2 the host limit follows it (upwards only:
+  // connections opened stay useful). True when the host limit changed.
+  bool set_in_flight(std::size_t limit) noexcept;
 
   // 0: no limit.
   long host_connections() const noexcept { return host_limit_; }
@@ -50,6 +53,8 @@ class connection_plan {
  private:
   CURLM* multi_ = nullptr;
   std::size_t max_in_flight_ = 1;
+  std::size_t in_flight_ = 1;
+  bool http2_ = false;
   long host_limit_ = 0;
   bool known_ = true;
 };

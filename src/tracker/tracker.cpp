@@ -76,7 +76,7 @@ class tracker::impl {
     if (!detail::curl_global_ready()) return error(errc::internal, "curl_global_init failed");
     multi_ = curl_multi_init();
     if (multi_ == nullptr) return error(errc::internal, "curl_multi_init failed");
-    connections_.init(multi_, builder_.target().secure(), options_.max_in_flight);
+    connections_.init(multi_, builder_.target().secure(), options_.max_in_flight, limiter_.limit());
     transfers_.reserve(options_.max_in_flight);
     free_.reserve(options_.max_in_flight);
     // Easy handles for the floor now (a configuration error shows at create), the rest
@@ -385,6 +385,7 @@ class tracker::impl {
         expired.clear();
       }
       if (stop) break;
+      if (connections_.set_in_flight(limiter_.limit())) unpark(now, true);
       while (free_.size() < batch.size() && transfers_.size() < options_.max_in_flight) {
         if (!add_transfer()) break;  // out of memory: start what there are handles for
       }
@@ -722,9 +723,8 @@ result<tracker> tracker::create(tracker_options options) {
   if (options.queue_capacity == 0) return bad("queue_capacity must be at least 1");
   if (options.max_in_flight == 0) return bad("max_in_flight must be at least 1");
   if (options.min_in_flight == 0) return bad("min_in_flight must be at least 1");
-  if (options.min_in_flight > options.max_in_flight) {
-    return bad("min_in_flight must not exceed max_in_flight");
-  }
+  // A max_in_flight below the floor caps it: the number is fixed at max_in_flight.
+  options.min_in_flight = std::min(options.min_in_flight, options.max_in_flight);
   if (options.max_in_flight > 1024) return bad("max_in_flight must be at most 1024");
   if (options.connect_timeout.count() <= 0) return bad("connect_timeout must be positive");
   if (options.request_timeout.count() <= 0) return bad("request_timeout must be positive");
