@@ -26,6 +26,10 @@
 
 namespace pixel {
 
+namespace detail {
+struct tracker_access;
+}
+
 // What track() does when the queue is at capacity.
 enum class overflow_policy {
   drop_new,     // refuse the new event: track() returns errc::queue_full
@@ -62,14 +66,59 @@ constexpr const char* outcome_name(outcome o) noexcept {
   return "unknown";
 }
 
+// Why an attempt got no HTTP response. `none` means the transfer completed, whatever its
+// HTTP status. Which of these are retried is the delivery policy's business (see docs).
+enum class transport_error {
+  none = 0,     // a response was received (look at http_status)
+  dns,          // the host (or the proxy) could not be resolved
+  connect,      // the connection was refused or could not be made
+  tls,          // the TLS handshake failed or was cut short
+  certificate,  // the peer's certificate did not verify (final: repeating cannot help)
+  timeout,      // connect_timeout or request_timeout passed
+  reset,        // the server closed the connection without a response
+  send,         // sending the request failed
+  receive,      // receiving the response failed or it ended short
+  protocol,     // the server broke HTTP (or HTTP/2) framing
+  other,        // anything else (a local failure, an unsupported option): final
+};
+
+constexpr const char* transport_error_name(transport_error e) noexcept {
+  switch (e) {
+    case transport_error::none:
+      return "none";
+    case transport_error::dns:
+      return "dns";
+    case transport_error::connect:
+      return "connect";
+    case transport_error::tls:
+      return "tls";
+    case transport_error::certificate:
+      return "certificate";
+    case transport_error::timeout:
+      return "timeout";
+    case transport_error::reset:
+      return "reset";
+    case transport_error::send:
+      return "send";
+    case transport_error::receive:
+      return "receive";
+    case transport_error::protocol:
+      return "protocol";
+    case transport_error::other:
+      return "other";
+  }
+  return "unknown";
+}
+
 // Passed to tracker_options::on_result. The views are valid during the call only.
 struct event_result {
   std::string_view event_id;
   pixel::outcome outcome = outcome::dropped;
   std::uint32_t attempts = 0;  // requests sent for this event
   long http_status = 0;        // last HTTP status, 0 when no response was received
-  int curl_code = 0;           // last CURLcode, 0 when the transfer completed
-  std::string_view message;    // human-readable reason for anything but delivered
+  // Why the last attempt got no response; none when it got one (or none was made).
+  pixel::transport_error transport_error = pixel::transport_error::none;
+  std::string_view message;  // human-readable reason for anything but delivered
 };
 
 // Counters. queued and in_flight are current counts (zero once every event has an
@@ -115,7 +164,8 @@ struct tracker_options {
 
   std::string user_agent = "pixel-cpp/" PIXEL_VERSION_STRING;
   std::string ca_file;  // PEM bundle; empty: the system's
-  std::string proxy;    // libcurl proxy string; empty: none (env ignored)
+  std::string proxy;    // proxy URL (http://host:port, socks5://host:port); empty: none
+                        // (the environment's http_proxy and friends are ignored)
 
   std::chrono::milliseconds shutdown_timeout{2'000};  // used by the destructor
 
@@ -125,8 +175,8 @@ struct tracker_options {
   std::function<void(const event_result&)> on_result;
 };
 
-// Delivers pixel events in the background: a bounded queue, one worker thread that owns a
-// libcurl multi handle, retry with backoff and full jitter, outage detection.
+// Delivers pixel events in the background: a bounded event store, one worker thread that
+// drives an HTTP transport, retry with backoff and full jitter, outage detection.
 // track(), stats() and flush() are safe from any number of threads.
 class PIXEL_CXX_API tracker {
  public:
@@ -166,6 +216,7 @@ class PIXEL_CXX_API tracker {
   class impl;
 
  private:
+  friend struct detail::tracker_access;
   explicit tracker(std::unique_ptr<impl> p) noexcept;
   std::unique_ptr<impl> impl_;
 };

@@ -29,6 +29,7 @@ constexpr long k_streams_per_connection = 100;
 // stay parked before it is re-driven the first time.
 constexpr std::chrono::milliseconds k_park_check{5};
 constexpr std::chrono::milliseconds k_park_patience{5};
+constexpr std::chrono::milliseconds k_park_max{5'000};
 
 // The connection limits of one multi handle, learnt from the endpoint's answers.
 class connection_plan {

@@ -79,7 +79,7 @@ run_result deliver(unsigned keepalive_requests, int n, std::size_t in_flight) {
   o.endpoint = nginx.base_url();
   o.ca_file = certs().ca_file();
   o.queue_capacity = static_cast<std::size_t>(n);
-  o.max_in_flight = in_flight;
+  o.min_in_flight = o.max_in_flight = in_flight;  // fixed: the stall needs many in flight
   o.connect_timeout = 5s;
   o.request_timeout = 10s;
   o.retry.max_attempts = 20;  // a refused stream is retried; none may be lost here
