@@ -14,7 +14,8 @@ packages=(
   libcpp-httplib-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev libssl-dev zlib1g-dev
   libcsv-dev
   # test peers and load tools
-  nginx-light wrk openssl curl procps python3 python3-pip python3-venv chromium mawk
+  nginx-light libnginx-mod-http-echo wrk openssl curl procps python3 python3-pip python3-venv
+  chromium mawk
 )
 
 missing=()

@@ -4,6 +4,7 @@
 // SPDX-License-Identifier: MIT
 //
 //   pixel_delivery_bench [--events N] [--wrk-seconds S] [--rounds R] [--memory-events M]
+//   pixel_delivery_bench --latency-ms D [--events N] [--baseline-events B] [--rounds R]
 //
 // Phases, in this order:
 //   1. memory: a tracker with capacity M filled against a blackhole (accepts, never answers):
@@ -13,6 +14,10 @@
 //      reused easy handles, the tracker delivering N events (producer blocks when the queue
 //      is full), then track() latency while delivering with 1 and 4 producer threads.
 //   3. HTTPS: baseline and tracker over TLS with HTTP/1.1 and with HTTP/2 (nginx `http2`).
+// Latency mode (--latency-ms D) instead: nginx answers after D ms (echo_sleep), over TLS +
+// HTTP/2 and over plain HTTP/1.1; in each round the 16-handle curl_multi loop (B events)
+// and the tracker with default options (N events); events/s, connections used (distinct
+// $connection in nginx's log) and client CPU per event.
 // Exits non-zero when any phase loses an event or negotiates the wrong protocol, so that
 // the quick run in ctest (--events 2000) keeps the whole program honest.
 #include <curl/curl.h>
@@ -27,6 +32,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <regex>
 #include <string>
@@ -418,11 +424,164 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
+// ------------------------------------------------------------------------------------------
+// Latency mode: an endpoint at internet distance (nginx answering after --latency-ms).
+
+// Requests by user agents starting with `agent` logged after `from`, and the distinct
+// connections ($connection) that carried them. Polls until `expected` are there.
+struct log_count {
+  std::size_t requests = 0;
+  std::size_t connections = 0;
+  std::size_t max_per_connection = 0;
+};
+
+log_count count_log(const pixel_test::nginx_server& n, std::uintmax_t from, std::size_t expected,
+                    const std::string& agent) {
+  const auto deadline = clock_type::now() + 30s;
+  for (;;) {
+    log_count c;
+    std::map<std::uint64_t, std::size_t> per_conn;
+    for (const auto& r : n.records(from)) {
+      if (r.user_agent.compare(0, agent.size(), agent) != 0) continue;
+      ++c.requests;
+      ++per_conn[r.connection];
+    }
+    c.connections = per_conn.size();
+    for (const auto& [conn, k] : per_conn) c.max_per_connection = std::max(c.max_per_connection, k);
+    if (c.requests >= expected || clock_type::now() >= deadline) return c;
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+struct latency_run {
+  rate r;
+  log_count log;
+  pixel::tracker_stats stats;
+  std::uint64_t peak_limit = 0;      // highest concurrency_limit seen (sampled every 10 ms)
+  std::uint64_t peak_in_flight = 0;  // highest in_flight seen
+};
+
+// The tracker as a user configures it: endpoint, CA file and a queue that holds the run.
+// `fixed` > 0: min_in_flight = max_in_flight = fixed instead (a reference for the limiter).
+latency_run run_default_tracker(const pixel_test::nginx_server& srv, std::uint64_t total,
+                                const std::string& ca_file, std::size_t fixed = 0) {
+  pixel::tracker_options o;
+  o.endpoint = srv.base_url();
+  o.ca_file = ca_file;
+  o.queue_capacity = static_cast<std::size_t>(total);
+  if (fixed > 0) o.min_in_flight = o.max_in_flight = fixed;
+  auto created = pixel::tracker::create(std::move(o));
+  if (!created) throw std::runtime_error("tracker: " + created.error().message());
+  auto& t = *created;
+  const std::uintmax_t from = srv.log_offset();
+  latency_run out;
+  std::atomic<bool> done{false};
+  std::thread sampler([&] {
+    while (!done.load()) {
+      const auto s = t.stats();
+      out.peak_limit = std::max(out.peak_limit, s.concurrency_limit);
+      out.peak_in_flight = std::max(out.peak_in_flight, s.in_flight);
+      std::this_thread::sleep_for(10ms);  // a sampling period, not a synchronisation
+    }
+  });
+  const auto t0 = clock_type::now();
+  const cpu_usage c0 = cpu_now();
+  for (std::uint64_t i = 0; i < total; ++i) {
+    if (auto id = t.track(event_params()); !id) {
+      fail("track: " + id.error().message());
+      break;
+    }
+  }
+  if (!t.flush(900s)) fail("tracker: flush timed out");
+  const auto t1 = clock_type::now();
+  const cpu_usage c1 = cpu_now();
+  done.store(true);
+  sampler.join();
+  check_all_delivered("tracker (default options)", t, total);
+  out.stats = t.stats();
+  out.r = {static_cast<double>(total) / seconds(t1 - t0),
+           (c1.total() - c0.total()) * 1e6 / static_cast<double>(total), out.stats.delivered};
+  out.log = count_log(srv, from, static_cast<std::size_t>(total), "pixel-cpp/");
+  if (out.log.requests != total) {
+    fail("tracker: nginx logged " + std::to_string(out.log.requests) + " of " +
+         std::to_string(total) + " events");
+  }
+  return out;
+}
+
+int run_latency(std::uint64_t events, std::uint64_t baseline_events, int latency_ms, int rounds,
+                std::size_t fixed) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  std::printf("pixel delivery benchmark, latency mode: nginx answers after %d ms; tracker %" PRIu64
+              " events with default options (endpoint, CA file, queue capacity); baseline "
+              "curl_multi loop, 16 handles, %" PRIu64 " events; %d round(s), %u cores\n%s\n",
+              latency_ms, events, baseline_events, rounds, std::thread::hardware_concurrency(),
+              curl_version());
+  pixel_test::test_certs certs;
+  struct setup {
+    const char* name;
+    bool tls, http2;
+  };
+  const setup setups[] = {{"HTTPS HTTP/2", true, true}, {"HTTP/1.1", false, false}};
+  for (const auto& su : setups) {
+    pixel_test::nginx_options o;
+    o.tls = su.tls;
+    o.http2 = su.http2;
+    if (su.tls) {
+      o.cert_file = certs.server_cert();
+      o.key_file = certs.server_key();
+    }
+    o.response_delay = std::chrono::milliseconds(latency_ms);
+    o.buffered_log = true;
+    pixel_test::nginx_server srv(o);
+    const std::string ca = su.tls ? certs.ca_file() : std::string();
+    std::printf("\n== %s, %s\n", su.name, srv.pixel_url().c_str());
+    std::vector<double> b_rate, t_rate, ratio;
+    for (int round = 1; round <= rounds; ++round) {
+      const std::uintmax_t from = srv.log_offset();
+      const rate b = run_baseline(pixel_url_for(srv.base_url()), 16, baseline_events, ca, su.http2);
+      const log_count bl =
+          count_log(srv, from, static_cast<std::size_t>(baseline_events), "baseline");
+      const latency_run t = run_default_tracker(srv, events, ca);
+      if (fixed > 0) {
+        const latency_run f = run_default_tracker(srv, events, ca, fixed);
+        std::printf(
+            "  round %d: tracker with %zu transfers always in flight %7.0f ev/s, %4zu "
+            "connections, %5.1f us CPU/event\n",
+            round, fixed, f.r.events_per_s, f.log.connections, f.r.cpu_us_per_event);
+      }
+      std::printf(
+          "  round %d: curl_multi loop %7.0f req/s, %4zu connections, %5.1f us CPU/req | "
+          "tracker %7.0f ev/s, %4zu connections (at most %zu requests on one), %5.1f us "
+          "CPU/event, %" PRIu64 " retried, in flight up to %" PRIu64 " (limit up to %" PRIu64
+          ") | tracker/loop %.2fx\n",
+          round, b.events_per_s, bl.connections, b.cpu_us_per_event, t.r.events_per_s,
+          t.log.connections, t.log.max_per_connection, t.r.cpu_us_per_event, t.stats.retried,
+          t.peak_in_flight, t.peak_limit, t.r.events_per_s / b.events_per_s);
+      b_rate.push_back(b.events_per_s);
+      t_rate.push_back(t.r.events_per_s);
+      ratio.push_back(t.r.events_per_s / b.events_per_s);
+    }
+    std::printf("  median: curl_multi loop %7.0f req/s | tracker %7.0f ev/s | tracker/loop %.2fx\n",
+                median(b_rate), median(t_rate), median(ratio));
+  }
+  curl_global_cleanup();
+  if (g_errors.load() != 0) {
+    std::fprintf(stderr, "%d error(s)\n", g_errors.load());
+    return 1;
+  }
+  return 0;
+}
+
 struct args {
   std::uint64_t events = 100'000;
   int wrk_seconds = 5;
   int rounds = 3;
   std::uint64_t memory_events = 0;  // 0: same as events
+  int latency_ms = -1;              // >= 0: latency mode
+  std::uint64_t baseline_events = 10'000;
+  std::size_t fixed_in_flight = 0;  // latency mode: also a tracker with this many fixed
 };
 
 args parse_args(int argc, char** argv) {
@@ -441,10 +600,19 @@ args parse_args(int argc, char** argv) {
       a.rounds = std::stoi(next());
     } else if (s == "--memory-events") {
       a.memory_events = std::stoull(next());
+    } else if (s == "--latency-ms") {
+      a.latency_ms = std::stoi(next());
+      if (a.latency_ms < 0) throw std::invalid_argument("--latency-ms must not be negative");
+    } else if (s == "--fixed-in-flight") {
+      a.fixed_in_flight = std::stoul(next());
+    } else if (s == "--baseline-events") {
+      a.baseline_events = std::stoull(next());
     } else {
       throw std::invalid_argument(
           "usage: " + std::string(argv[0]) +
-          " [--events N] [--wrk-seconds S] [--rounds R] [--memory-events M]");
+          " [--events N] [--wrk-seconds S] [--rounds R] [--memory-events M]"
+          " | --latency-ms D [--events N] [--baseline-events B] [--rounds R]"
+          " [--fixed-in-flight F]");
     }
   }
   if (a.events < 100) throw std::invalid_argument("--events must be at least 100");
@@ -604,7 +772,11 @@ int run(const args& a) {
 
 int main(int argc, char** argv) {
   try {
-    return run(parse_args(argc, argv));
+    const args a = parse_args(argc, argv);
+    if (a.latency_ms >= 0) {
+      return run_latency(a.events, a.baseline_events, a.latency_ms, a.rounds, a.fixed_in_flight);
+    }
+    return run(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pixel_delivery_bench: %s\n", e.what());
     return 2;

@@ -48,6 +48,7 @@ export interface TrackerOptions {
   overflow?: 'drop_new' | 'drop_oldest' | 'block';
   blockTimeout?: number;
   allowHttp?: boolean;
+  minInFlight?: number;
   maxInFlight?: number;
   connectTimeout?: number;
   requestTimeout?: number;
@@ -79,6 +80,7 @@ export interface Stats {
   failed: number;
   expired: number;
   dropped: number;
+  concurrency_limit: number;
 }
 
 export class Tracker {

@@ -43,7 +43,7 @@ const lib = loadLibrary();
 koffi.struct('pixel_param', {key: 'const char *', value: 'const char *'});
 koffi.struct('pixel_stats', {
   queued: 'uint64_t', in_flight: 'uint64_t', delivered: 'uint64_t', retried: 'uint64_t',
-  failed: 'uint64_t', expired: 'uint64_t', dropped: 'uint64_t',
+  failed: 'uint64_t', expired: 'uint64_t', dropped: 'uint64_t', concurrency_limit: 'uint64_t',
 });
 const EventResultType = koffi.struct('pixel_event_result', {
   event_id: 'const char *', outcome: 'int', attempts: 'uint32_t', http_status: 'long',
@@ -75,6 +75,7 @@ const SIGNATURES = [
   'int pixel_options_set_overflow_policy(pixel_options *options, int policy)',
   'int pixel_options_set_block_timeout_ms(pixel_options *options, uint32_t ms)',
   'int pixel_options_set_allow_http(pixel_options *options, int allow)',
+  'int pixel_options_set_min_in_flight(pixel_options *options, size_t count)',
   'int pixel_options_set_max_in_flight(pixel_options *options, size_t count)',
   'int pixel_options_set_connect_timeout_ms(pixel_options *options, uint32_t ms)',
   'int pixel_options_set_request_timeout_ms(pixel_options *options, uint32_t ms)',
@@ -122,7 +123,10 @@ const OUTCOMES = ['delivered', 'failed', 'expired', 'dropped'];
 // Why an attempt got no HTTP response ('none': it got one, whatever its status).
 const TRANSPORT_ERRORS = ['none', 'dns', 'connect', 'tls', 'certificate', 'timeout', 'reset',
   'send', 'receive', 'protocol', 'other'];
-const STAT_NAMES = ['queued', 'in_flight', 'delivered', 'retried', 'failed', 'expired', 'dropped'];
+const STAT_NAMES = [
+  'queued', 'in_flight', 'delivered', 'retried', 'failed', 'expired', 'dropped',
+  'concurrency_limit',
+];
 
 // An Error from libpixel: `status` is the C pixel_status value, `code` its name
 // (e.g. 'PIXEL_ERR_QUEUE_FULL').
@@ -235,6 +239,7 @@ const SETTERS = {
   queueCapacity: ['pixel_options_set_queue_capacity', count],
   blockTimeout: ['pixel_options_set_block_timeout_ms', ms],
   allowHttp: ['pixel_options_set_allow_http', (v) => (v ? 1 : 0)],
+  minInFlight: ['pixel_options_set_min_in_flight', count],
   maxInFlight: ['pixel_options_set_max_in_flight', count],
   connectTimeout: ['pixel_options_set_connect_timeout_ms', ms],
   requestTimeout: ['pixel_options_set_request_timeout_ms', ms],

@@ -61,6 +61,7 @@ enum { PIXEL_URL_EVENT_ID = 1u, PIXEL_URL_TIMESTAMP = 2u };
 typedef enum pixel_img_style { PIXEL_IMG_EMAIL = 0, PIXEL_IMG_PAGE = 1 } pixel_img_style;
 typedef struct pixel_stats {
   uint64_t queued, in_flight, delivered, retried, failed, expired, dropped;
+  uint64_t concurrency_limit; /* transfers in flight allowed now (the adaptive limit) */
 } pixel_stats;
 typedef struct pixel_options pixel_options;
 typedef struct pixel_tracker pixel_tracker;
@@ -181,8 +182,11 @@ PIXEL_API pixel_status pixel_options_set_overflow_policy(pixel_options* options,
 PIXEL_API pixel_status pixel_options_set_block_timeout_ms(pixel_options* options, uint32_t ms);
 /* Non-zero: allow http:// to hosts other than loopback (default 0). */
 PIXEL_API pixel_status pixel_options_set_allow_http(pixel_options* options, int allow);
-/* Concurrent transfers at most (default 16; 1 to 1,024). */
+/* Transfers in flight adapt between min and max: more while events wait and latency stays
+   flat, fewer when it rises or on 429/503/timeouts (defaults 16 and 1,024; max 1 to
+   1,024; a max below min is the number). */
 PIXEL_API pixel_status pixel_options_set_max_in_flight(pixel_options* options, size_t count);
+PIXEL_API pixel_status pixel_options_set_min_in_flight(pixel_options* options, size_t count);
 /* Connection and whole-request timeouts in ms (defaults 5,000 and 10,000; at least 1). */
 PIXEL_API pixel_status pixel_options_set_connect_timeout_ms(pixel_options* options, uint32_t ms);
 PIXEL_API pixel_status pixel_options_set_request_timeout_ms(pixel_options* options, uint32_t ms);

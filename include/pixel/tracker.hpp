@@ -133,6 +133,7 @@ struct tracker_stats {
   std::uint64_t failed = 0;
   std::uint64_t expired = 0;
   std::uint64_t dropped = 0;
+  std::uint64_t concurrency_limit = 0;  // transfers in flight allowed now
 };
 
 struct tracker_options {
@@ -144,7 +145,12 @@ struct tracker_options {
   overflow_policy overflow = overflow_policy::drop_new;
   std::chrono::milliseconds block_timeout{100};  // for overflow_policy::block
 
-  std::size_t max_in_flight = 16;  // concurrent transfers
+  // Transfers in flight adapt between min_in_flight and max_in_flight (at most 1,024):
+  // more while events wait and the endpoint's latency stays flat, fewer when it rises or
+  // the endpoint answers 429 or 503 or times out. Equal values fix the number; a
+  // max_in_flight below min_in_flight is the number.
+  std::size_t min_in_flight = 16;
+  std::size_t max_in_flight = 1024;
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds request_timeout{10'000};  // whole transfer
   retry_policy retry;

@@ -352,6 +352,14 @@ pixel_status pixel_options_set_max_in_flight(pixel_options* options, size_t coun
   });
 }
 
+pixel_status pixel_options_set_min_in_flight(pixel_options* options, size_t count) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    options->cpp.min_in_flight = count;
+    return ok();
+  });
+}
+
 pixel_status pixel_options_set_connect_timeout_ms(pixel_options* options, uint32_t ms) {
   return guarded([&] {
     if (options == nullptr) return null_argument("options");
@@ -558,6 +566,7 @@ pixel_status pixel_tracker_stats(const pixel_tracker* tracker, pixel_stats* out)
     out->failed = s.failed;
     out->expired = s.expired;
     out->dropped = s.dropped;
+    out->concurrency_limit = s.concurrency_limit;
     return ok();
   });
 }

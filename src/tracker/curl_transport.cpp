@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "tracker/curl_transport.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "tracker/curl_connections.hpp"
 #include "tracker/policy.hpp"
 
 namespace pixel::detail {
@@ -94,7 +97,8 @@ CURLcode configure_easy(CURL* easy, const tracker_options& options, bool secure,
 namespace {
 class curl_transport final : public transport {
  public:
-  explicit curl_transport(std::string user_agent) : user_agent_(std::move(user_agent)) {}
+  curl_transport(const tracker_options& options, bool secure)
+      : options_(options), secure_(secure) {}
 
   ~curl_transport() override {
     for (auto& t : transfers_) {
@@ -103,35 +107,51 @@ class curl_transport final : public transport {
       curl_easy_cleanup(t->easy);
     }
     if (multi_ != nullptr) curl_multi_cleanup(multi_);
+    if (share_ != nullptr) curl_share_cleanup(share_);
   }
 
-  result<void> init(const tracker_options& options, bool secure, std::size_t capacity) {
+  // Easy handles for the floor now (a configuration error shows at create), the others
+  // when the in-flight limit first needs them.
+  result<void> init(std::size_t capacity) {
     if (!curl_global_ready()) return error(errc::internal, "curl_global_init failed");
     multi_ = curl_multi_init();
     if (multi_ == nullptr) return error(errc::internal, "curl_multi_init failed");
-    curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(capacity));
+    capacity_ = capacity;
+    // TLS sessions shared by every easy handle: a new connection (after a GOAWAY, say)
+    // resumes the session whichever handle opens it. One thread uses them: no lock.
+    share_ = curl_share_init();
+    if (share_ == nullptr) return error(errc::internal, "curl_share_init failed");
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    const std::size_t now = std::min(options_.min_in_flight, capacity);
+    connections_.init(multi_, secure_, capacity, now);
     transfers_.reserve(capacity);
     free_.reserve(capacity);
-    for (std::size_t i = 0; i < capacity; ++i) {
-      auto t = std::make_unique<transfer>();
-      t->easy = curl_easy_init();
-      if (t->easy == nullptr) return error(errc::internal, "curl_easy_init failed");
-      const CURLcode rc = configure_easy(t->easy, options, secure, &on_header, t.get());
-      if (rc != CURLE_OK) {
-        return error(errc::internal,
-                     std::string("cannot configure libcurl: ") + curl_easy_strerror(rc));
-      }
-      free_.push_back(t.get());
-      transfers_.push_back(std::move(t));
+    for (std::size_t i = 0; i < now; ++i) {
+      if (auto ok = add_transfer(); !ok) return ok;
     }
     return {};
   }
 
-  std::size_t capacity() const noexcept override { return transfers_.size(); }
+  std::size_t capacity() const noexcept override { return capacity_; }
   std::size_t in_flight() const noexcept override { return transfers_.size() - free_.size(); }
 
+  void set_in_flight_limit(std::size_t limit) noexcept override {
+    if (connections_.set_in_flight(limit)) unpark(std::chrono::steady_clock::now(), true);
+  }
+
   void start(stored_event&& e) override {
+    if (free_.empty()) {
+      if (auto ok = add_transfer(); !ok) {
+        // Out of memory: do not lose the event over it.
+        completion c;
+        c.event = std::move(e);
+        c.error = transport_error::other;
+        c.error_text = ok.error().message();
+        refused_.push_back(std::move(c));
+        return;
+      }
+    }
     transfer* t = free_.back();
     free_.pop_back();
     t->event = std::move(e);
@@ -139,7 +159,7 @@ class curl_transport final : public transport {
     curl_easy_setopt(t->easy, CURLOPT_URL, t->event.url.c_str());
     curl_easy_setopt(
         t->easy, CURLOPT_USERAGENT,
-        t->event.user_agent.empty() ? user_agent_.c_str() : t->event.user_agent.c_str());
+        t->event.user_agent.empty() ? options_.user_agent.c_str() : t->event.user_agent.c_str());
     const CURLMcode mc = curl_multi_add_handle(multi_, t->easy);
     if (mc != CURLM_OK) {
       // Cannot happen with a healthy multi handle; do not lose the event over it.
@@ -152,12 +172,17 @@ class curl_transport final : public transport {
       return;
     }
     t->busy = true;
+    t->started = t->since = std::chrono::steady_clock::now();
+    t->patience = k_park_patience;
   }
 
+  // Waits at most `timeout`, and at most k_park_check while transfers run: libcurl 7.88
+  // can leave transfers parked with no socket and no timer due (curl_connections.hpp).
   void poll(std::chrono::milliseconds timeout, std::vector<completion>& out) override {
     const std::size_t before = out.size();
     drive(out);
     if (out.size() != before || timeout.count() <= 0) return;
+    if (in_flight() > 0) timeout = std::min(timeout, k_park_check);
     curl_multi_poll(multi_, nullptr, 0, static_cast<int>(timeout.count()), nullptr);
     drive(out);
   }
@@ -177,12 +202,34 @@ class curl_transport final : public transport {
   }
 
  private:
+  using clock = std::chrono::steady_clock;
+
   struct transfer {
     CURL* easy = nullptr;
     bool busy = false;
     stored_event event;
-    std::string retry_after;  // the last Retry-After header seen
+    std::string retry_after;    // the last Retry-After header seen
+    clock::time_point started;  // start()
+    clock::time_point since;    // added to the multi handle (again)
+    std::chrono::milliseconds patience{k_park_patience};
   };
+
+  result<void> add_transfer() {
+    if (transfers_.size() >= capacity_) return error(errc::internal, "no transfer left");
+    auto t = std::make_unique<transfer>();
+    t->easy = curl_easy_init();
+    if (t->easy == nullptr) return error(errc::internal, "curl_easy_init failed");
+    CURLcode rc = configure_easy(t->easy, options_, secure_, &on_header, t.get());
+    if (rc == CURLE_OK) rc = curl_easy_setopt(t->easy, CURLOPT_SHARE, share_);
+    if (rc != CURLE_OK) {
+      curl_easy_cleanup(t->easy);
+      return error(errc::internal,
+                   std::string("cannot configure libcurl: ") + curl_easy_strerror(rc));
+    }
+    free_.push_back(t.get());
+    transfers_.push_back(std::move(t));
+    return {};
+  }
 
   static size_t on_header(char* data, size_t size, size_t nitems, void* context) {
     const size_t n = size * nitems;
@@ -194,12 +241,38 @@ class curl_transport final : public transport {
     return n;
   }
 
+  // Removes and re-adds transfers libcurl parked waiting for a connection: all of them
+  // when `all` (the connection limit just changed), else those parked longer than their
+  // patience, which then doubles.
+  void unpark(clock::time_point now, bool all) {
+    if (!all && now < next_park_check_) return;
+    next_park_check_ = now + k_park_check;
+    for (auto& t : transfers_) {
+      if (!t->busy || (!all && now - t->since < t->patience) || !parked(t->easy)) continue;
+      curl_multi_remove_handle(multi_, t->easy);
+      if (curl_multi_add_handle(multi_, t->easy) != CURLM_OK) {
+        completion c;  // cannot happen with a healthy multi handle
+        c.event = std::move(t->event);
+        c.error = transport_error::other;
+        c.error_text = "curl_multi_add_handle failed re-driving a parked transfer";
+        refused_.push_back(std::move(c));
+        t->busy = false;
+        free_.push_back(t.get());
+        continue;
+      }
+      t->since = now;
+      if (!all) t->patience = std::min<std::chrono::milliseconds>(t->patience * 2, k_park_max);
+    }
+  }
+
   // Runs the transfers and moves the finished ones (and any refused by start) to `out`.
   void drive(std::vector<completion>& out) {
     for (auto& c : refused_) out.push_back(std::move(c));
     refused_.clear();
     int running = 0;
     curl_multi_perform(multi_, &running);
+    const clock::time_point now = clock::now();
+    bool relimit = false;
     int left = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
       if (msg->msg != CURLMSG_DONE) continue;
@@ -217,26 +290,41 @@ class curl_transport final : public transport {
       }
       c.error = classify(code);
       if (code != CURLE_OK) c.error_text = curl_easy_strerror(code);
+      if (code == CURLE_SEND_ERROR && c.status == 0) {
+        // Not sent on a connection reused from an earlier transfer: the server had closed
+        // it (GOAWAY, keep-alive timeout) and cannot have seen the request.
+        long connects = 0;
+        curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
+        c.unprocessed = connects == 0;
+      }
+      relimit |= connections_.learn(easy, code);
+      c.latency = now - t->started;
       curl_multi_remove_handle(multi_, easy);
       t->busy = false;
       c.event = std::move(t->event);
       c.retry_after = std::move(t->retry_after);
       free_.push_back(t);
     }
+    unpark(now, relimit);
   }
 
-  const std::string user_agent_;
+  const tracker_options options_;
+  const bool secure_;
+  std::size_t capacity_ = 0;
   CURLM* multi_ = nullptr;
+  CURLSH* share_ = nullptr;
+  connection_plan connections_;
   std::vector<std::unique_ptr<transfer>> transfers_;
   std::vector<transfer*> free_;
   std::vector<completion> refused_;  // start() could not add them
+  clock::time_point next_park_check_{};
 };
 }  // namespace
 
 result<std::unique_ptr<transport>> make_curl_transport(const tracker_options& options, bool secure,
                                                        std::size_t capacity) {
-  auto t = std::make_unique<curl_transport>(options.user_agent);
-  if (auto ok = t->init(options, secure, capacity); !ok) return ok.error();
+  auto t = std::make_unique<curl_transport>(options, secure);
+  if (auto ok = t->init(capacity); !ok) return ok.error();
   return std::unique_ptr<transport>(std::move(t));
 }
 

@@ -35,13 +35,23 @@ policy_options policy_options::from(const tracker_options& o, std::string endpoi
   p.retry_after_cap = o.retry_after_cap;
   p.outage_threshold = o.outage_threshold;
   p.probe_interval = o.probe_interval;
+  p.min_in_flight = std::min(o.min_in_flight, o.max_in_flight);
   p.max_in_flight = o.max_in_flight;
   p.endpoint_host = std::move(endpoint_host);
   return p;
 }
 
+namespace {
+limiter_config limits(const policy_options& o) {
+  limiter_config c;
+  c.floor = o.min_in_flight;
+  c.ceiling = o.max_in_flight;
+  return c;
+}
+}  // namespace
+
 delivery_policy::delivery_policy(policy_options options, random_source random)
-    : options_(std::move(options)), random_(std::move(random)) {}
+    : options_(std::move(options)), random_(std::move(random)), limiter_(limits(options_)) {}
 
 namespace {
 std::string describe(const attempt_result& r) {
@@ -61,6 +71,27 @@ decision delivery_policy::judge(const attempt_result& result, const attempt_cont
   decision d;
   const bool answered = result.error == transport_error::none;
   const long status = result.status;
+
+  // An attempt the server never processed says nothing about the endpoint: try again at
+  // once, free of the budget (a bounded number of times, against a server that closes
+  // every connection before reading it).
+  if (result.unprocessed && !event.probe &&
+      event.attempts - event.budget_used < k_max_unprocessed) {
+    d.what = decision::verdict::retry;
+    d.not_before = now.steady;
+    d.refund_budget = true;
+    return d;
+  }
+
+  // The load signal for the in-flight limit (probes are not load).
+  if (!event.probe) {
+    const bool overload =
+        answered ? status == 429 || status == 503 : result.error == transport_error::timeout;
+    limiter_.on_result(now.steady, result.latency,
+                       overload   ? limiter_signal::overload
+                       : answered ? limiter_signal::answered
+                                  : limiter_signal::ignore);
+  }
 
   // The endpoint's health: consecutive connection failures, timeouts and 5xx mean down.
   const bool endpoint_failure = answered ? status >= 500 : is_retryable_error(result.error);

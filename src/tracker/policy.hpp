@@ -17,11 +17,14 @@
 
 #include "pixel/tracker.hpp"
 #include "tracker/clock.hpp"
+#include "tracker/limiter.hpp"
 
 namespace pixel::detail {
 
 // A redirect chain longer than this is treated as a loop.
 constexpr std::uint32_t k_max_redirects = 5;
+// Unprocessed attempts (attempt_result::unprocessed) an event may have beyond its budget.
+constexpr std::uint32_t k_max_unprocessed = 10;
 
 // Statuses worth another attempt: 408, 429, 500, 502, 503, 504.
 constexpr bool is_retryable_status(long status) noexcept {
@@ -66,6 +69,10 @@ struct attempt_result {
   std::string_view location;                      // a redirect's target, absolute; "" when none
   std::string_view retry_after;                   // the Retry-After header's value; "" when none
   std::string_view error_text;  // the transport's words for `error`, for the message
+  // The request never reached the endpoint's application: it could not be sent on a
+  // connection the server had already closed (an HTTP/2 GOAWAY, a keep-alive timeout).
+  bool unprocessed = false;
+  steady_clock::duration latency{0};  // from the attempt's start to its end
 };
 
 // The event's side of an attempt (its counts include this attempt).
@@ -92,6 +99,8 @@ struct decision {
   // Effects on the endpoint's health, for the worker to act on.
   bool outage_entered = false;
   bool outage_left = false;  // release every waiting event
+  // The attempt does not count against max_attempts (an unprocessed one, retried at once).
+  bool refund_budget = false;
 };
 
 struct policy_options {
@@ -99,7 +108,8 @@ struct policy_options {
   std::chrono::milliseconds retry_after_cap{60'000};
   std::uint32_t outage_threshold = 5;  // 0: never enter an outage
   std::chrono::milliseconds probe_interval{500};
-  std::size_t max_in_flight = 16;
+  std::size_t min_in_flight = 16;  // the adaptive limit's floor
+  std::size_t max_in_flight = 1024;
   std::string endpoint_host;  // redirects are followed on this host only
 
   static policy_options from(const tracker_options& o, std::string endpoint_host);
@@ -134,9 +144,12 @@ class delivery_policy {
       steady_clock::time_point now, std::size_t in_flight,
       std::optional<steady_clock::time_point> next_due) const;
 
-  // The limit on transfers in flight. Today the fixed max_in_flight; one place, so an
-  // adaptive limiter can replace it.
-  std::size_t in_flight_limit() const noexcept { return options_.max_in_flight; }
+  // The limit on transfers in flight: the adaptive limiter's, between min_in_flight and
+  // max_in_flight (limiter.hpp), fed by judge().
+  std::size_t in_flight_limit() const noexcept { return limiter_.limit(); }
+  // The limit held back ready events (demand for more than it allows).
+  void note_limited() noexcept { limiter_.note_limited(); }
+  const concurrency_limiter& limiter() const noexcept { return limiter_; }
 
   bool in_outage() const noexcept { return outage_; }
   steady_clock::time_point paused_until() const noexcept { return paused_until_; }
@@ -148,6 +161,7 @@ class delivery_policy {
 
   policy_options options_;
   random_source random_;
+  concurrency_limiter limiter_;
   std::uint32_t consecutive_failures_ = 0;
   bool outage_ = false;
   steady_clock::time_point next_probe_{};

@@ -88,6 +88,8 @@ class tracker::impl {
   }
 
   result<void> start() {
+    limit_.store(policy_.in_flight_limit());
+    transport_->set_in_flight_limit(policy_.in_flight_limit());
     clock_.subscribe(this, [this] { wake(); });
     try {
       worker_ = std::thread([this] { run(); });
@@ -178,7 +180,11 @@ class tracker::impl {
     return ok;
   }
 
-  tracker_stats stats() const { return store_->stats(); }
+  tracker_stats stats() const {
+    tracker_stats s = store_->stats();
+    s.concurrency_limit = limit_.load(std::memory_order_relaxed);
+    return s;
+  }
 
   const tracker_options& options() const noexcept { return options_; }
 
@@ -231,8 +237,14 @@ class tracker::impl {
       probe_seq_ = e.seq;
       start(std::move(e), true);
     } else if (a.count > 0 && store_->take_ready(now.steady, a.count, batch_) > 0) {
+      // Taken up to the limit and more are due: demand the limit held back.
+      if (batch_.size() == a.count) {
+        if (auto due = store_->next_deadline(); due && *due <= now.steady) policy_.note_limited();
+      }
       for (auto& e : batch_) start(std::move(e), false);
       batch_.clear();
+    } else if (a.count == 0 && !policy_.in_outage()) {
+      if (auto due = store_->next_deadline(); due && *due <= now.steady) policy_.note_limited();
     }
   }
 
@@ -268,6 +280,8 @@ class tracker::impl {
     r.location = c.location;
     r.retry_after = c.retry_after;
     r.error_text = c.error_text;
+    r.unprocessed = c.unprocessed;
+    r.latency = c.latency;
     detail::attempt_context ctx;
     ctx.attempts = e.attempts;
     ctx.budget_used = e.budget_used;
@@ -277,6 +291,8 @@ class tracker::impl {
     if (ctx.probe) probe_seq_.reset();
     decision d = policy_.judge(r, ctx, now);
     release_ |= d.outage_left;
+    if (d.refund_budget && e.budget_used > 0) --e.budget_used;
+    publish_limit();
     switch (d.what) {
       case decision::verdict::delivered:
         finish(std::move(e), outcome::delivered, std::string());
@@ -296,6 +312,14 @@ class tracker::impl {
         requeue(std::move(e), d.not_before, now);
         break;
     }
+  }
+
+  // The limit as stats() shows it; the transport sizes its connections by it.
+  void publish_limit() {
+    const std::size_t limit = policy_.in_flight_limit();
+    if (limit == limit_.load(std::memory_order_relaxed)) return;
+    limit_.store(limit, std::memory_order_relaxed);
+    transport_->set_in_flight_limit(limit);
   }
 
   void requeue(stored_event&& e, steady_clock::time_point not_before, const instant& now) {
@@ -427,6 +451,7 @@ class tracker::impl {
   std::thread::id worker_id_;
 
   std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> limit_{0};  // policy_.in_flight_limit(), for stats()
   std::atomic<bool> wake_pending_{false};
   std::size_t dropped_at_exit_ = 0;  // written by the worker, read after join
 
@@ -459,6 +484,7 @@ result<void> validate(const tracker_options& options) {
   if (options.queue_capacity == 0) return bad("queue_capacity must be at least 1");
   if (options.max_in_flight == 0) return bad("max_in_flight must be at least 1");
   if (options.max_in_flight > 1024) return bad("max_in_flight must be at most 1024");
+  if (options.min_in_flight == 0) return bad("min_in_flight must be at least 1");
   if (options.connect_timeout.count() <= 0) return bad("connect_timeout must be positive");
   if (options.request_timeout.count() <= 0) return bad("request_timeout must be positive");
   if (options.block_timeout.count() < 0) return bad("block_timeout must not be negative");

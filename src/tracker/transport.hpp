@@ -24,6 +24,9 @@ struct completion {
   std::string location;     // a redirect's absolute target; "" when none
   std::string retry_after;  // the Retry-After header's value; "" when none
   std::string error_text;   // the transport's words for `error`
+  // Sent on a connection the server had already closed: it cannot have processed it.
+  bool unprocessed = false;
+  std::chrono::steady_clock::duration latency{0};  // from start() to the completion
 };
 
 // Used by the worker thread only, except wake().
@@ -41,6 +44,9 @@ class transport {
   // Drives the transfers and appends those that finished to `out`. When none finished,
   // waits up to `timeout` for progress or wake(), then looks once more.
   virtual void poll(std::chrono::milliseconds timeout, std::vector<completion>& out) = 0;
+  // The policy's in-flight limit now (the curl transport sizes its HTTP/2 connections by
+  // it). Never more than capacity().
+  virtual void set_in_flight_limit(std::size_t) noexcept {}
   // Makes a poll in progress (or the next one) return early. Any thread; cheap.
   virtual void wake() noexcept = 0;
   // Aborts every transfer and hands their events back.

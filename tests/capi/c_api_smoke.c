@@ -97,6 +97,8 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
                        "max_in_flight");
   CHECK_REFUSED_AT_NEW(pixel_options_set_max_in_flight(o, 1025), PIXEL_ERR_INVALID_ARGUMENT,
                        "max_in_flight");
+  CHECK_REFUSED_AT_NEW(pixel_options_set_min_in_flight(o, 0), PIXEL_ERR_INVALID_ARGUMENT,
+                       "min_in_flight");
   CHECK_REFUSED_AT_NEW(pixel_options_set_connect_timeout_ms(o, 0), PIXEL_ERR_INVALID_ARGUMENT,
                        "connect_timeout");
   CHECK_REFUSED_AT_NEW(pixel_options_set_request_timeout_ms(o, 0), PIXEL_ERR_INVALID_ARGUMENT,
@@ -122,6 +124,7 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
   CHECK(pixel_options_set_block_timeout_ms(opts, 30000) == PIXEL_OK);
   CHECK(pixel_options_set_allow_http(opts, 0) == PIXEL_OK);
   CHECK(pixel_options_set_max_in_flight(opts, 4) == PIXEL_OK);
+  CHECK(pixel_options_set_min_in_flight(opts, 2) == PIXEL_OK);
   CHECK(pixel_options_set_connect_timeout_ms(opts, 10000) == PIXEL_OK);
   CHECK(pixel_options_set_request_timeout_ms(opts, 30000) == PIXEL_OK);
   CHECK(pixel_options_set_max_attempts(opts, 5) == PIXEL_OK);
@@ -164,6 +167,7 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
   CHECK(pixel_tracker_stats(tracker, &stats) == PIXEL_OK);
   CHECK(stats.delivered == 13 && stats.queued == 0 && stats.in_flight == 0);
   CHECK(stats.failed == 0 && stats.expired == 0 && stats.dropped == 0);
+  CHECK(stats.concurrency_limit >= 2 && stats.concurrency_limit <= 4);
   CHECK(pixel_tracker_stats(tracker, NULL) == PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(pixel_tracker_shutdown(tracker, 5000) == PIXEL_OK);
   CHECK(pixel_tracker_shutdown(tracker, 5000) == PIXEL_OK);

@@ -44,7 +44,7 @@ TEST(CApiStatus, ValuesAndTextMatchTheContract) {
   EXPECT_EQ(PIXEL_ERR_SHUT_DOWN, 8);
   EXPECT_EQ(PIXEL_ERR_TIMEOUT, 9);
   EXPECT_EQ(PIXEL_ERR_INTERNAL, 10);
-  EXPECT_EQ(sizeof(pixel_stats), 7 * sizeof(uint64_t));
+  EXPECT_EQ(sizeof(pixel_stats), 8 * sizeof(uint64_t));
   EXPECT_EQ(offsetof(pixel_param, value), sizeof(const char*));
   std::set<std::string> texts;
   for (int s = 0; s <= 10; ++s) texts.insert(pixel_status_str(static_cast<pixel_status>(s)));
@@ -175,6 +175,7 @@ TEST(CApiOptions, NullHandlesAreRefused) {
   EXPECT_EQ(pixel_options_set_block_timeout_ms(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pixel_options_set_allow_http(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pixel_options_set_max_in_flight(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_min_in_flight(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pixel_options_set_connect_timeout_ms(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pixel_options_set_request_timeout_ms(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pixel_options_set_max_attempts(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);

@@ -10,7 +10,8 @@
 // nginx runs in the foreground (`daemon off`, `master_process off`) on a port chosen by the
 // OS, serves /1x1.png (68 bytes, image/png, no-cache) with keep-alive, and writes an access
 // log shaped like a CloudFront real-time log record (timestamp, c-ip, user agent, query),
-// followed by the protocol, connection serial, request number on that connection, status.
+// followed by the protocol, connection serial, request number on that connection, status
+// and request time.
 // The destructor stops it; a start failure throws with nginx's error log.
 #ifndef PIXEL_TEST_NGINX_HPP
 #define PIXEL_TEST_NGINX_HPP
@@ -22,6 +23,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -85,6 +87,9 @@ struct nginx_options {
   std::string key_file;
   unsigned keepalive_requests = 1'000'000;  // requests per connection before nginx closes it
   bool buffered_log = false;                // buffer the access log (benchmarks)
+  // Answer /1x1.png only after this long (the echo module's echo_sleep): an endpoint at
+  // internet distance. Needs libnginx-mod-http-echo.
+  std::chrono::milliseconds response_delay{0};
   std::chrono::milliseconds start_timeout{30'000};
 };
 
@@ -98,6 +103,7 @@ struct access_record {
   std::uint64_t connection = 0;  // connection serial number
   std::uint64_t connection_requests = 0;  // this request's number on its connection
   int status = 0;
+  double request_time = 0;  // $request_time: seconds from the first byte read to the log
 };
 
 // The value of `key` in a query string (no decoding), or "" when absent.
@@ -200,7 +206,7 @@ class nginx_server {
       if (tab == std::string_view::npos) break;
       pos = tab + 1;
     }
-    if (f.size() != 8) {
+    if (f.size() != 9) {
       throw std::runtime_error("unexpected access log line: " + std::string(line));
     }
     access_record r;
@@ -212,6 +218,7 @@ class nginx_server {
     r.connection = std::stoull(std::string(f[5]));
     r.connection_requests = std::stoull(std::string(f[6]));
     r.status = std::stoi(std::string(f[7]));
+    r.request_time = std::stod(std::string(f[8]));
     return r;
   }
 
@@ -221,6 +228,16 @@ class nginx_server {
     // Debian installs it in /usr/sbin, which is not on every user's PATH.
     if (std::filesystem::exists("/usr/sbin/nginx")) return "/usr/sbin/nginx";
     return "nginx";
+  }
+
+  // Debian's libnginx-mod-http-echo (scripts/install-deps.sh installs it).
+  static std::string echo_module() {
+    const char* path = "/usr/lib/nginx/modules/ngx_http_echo_module.so";
+    if (!std::filesystem::exists(path)) {
+      throw std::runtime_error(std::string("nginx_server: response_delay needs ") + path +
+                               " (apt-get install libnginx-mod-http-echo)");
+    }
+    return path;
   }
 
   bool wait_ready() {
@@ -240,6 +257,7 @@ class nginx_server {
     if (options_.tls) listen += " ssl";
     if (options_.http2) listen += " http2";
     std::string c;
+    if (options_.response_delay.count() > 0) c += "load_module " + echo_module() + ";\n";
     c += "daemon off;\nmaster_process off;\nworker_processes 1;\n";
     c += "pid " + d + "/nginx.pid;\n";
     c += "error_log " + d + "/error.log warn;\n";
@@ -253,7 +271,7 @@ class nginx_server {
     // CloudFront's record (timestamp, c-ip, cs-user-agent, cs-uri-query), then what the
     // tests check about the transport.
     c += "  log_format pixel_cf \"$msec\\t$remote_addr\\t$http_user_agent\\t$args"
-         "\\t$server_protocol\\t$connection\\t$connection_requests\\t$status\";\n";
+         "\\t$server_protocol\\t$connection\\t$connection_requests\\t$status\\t$request_time\";\n";
     c += "  access_log " + d + "/access.log pixel_cf" +
          (options_.buffered_log ? " buffer=256k flush=1s" : "") + ";\n";
     c += "  keepalive_timeout 65s;\n";
@@ -266,10 +284,20 @@ class nginx_server {
       c += "    ssl_protocols TLSv1.2 TLSv1.3;\n";
     }
     c += "    root " + d + "/html;\n";
-    c += "    location = /1x1.png {\n";
-    c += "      if_modified_since off;\n";
-    c += "      add_header Cache-Control \"no-cache, no-store, must-revalidate\" always;\n";
-    c += "    }\n";
+    const std::string png_headers =
+        "      if_modified_since off;\n"
+        "      add_header Cache-Control \"no-cache, no-store, must-revalidate\" always;\n";
+    if (options_.response_delay.count() > 0) {
+      // Sleep, then serve the file from a named location (the query is kept for the log).
+      char secs[32];
+      std::snprintf(secs, sizeof secs, "%.3f",
+                    static_cast<double>(options_.response_delay.count()) / 1000.0);
+      c += "    location = /1x1.png {\n      echo_sleep " + std::string(secs) +
+           ";\n      echo_exec @png;\n    }\n";
+      c += "    location @png {\n" + png_headers + "      try_files /1x1.png =404;\n    }\n";
+    } else {
+      c += "    location = /1x1.png {\n" + png_headers + "    }\n";
+    }
     c += "    location / { return 404; }\n";
     c += "  }\n}\n";
     return c;

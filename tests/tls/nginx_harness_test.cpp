@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <string>
 
 #include "certs.hpp"
@@ -50,6 +51,30 @@ response fetch(const std::string& url, const std::string& ca_file = {}) {
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
+}
+
+TEST(NginxHarness, ResponseDelayAnswersLaterWithTheSamePixel) {
+  pixel_test::nginx_options o;
+  o.response_delay = std::chrono::milliseconds(150);
+  pixel_test::nginx_server slow(o);
+  pixel_test::nginx_server fast;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = fetch(slow.pixel_url() + "?userid=u1&eid=E1");
+  const auto elapsed = std::chrono::steady_clock::now() - t0;
+  ASSERT_EQ(r.code, CURLE_OK) << curl_easy_strerror(r.code);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, pixel_test::pixel_png());
+  EXPECT_NE(lower(r.headers).find("content-type: image/png"), std::string::npos) << r.headers;
+  EXPECT_GE(elapsed, std::chrono::milliseconds(150));
+  const auto recs = slow.wait_for_records(1, std::chrono::seconds(30));
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].args, "userid=u1&eid=E1");  // the query survives the named location
+  EXPECT_GE(recs[0].request_time, 0.150);
+  // Without a delay nginx logs (nearly) no time at all.
+  ASSERT_EQ(fetch(fast.pixel_url() + "?n=1").code, CURLE_OK);
+  const auto quick = fast.wait_for_records(1, std::chrono::seconds(30));
+  ASSERT_EQ(quick.size(), 1u);
+  EXPECT_LT(quick[0].request_time, 0.150);
 }
 
 TEST(NginxHarness, ServesThePixelAndLogsACloudFrontShapedRecord) {

@@ -368,3 +368,74 @@ TEST(PolicyOptions, FromTrackerOptions) {
   EXPECT_EQ(o.endpoint_host, "h.example");
 }
 }  // namespace
+
+namespace {
+
+attempt_result unprocessed_send() {
+  attempt_result r = failure(transport_error::send);
+  r.unprocessed = true;
+  return r;
+}
+
+TEST(PolicyUnprocessed, RetriedAtOnceFreeOfTheBudgetAndOfTheOutageCount) {
+  auto p = make();
+  attempt_context c = first();
+  c.attempts = c.budget_used = 4;  // the whole budget used: a counted failure would end it
+  for (int i = 0; i < 5; ++i) {    // more than outage_threshold (3) in a row
+    const auto d = p.judge(unprocessed_send(), c, at(10ms));
+    EXPECT_EQ(d.what, verdict::retry);
+    EXPECT_EQ(d.not_before, at(10ms).steady);  // no backoff
+    EXPECT_TRUE(d.refund_budget);
+    EXPECT_FALSE(d.outage_entered);
+    ++c.attempts;  // the worker refunds budget_used
+  }
+  EXPECT_FALSE(p.in_outage());
+}
+
+TEST(PolicyUnprocessed, BoundedPerEventThenJudgedAsASendFailure) {
+  auto p = make();
+  attempt_context c = first();
+  c.budget_used = 1;
+  c.attempts = 1 + pixel::detail::k_max_unprocessed;  // 10 free attempts already made
+  const auto d = p.judge(unprocessed_send(), c, at(0ms));
+  EXPECT_EQ(d.what, verdict::retry);
+  EXPECT_FALSE(d.refund_budget);
+  EXPECT_GT(d.not_before, at(0ms).steady);  // backoff: 0.5 x 100 ms
+  // A send failure not marked unprocessed is an ordinary retryable failure.
+  const auto plain = make().judge(failure(transport_error::send), first(), at(0ms));
+  EXPECT_FALSE(plain.refund_budget);
+  EXPECT_EQ(plain.not_before, at(50ms).steady);
+}
+
+TEST(PolicyLimit, GrowsFromTheFloorWithFlatLatencyAndHalvesOn503) {
+  policy_options o = options();
+  o.min_in_flight = 16;
+  o.max_in_flight = 1024;
+  auto p = make(o);
+  EXPECT_EQ(p.in_flight_limit(), 16u);
+  // Round trips of 20 ms answers with events waiting: slow start doubles per round trip.
+  std::chrono::milliseconds now{0};
+  for (int round = 0; round < 4; ++round) {
+    const std::size_t n = p.in_flight_limit();
+    now += 20ms;
+    for (std::size_t i = 0; i < n; ++i) {
+      p.note_limited();
+      attempt_result r = status(200);
+      r.latency = 20ms;
+      p.judge(r, first(), at(now));
+    }
+  }
+  EXPECT_EQ(p.in_flight_limit(), 128u);
+  EXPECT_EQ(p.admit(at(now).steady, 0).count, 128u);
+  attempt_result busy = status(503);
+  busy.latency = 20ms;
+  p.judge(busy, first(), at(now + 1ms));
+  EXPECT_EQ(p.in_flight_limit(), 64u);
+  // A probe's answer is not load.
+  attempt_context probe = first();
+  probe.probe = true;
+  p.judge(busy, probe, at(now + 100ms));
+  EXPECT_EQ(p.in_flight_limit(), 64u);
+}
+
+}  // namespace

@@ -89,7 +89,7 @@ test('loads the library named by PIXEL_LIBRARY and reports its version', () => {
 
 test('every declared C function is callable and refuses NULL', () => {
   const n = pixel.native;
-  assert.equal(Object.keys(n).length, 37);
+  assert.equal(Object.keys(n).length, 38);
   assert.equal(n.pixel_status_str(7), 'queue full');
   assert.equal(n.pixel_status_str(99), 'unknown status');
   assert.equal(typeof n.pixel_last_error(), 'string');
@@ -105,6 +105,7 @@ test('every declared C function is callable and refuses NULL', () => {
     ['pixel_options_set_endpoint', 'https://x.example'], ['pixel_options_set_queue_capacity', 1],
     ['pixel_options_set_overflow_policy', 0], ['pixel_options_set_block_timeout_ms', 1],
     ['pixel_options_set_allow_http', 1], ['pixel_options_set_max_in_flight', 1],
+    ['pixel_options_set_min_in_flight', 1],
     ['pixel_options_set_connect_timeout_ms', 1], ['pixel_options_set_request_timeout_ms', 1],
     ['pixel_options_set_max_attempts', 1], ['pixel_options_set_max_age_ms', 1],
     ['pixel_options_set_shutdown_timeout_ms', 1], ['pixel_options_set_user_agent', 'ua'],
@@ -246,7 +247,7 @@ test('delivers 1,000 events to the edge, each reported once', async () => {
   const edge = await startEdge();
   const results = [];
   const t = new pixel.Tracker({
-    endpoint: edge.url, queueCapacity: 2000, maxInFlight: 8, connectTimeout: 30000,
+    endpoint: edge.url, queueCapacity: 2000, minInFlight: 2, maxInFlight: 8, connectTimeout: 30000,
     requestTimeout: 60000, maxAttempts: 10, maxAge: 600000, blockTimeout: 5000,
     overflow: 'drop_oldest', shutdownTimeout: 30000, userAgent: 'pixel-node-test/1', caFile: '',
     proxy: '', backoffBase: 50, backoffMax: 2000, retryAfterCap: 10000, outageThreshold: 5,
@@ -265,6 +266,7 @@ test('delivers 1,000 events to the edge, each reported once', async () => {
   await t.close(30000);
   const records = await edge.stop();
   assert.equal(s.delivered, 1000);
+  assert.ok(s.concurrency_limit >= 2 && s.concurrency_limit <= 8, String(s.concurrency_limit));
   assert.equal(s.failed + s.expired + s.dropped + s.queued + s.in_flight, 0);
   assert.equal(results.length, 1000);
   assert.ok(results.every((r) => r.outcome === 'delivered' && r.httpStatus === 200 &&

@@ -58,7 +58,8 @@ URL_TIMESTAMP = 2
 _STYLES = {"email": 0, "page": 1}
 _OVERFLOW = {"drop_new": 0, "drop_oldest": 1, "block": 2}
 OUTCOMES = ("delivered", "failed", "expired", "dropped")
-_STAT_NAMES = ("queued", "in_flight", "delivered", "retried", "failed", "expired", "dropped")
+_STAT_NAMES = ("queued", "in_flight", "delivered", "retried", "failed", "expired", "dropped",
+               "concurrency_limit")
 
 # Why an attempt got no HTTP response ("none": it got one, whatever its status).
 TRANSPORT_ERRORS = ("none", "dns", "connect", "tls", "certificate", "timeout", "reset", "send",
@@ -163,9 +164,9 @@ class Tracker:
     """Background delivery of pixel events (a libpixel tracker).
 
     Options (keyword arguments; times in seconds): queue_capacity, overflow ("drop_new",
-    "drop_oldest", "block"), block_timeout, allow_http, max_in_flight, connect_timeout,
-    request_timeout, max_attempts, max_age, backoff_base, backoff_max, retry_after_cap,
-    outage_threshold, probe_interval, shutdown_timeout, user_agent, ca_file, proxy,
+    "drop_oldest", "block"), block_timeout, allow_http, min_in_flight, max_in_flight,
+    connect_timeout, request_timeout, max_attempts, max_age, backoff_base, backoff_max,
+    retry_after_cap, outage_threshold, probe_interval, shutdown_timeout, user_agent, ca_file, proxy,
     event_id, timestamp, on_result (called with an EventResult from a worker thread).
     Values are checked once, by the library, when the tracker is created.
 
@@ -177,6 +178,7 @@ class Tracker:
         "queue_capacity": ("pixel_options_set_queue_capacity", int),
         "block_timeout": ("pixel_options_set_block_timeout_ms", "ms"),
         "allow_http": ("pixel_options_set_allow_http", lambda v: 1 if v else 0),
+        "min_in_flight": ("pixel_options_set_min_in_flight", int),
         "max_in_flight": ("pixel_options_set_max_in_flight", int),
         "connect_timeout": ("pixel_options_set_connect_timeout_ms", "ms"),
         "request_timeout": ("pixel_options_set_request_timeout_ms", "ms"),

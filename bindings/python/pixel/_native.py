@@ -15,7 +15,8 @@ class Param(ctypes.Structure):
 
 class Stats(ctypes.Structure):
     _fields_ = [(name, ctypes.c_uint64) for name in
-                ("queued", "in_flight", "delivered", "retried", "failed", "expired", "dropped")]
+                ("queued", "in_flight", "delivered", "retried", "failed", "expired", "dropped",
+                 "concurrency_limit")]
 
 
 class EventResult(ctypes.Structure):
@@ -60,6 +61,7 @@ SIGNATURES = {
     "pixel_options_set_overflow_policy": (c_status, [_opts, ctypes.c_int]),
     "pixel_options_set_block_timeout_ms": (c_status, [_opts, ctypes.c_uint32]),
     "pixel_options_set_allow_http": (c_status, [_opts, ctypes.c_int]),
+    "pixel_options_set_min_in_flight": (c_status, [_opts, ctypes.c_size_t]),
     "pixel_options_set_max_in_flight": (c_status, [_opts, ctypes.c_size_t]),
     "pixel_options_set_connect_timeout_ms": (c_status, [_opts, ctypes.c_uint32]),
     "pixel_options_set_request_timeout_ms": (c_status, [_opts, ctypes.c_uint32]),

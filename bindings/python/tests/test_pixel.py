@@ -85,7 +85,7 @@ class LibraryTest(unittest.TestCase):
                 self.assertEqual(fn(*args), 1, name)
             called.add(name)
         self.assertEqual(called, set(_native.SIGNATURES))
-        self.assertEqual(len(called), 37)
+        self.assertEqual(len(called), 38)
 
 
 class BuildUrlTest(unittest.TestCase):
@@ -240,7 +240,7 @@ class TrackerTest(unittest.TestCase):
 
         returned = {}
         with Edge() as edge:
-            with pixel.Tracker(edge.url, queue_capacity=2000, max_in_flight=8,
+            with pixel.Tracker(edge.url, queue_capacity=2000, min_in_flight=2, max_in_flight=8,
                                connect_timeout=30, request_timeout=60, max_attempts=10,
                                max_age=600, block_timeout=5, overflow="block",
                                backoff_base=0.05, backoff_max=2, retry_after_cap=10,
@@ -259,6 +259,7 @@ class TrackerTest(unittest.TestCase):
                 s = t.stats()
             records = edge.stop()
         self.assertEqual(s["delivered"], 1000, s)
+        self.assertTrue(2 <= s["concurrency_limit"] <= 8, s)
         self.assertEqual(s["failed"] + s["expired"] + s["dropped"] + s["queued"]
                          + s["in_flight"], 0, s)
         self.assertEqual(len(outcomes), 1000)

@@ -29,6 +29,7 @@ pub struct pixel_stats {
     pub failed: u64,
     pub expired: u64,
     pub dropped: u64,
+    pub concurrency_limit: u64,
 }
 
 #[repr(C)]
@@ -95,6 +96,7 @@ extern "C" {
         -> pixel_status;
     pub fn pixel_options_set_block_timeout_ms(o: *mut pixel_options, ms: u32) -> pixel_status;
     pub fn pixel_options_set_allow_http(o: *mut pixel_options, allow: c_int) -> pixel_status;
+    pub fn pixel_options_set_min_in_flight(o: *mut pixel_options, count: usize) -> pixel_status;
     pub fn pixel_options_set_max_in_flight(o: *mut pixel_options, count: usize) -> pixel_status;
     pub fn pixel_options_set_connect_timeout_ms(o: *mut pixel_options, ms: u32) -> pixel_status;
     pub fn pixel_options_set_request_timeout_ms(o: *mut pixel_options, ms: u32) -> pixel_status;

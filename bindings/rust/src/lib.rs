@@ -335,6 +335,7 @@ pub struct Options {
     overflow: Option<Overflow>,
     block_timeout: Option<Duration>,
     allow_http: Option<bool>,
+    min_in_flight: Option<usize>,
     max_in_flight: Option<usize>,
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
@@ -361,6 +362,7 @@ impl Options {
             overflow: None,
             block_timeout: None,
             allow_http: None,
+            min_in_flight: None,
             max_in_flight: None,
             connect_timeout: None,
             request_timeout: None,
@@ -396,6 +398,10 @@ impl Options {
     /// Allow http:// to hosts other than loopback.
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.allow_http = Some(allow);
+        self
+    }
+    pub fn min_in_flight(mut self, n: usize) -> Self {
+        self.min_in_flight = Some(n);
         self
     }
     pub fn max_in_flight(mut self, n: usize) -> Self {
@@ -484,6 +490,7 @@ pub struct Stats {
     pub failed: u64,
     pub expired: u64,
     pub dropped: u64,
+    pub concurrency_limit: u64,
 }
 
 unsafe extern "C" fn trampoline(result: *const ffi::pixel_event_result, user: *mut c_void) {
@@ -553,6 +560,9 @@ impl Tracker {
             }
             if let Some(a) = options.allow_http {
                 check(ffi::pixel_options_set_allow_http(p, a as c_int))?;
+            }
+            if let Some(n) = options.min_in_flight {
+                check(ffi::pixel_options_set_min_in_flight(p, n))?;
             }
             if let Some(n) = options.max_in_flight {
                 check(ffi::pixel_options_set_max_in_flight(p, n))?;
@@ -664,6 +674,7 @@ impl Tracker {
             failed: s.failed,
             expired: s.expired,
             dropped: s.dropped,
+            concurrency_limit: s.concurrency_limit,
         }
     }
 

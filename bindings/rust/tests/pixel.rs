@@ -147,6 +147,7 @@ fn every_declared_function_refuses_null() {
         assert_eq!(ffi::pixel_options_set_block_timeout_ms(n, 1), 1);
         assert_eq!(ffi::pixel_options_set_allow_http(n, 1), 1);
         assert_eq!(ffi::pixel_options_set_max_in_flight(n, 1), 1);
+        assert_eq!(ffi::pixel_options_set_min_in_flight(n, 1), 1);
         assert_eq!(ffi::pixel_options_set_connect_timeout_ms(n, 1), 1);
         assert_eq!(ffi::pixel_options_set_request_timeout_ms(n, 1), 1);
         assert_eq!(ffi::pixel_options_set_max_attempts(n, 1), 1);
@@ -318,6 +319,7 @@ fn delivers_1000_events_to_the_edge() {
             Tracker::new(
                 Options::new(edge.url.clone())
                     .queue_capacity(2000)
+                    .min_in_flight(2)
                     .max_in_flight(8)
                     .connect_timeout(Duration::from_secs(30))
                     .request_timeout(Duration::from_secs(60))
@@ -366,6 +368,7 @@ fn delivers_1000_events_to_the_edge() {
     }
     let records = edge.stop();
     assert_eq!(stats.delivered, 1000, "{stats:?}");
+    assert!((2..=8).contains(&stats.concurrency_limit), "{stats:?}");
     assert_eq!(stats.failed + stats.expired + stats.dropped + stats.queued + stats.in_flight, 0);
     let results = results.lock().unwrap();
     assert_eq!(results.len(), 1000);
