@@ -13,6 +13,7 @@ packages=(
   libcsv-dev
   # test peers and load tools
   nginx-light wrk openssl curl procps python3 python3-pip chromium
+  sqlite3  # the spool tests read the database with SQLite's own shell
 )
 
 missing=()
