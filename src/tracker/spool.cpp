@@ -344,7 +344,8 @@ result<void> spool::prepare() {
       {"INSERT INTO events(key, eid, url, user_agent, attempts, budget_used, created_ms, "
        "not_before_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
        &insert_stmt_},
-      {"UPDATE events SET attempts=?2, budget_used=?3, not_before_ms=?4 WHERE key=?1",
+      {"UPDATE events SET attempts=?2, budget_used=?3, not_before_ms=?4, url=coalesce(?5, url) "
+       "WHERE key=?1",
        &update_stmt_},
       {"DELETE FROM events WHERE key=?1", &delete_stmt_},
   };
@@ -355,18 +356,33 @@ result<void> spool::prepare() {
   return {};
 }
 
-result<std::uint64_t> spool::stage(spool_row row, bool durable) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  if (!durable && !failing_) return failing_.error();
-  row.key = next_key_++;
-  const std::uint64_t key = row.key;
-  auto g = open_;
-  if (g->inserts.empty() && g->updates.empty() && g->removes.empty()) {
+void spool::note_work() {
+  const auto& g = *open_;
+  if (g.inserts.size() + g.updates.size() + g.removes.size() == 1) {
     open_since_ = std::chrono::steady_clock::now();
     writer_cv_.notify_one();
   }
+}
+
+spool_row* spool::staged(std::uint64_t key) {
+  auto& g = *open_;
+  const auto it = g.index.find(key);
+  if (it == g.index.end()) return nullptr;
+  spool_row& row = g.inserts[it->second];
+  return row.url.empty() ? nullptr : &row;
+}
+
+result<std::uint64_t> spool::stage(spool_row row, bool durable) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!durable && !failing_) return failing_.error();
+  if (row.key == 0) row.key = next_key_;
+  next_key_ = std::max(next_key_, row.key + 1);
+  const std::uint64_t key = row.key;
+  auto g = open_;
+  g->index[key] = g->inserts.size();
   g->inserts.push_back(std::move(row));
   ++g->live_inserts;
+  note_work();
   if (!durable) {
     if (g->live_inserts >= config_.commit_batch) writer_cv_.notify_one();
     return key;
@@ -393,40 +409,34 @@ result<std::uint64_t> spool::insert_durable(spool_row row) {
 
 void spool::remove(std::uint64_t key) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto& g = *open_;
-  auto it = std::lower_bound(g.inserts.begin(), g.inserts.end(), key,
-                             [](const spool_row& r, std::uint64_t k) { return r.key < k; });
-  if (it != g.inserts.end() && it->key == key && !it->url.empty()) {
-    it->url.clear();  // cancelled: never written
-    it->url.shrink_to_fit();
-    --g.live_inserts;
+  if (spool_row* row = staged(key)) {
+    row->url.clear();  // cancelled: never written
+    row->url.shrink_to_fit();
+    --open_->live_inserts;
     ++stats_.inserts_cancelled;
     return;
   }
-  if (g.inserts.empty() && g.updates.empty() && g.removes.empty()) {
-    open_since_ = std::chrono::steady_clock::now();
-    writer_cv_.notify_one();
-  }
-  g.removes.push_back(key);
+  open_->removes.push_back(key);
+  note_work();
 }
 
 void spool::update(std::uint64_t key, std::uint32_t attempts, std::uint32_t budget_used,
-                   std::int64_t not_before_ms) {
+                   std::int64_t not_before_ms, std::string url) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto& g = *open_;
-  auto it = std::lower_bound(g.inserts.begin(), g.inserts.end(), key,
-                             [](const spool_row& r, std::uint64_t k) { return r.key < k; });
-  if (it != g.inserts.end() && it->key == key) {
-    it->attempts = attempts;
-    it->budget_used = budget_used;
-    it->not_before_ms = not_before_ms;
+  if (spool_row* row = staged(key)) {
+    row->attempts = attempts;
+    row->budget_used = budget_used;
+    row->not_before_ms = not_before_ms;
+    if (!url.empty()) row->url = std::move(url);
     return;
   }
-  if (g.inserts.empty() && g.updates.empty() && g.removes.empty()) {
-    open_since_ = std::chrono::steady_clock::now();
-    writer_cv_.notify_one();
-  }
-  g.updates.push_back(update_op{key, attempts, budget_used, not_before_ms});
+  open_->updates.push_back(update_op{key, attempts, budget_used, not_before_ms, std::move(url)});
+  note_work();
+}
+
+std::uint64_t spool::next_key() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return next_key_;
 }
 
 result<void> spool::commit(bool durable) {
@@ -469,6 +479,8 @@ void spool::lead(std::unique_lock<std::mutex>& lock, bool durable) {
       next.live_inserts += g->live_inserts;
       next.inserts.insert(next.inserts.begin(), std::make_move_iterator(g->inserts.begin()),
                           std::make_move_iterator(g->inserts.end()));
+      next.index.clear();
+      for (std::size_t i = 0; i < next.inserts.size(); ++i) next.index[next.inserts[i].key] = i;
     }
     next.updates.insert(next.updates.begin(), g->updates.begin(), g->updates.end());
     next.removes.insert(next.removes.begin(), g->removes.begin(), g->removes.end());
@@ -519,6 +531,12 @@ result<void> spool::write(group& g, bool durable) {
       sqlite3_bind_int64(update_stmt_, 2, u.attempts);
       sqlite3_bind_int64(update_stmt_, 3, u.budget_used);
       sqlite3_bind_int64(update_stmt_, 4, u.not_before_ms);
+      if (u.url.empty()) {
+        sqlite3_bind_null(update_stmt_, 5);
+      } else {
+        sqlite3_bind_text(update_stmt_, 5, u.url.data(), static_cast<int>(u.url.size()),
+                          SQLITE_STATIC);
+      }
       if ((rc = step(update_stmt_)) != SQLITE_DONE) break;
     }
   }

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "pixel/error.hpp"
@@ -28,7 +29,7 @@ namespace pixel::detail {
 // One event as the spool keeps it. Times are wall-clock Unix milliseconds, so that ages
 // carry over a restart.
 struct spool_row {
-  std::uint64_t key = 0;  // assigned by the spool, increasing; 0 before
+  std::uint64_t key = 0;  // unique; 0 on insert: the spool assigns the next free one
   std::string id;         // event id text
   std::string url;
   std::string user_agent;  // empty: the tracker's
@@ -62,7 +63,8 @@ class spool {
   spool(const spool&) = delete;
   spool& operator=(const spool&) = delete;
 
-  // Stages a new event for the writer thread; returns its key. While the last commit
+  // Stages a new event for the writer thread; returns its key (row.key, or the next free
+  // one when that is 0). While the last commit
   // failed, nothing is staged and that commit's error is returned: the caller refuses the
   // event rather than promise a durability it cannot give.
   result<std::uint64_t> insert(spool_row row);
@@ -71,15 +73,18 @@ class spool {
   // An event settled (delivered, failed, expired, dropped): its row goes. A row whose insert
   // is still staged is never written.
   void remove(std::uint64_t key);
-  // An event goes back to wait: its attempt counts and next attempt time.
+  // An event goes back to wait: its attempt counts, next attempt time and (after a followed
+  // redirect; empty: unchanged) its URL.
   void update(std::uint64_t key, std::uint32_t attempts, std::uint32_t budget_used,
-              std::int64_t not_before_ms);
+              std::int64_t not_before_ms, std::string url = {});
   // Commits everything staged now (durable: with fsync) and returns the outcome.
   result<void> commit(bool durable);
 
   // Committed rows, read from the database (for tests and tools).
   result<std::vector<spool_row>> read_all();
   const std::string& path() const noexcept { return db_path_; }
+  // One more than the largest key found or inserted.
+  std::uint64_t next_key() const;
 
   struct counters {
     std::uint64_t commits = 0;  // transactions committed
@@ -95,10 +100,12 @@ class spool {
     std::uint32_t attempts;
     std::uint32_t budget_used;
     std::int64_t not_before_ms;
+    std::string url;
   };
   // A batch of staged writes and the callers waiting for it.
   struct group {
-    std::vector<spool_row> inserts;  // key 0: cancelled
+    std::vector<spool_row> inserts;                        // an empty URL: cancelled
+    std::unordered_map<std::uint64_t, std::size_t> index;  // key -> position in inserts
     std::vector<update_op> updates;
     std::vector<std::uint64_t> removes;
     std::size_t live_inserts = 0;
@@ -114,6 +121,8 @@ class spool {
   void lead(std::unique_lock<std::mutex>& lock, bool durable);
   result<void> write(group& g, bool durable);
   result<std::uint64_t> stage(spool_row row, bool durable);
+  spool_row* staged(std::uint64_t key);  // a staged insert, under mutex_
+  void note_work();                      // a write staged into open_, under mutex_
   void run_writer();
 
   spool_config config_;
