@@ -62,6 +62,50 @@ constexpr const char* outcome_name(outcome o) noexcept {
   return "unknown";
 }
 
+// Why an attempt got no HTTP response. `none` means the transfer completed, whatever its
+// HTTP status. Which of these are retried is the delivery policy's business (see docs).
+enum class transport_error {
+  none = 0,     // a response was received (look at http_status)
+  dns,          // the host (or the proxy) could not be resolved
+  connect,      // the connection was refused or could not be made
+  tls,          // the TLS handshake failed or was cut short
+  certificate,  // the peer's certificate did not verify (final: repeating cannot help)
+  timeout,      // connect_timeout or request_timeout passed
+  reset,        // the server closed the connection without a response
+  send,         // sending the request failed
+  receive,      // receiving the response failed or it ended short
+  protocol,     // the server broke HTTP (or HTTP/2) framing
+  other,        // anything else (a local failure, an unsupported option): final
+};
+
+constexpr const char* transport_error_name(transport_error e) noexcept {
+  switch (e) {
+    case transport_error::none:
+      return "none";
+    case transport_error::dns:
+      return "dns";
+    case transport_error::connect:
+      return "connect";
+    case transport_error::tls:
+      return "tls";
+    case transport_error::certificate:
+      return "certificate";
+    case transport_error::timeout:
+      return "timeout";
+    case transport_error::reset:
+      return "reset";
+    case transport_error::send:
+      return "send";
+    case transport_error::receive:
+      return "receive";
+    case transport_error::protocol:
+      return "protocol";
+    case transport_error::other:
+      return "other";
+  }
+  return "unknown";
+}
+
 // Passed to tracker_options::on_result. The views are valid during the call only.
 struct event_result {
   std::string_view event_id;

@@ -21,7 +21,7 @@
 #include "tracker/backoff.hpp"
 #include "tracker/queue.hpp"
 #include "tracker/retry_after.hpp"
-#include "tracker/transport.hpp"
+#include "tracker/curl_transport.hpp"
 
 namespace pixel {
 

@@ -1,44 +1,51 @@
-// libcurl plumbing for the tracker: process-wide init, per-handle options, and how a
-// transfer's result is classified (retry, outage, final).
+// The transport: how an attempt reaches the endpoint, behind a small interface. The curl
+// multi transport (curl_transport.hpp) is the production one; tests drive the tracker with
+// a deterministic fake. Transport types never reach the policy, the store or a public
+// header.
 // SPDX-License-Identifier: MIT
 #ifndef PIXEL_SRC_TRACKER_TRANSPORT_HPP
 #define PIXEL_SRC_TRACKER_TRANSPORT_HPP
 
-#include <curl/curl.h>
-
-#include <string_view>
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
 
 #include "pixel/tracker.hpp"
+#include "tracker/store.hpp"
 
 namespace pixel::detail {
 
-// curl_global_init(CURL_GLOBAL_DEFAULT) exactly once per process, thread-safely. Never
-// undone: other code in the process may use libcurl too. False if it failed.
-bool curl_global_ready() noexcept;
+// A finished attempt: the event back, and what happened to it.
+struct completion {
+  stored_event event;
+  transport_error error = transport_error::none;  // none: a response (see status)
+  long status = 0;
+  std::string location;     // a redirect's absolute target; "" when none
+  std::string retry_after;  // the Retry-After header's value; "" when none
+  std::string error_text;   // the transport's words for `error`
+};
 
-// Statuses worth another attempt: 408, 429, 500, 502, 503, 504.
-constexpr bool is_retryable_status(long status) noexcept {
-  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
-         status == 504;
-}
+// Used by the worker thread only, except wake().
+class transport {
+ public:
+  virtual ~transport() = default;
 
-constexpr bool is_redirect_status(long status) noexcept {
-  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-}
-
-// Transport failures that another attempt may cure: refused or reset connections,
-// timeouts, DNS, a connection that died mid-response. TLS verification failures and the
-// like are final: repeating them cannot help.
-bool is_retryable_curl_error(CURLcode code) noexcept;
-
-// A redirect is followed only to https on the endpoint's own host (any port): CloudFront
-// answers http with a 301 to https, and anything else could leak events elsewhere.
-bool redirect_allowed(std::string_view location, std::string_view endpoint_host) noexcept;
-
-// Sets the options that are the same for every transfer of a tracker. `header_cb` and
-// `context` receive the response header lines.
-CURLcode configure_easy(CURL* easy, const tracker_options& options, bool secure,
-                        curl_write_callback header_cb, void* context);
+  // Transfers it can run at once (at least the policy's in-flight limit).
+  virtual std::size_t capacity() const noexcept = 0;
+  // Transfers running now.
+  virtual std::size_t in_flight() const noexcept = 0;
+  // Starts an attempt for `e` (its URL and User-Agent; `default_user_agent` when the event
+  // has none). The transport holds the event until it comes back in a completion.
+  virtual void start(stored_event&& e) = 0;
+  // Drives the transfers and appends those that finished to `out`. When none finished,
+  // waits up to `timeout` for progress or wake(), then looks once more.
+  virtual void poll(std::chrono::milliseconds timeout, std::vector<completion>& out) = 0;
+  // Makes a poll in progress (or the next one) return early. Any thread; cheap.
+  virtual void wake() noexcept = 0;
+  // Aborts every transfer and hands their events back.
+  virtual void abort_all(std::vector<stored_event>& out) = 0;
+};
 
 }  // namespace pixel::detail
 

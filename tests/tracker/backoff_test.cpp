@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tracker/backoff.hpp"
-#include "tracker/transport.hpp"
+#include "tracker/curl_transport.hpp"
 
 namespace {
 using namespace std::chrono_literals;

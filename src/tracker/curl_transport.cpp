@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "tracker/transport.hpp"
+#include "tracker/curl_transport.hpp"
 
 #include <mutex>
 
