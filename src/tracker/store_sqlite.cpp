@@ -18,15 +18,15 @@ class sqlite_journal final : public store_journal {
                  const clock_source& clock)
       : spool_(std::move(s)), rows_(std::move(rows)), level_(level), clock_(clock) {}
 
-  std::vector<stored_event> recover() override {
+  std::vector<stored_event> recover(std::size_t max) override {
     const instant now = clock_.now();
     std::vector<stored_event> events;
     events.reserve(rows_.size());
     keys_.reserve(rows_.size());
     for (auto& row : rows_) {
       stored_event e;
-      if (!event_id::parse(row.id, e.id) || row.url.empty()) {
-        spool_->remove(row.key);  // unusable: nothing could deliver or report it
+      if (!event_id::parse(row.id, e.id) || row.url.empty() || events.size() == max) {
+        spool_->remove(row.key);  // unusable (nothing could deliver or report it), or no room
         ++skipped_;
         continue;
       }
@@ -146,7 +146,6 @@ result<std::unique_ptr<event_store>> make_store(const tracker_options& options,
   store_options with_journal = store;
   with_journal.journal = std::move(opened->journal);
   with_journal.max_bytes = options.spool_max_bytes;
-  with_journal.keep_at_close = true;
   return make_memory_store(with_journal);
 }
 

@@ -23,9 +23,10 @@ namespace pixel::detail {
 class store_journal {
  public:
   virtual ~store_journal() = default;
-  // The events found at open, oldest first, as the store will queue them (seq 0 .. n-1).
-  // Called once, by the store's constructor.
-  virtual std::vector<stored_event> recover() = 0;
+  // The events found at open, oldest first, as the store will queue them (seq 0 .. n-1),
+  // at most `max`: the newer ones beyond it (a capacity lowered since) are deleted. Called
+  // once, by the store's constructor.
+  virtual std::vector<stored_event> recover(std::size_t max) = 0;
   // A new event is about to be accepted. Batched: staged for the next commit; sync:
   // returns once the event is on disk (group commit). An error refuses the event. Called
   // without the store's lock held.

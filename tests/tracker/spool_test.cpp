@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/mount.h>
 
 #include <atomic>
 #include <chrono>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "spawn.hpp"
+#include "spool_disk.hpp"
 
 namespace {
 using namespace std::chrono_literals;
@@ -28,6 +28,9 @@ using pixel::detail::spool_config;
 using pixel::detail::spool_recovery;
 using pixel::detail::spool_row;
 namespace fs = std::filesystem;
+using pixel_test::eventually;
+using pixel_test::fill_disk;
+using pixel_test::tmpfs_mount;
 
 spool_row row(int n, std::size_t url_size = 0) {
   spool_row r;
@@ -57,53 +60,6 @@ std::unique_ptr<spool> open_ok(const spool_config& c, spool_recovery& found) {
 // SQLite's shell on the database: an oracle that shares no code with the spool.
 std::string sqlite_shell(const fs::path& db, const std::string& sql, const fs::path& log) {
   return pixel_test::run_checked({"sqlite3", "-batch", "-noheader", db.string(), sql}, log);
-}
-
-// Waits (with a deadline) until `pred` holds.
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
-// A tmpfs of `size` mounted on a fresh directory, for full and read-only disks.
-class tmpfs_mount {
- public:
-  explicit tmpfs_mount(const std::string& size) {
-    const std::string opts = "size=" + size;
-    if (::mount("tmpfs", dir_.path().c_str(), "tmpfs", 0, opts.c_str()) != 0) {
-      throw std::runtime_error("mount tmpfs on " + dir_.path().string() + ": " +
-                               std::strerror(errno) + " (the spool tests run as root)");
-    }
-  }
-  ~tmpfs_mount() { ::umount2(dir_.path().c_str(), MNT_DETACH); }
-  tmpfs_mount(const tmpfs_mount&) = delete;
-  tmpfs_mount& operator=(const tmpfs_mount&) = delete;
-  const fs::path& path() const { return dir_.path(); }
-  void remount_read_only() {
-    if (::mount("tmpfs", dir_.path().c_str(), "tmpfs", MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
-      throw std::runtime_error(std::string("remount read-only: ") + std::strerror(errno));
-    }
-  }
-
- private:
-  pixel_test::temp_dir dir_{"pixel-spool-mnt"};
-};
-
-// Fills the file system holding `path` until a write fails; returns the filler's path.
-fs::path fill_disk(const fs::path& dir) {
-  const fs::path filler = dir / "filler";
-  FILE* f = std::fopen(filler.c_str(), "wb");
-  if (f == nullptr) throw std::runtime_error("cannot create filler");
-  std::vector<char> block(4096, 'f');
-  while (std::fwrite(block.data(), 1, block.size(), f) == block.size() && std::fflush(f) == 0) {
-  }
-  std::fclose(f);
-  return filler;
 }
 
 TEST(Spool, CreatesTheDirectoryAWalDatabaseAndItsSchema) {
