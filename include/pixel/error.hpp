@@ -29,7 +29,7 @@ enum class errc : int {
   queue_full = 7,        // the tracker's queue is at capacity
   shut_down = 8,         // the tracker no longer accepts events
   timeout = 9,           // a deadline passed
-  internal = 10,         // an unexpected failure (allocation, libcurl setup)
+  internal = 10,         // an unexpected failure (allocation, transport setup)
 
   endpoint_syntax = 100,  // not an absolute URL
   endpoint_scheme,        // scheme other than http or https

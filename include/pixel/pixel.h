@@ -80,15 +80,41 @@ typedef enum pixel_outcome {
   PIXEL_OUTCOME_DROPPED = 3    /* queue full, or still queued at shutdown */
 } pixel_outcome;
 
+/* Why an attempt got no HTTP response. 0 means the transfer completed, whatever its HTTP
+   status. DNS, CONNECT, TLS, TIMEOUT, RESET, SEND, RECEIVE and PROTOCOL are retried;
+   CERTIFICATE and OTHER are final. */
+typedef enum pixel_transport_error {
+  PIXEL_TRANSPORT_OK = 0,          /* a response was received (see http_status) */
+  PIXEL_TRANSPORT_DNS = 1,         /* the host or proxy could not be resolved */
+  PIXEL_TRANSPORT_CONNECT = 2,     /* the connection was refused or could not be made */
+  PIXEL_TRANSPORT_TLS = 3,         /* the TLS handshake failed or was cut short */
+  PIXEL_TRANSPORT_CERTIFICATE = 4, /* the peer's certificate did not verify */
+  PIXEL_TRANSPORT_TIMEOUT = 5,     /* the connect or request timeout passed */
+  PIXEL_TRANSPORT_RESET = 6,       /* the server closed the connection without a response */
+  PIXEL_TRANSPORT_SEND = 7,        /* sending the request failed */
+  PIXEL_TRANSPORT_RECEIVE = 8,     /* receiving the response failed or it ended short */
+  PIXEL_TRANSPORT_PROTOCOL = 9,    /* the server broke HTTP (or HTTP/2) framing */
+  PIXEL_TRANSPORT_OTHER = 10       /* anything else (a local failure) */
+} pixel_transport_error;
+
 /* Passed to a pixel_result_callback. The strings are valid during the call only. */
 typedef struct pixel_event_result {
   const char* event_id; /* 26 characters, NUL-terminated */
   pixel_outcome outcome;
-  uint32_t attempts;   /* requests sent for this event */
-  long http_status;    /* last HTTP status, 0 when no response was received */
-  int curl_code;       /* last CURLcode, 0 when the transfer completed */
-  const char* message; /* reason for anything but delivered; "" when delivered */
+  uint32_t attempts;                     /* requests sent for this event */
+  long http_status;                      /* last HTTP status, 0 when no response was received */
+  pixel_transport_error transport_error; /* why the last attempt got no response; 0 if it did */
+  const char* message;                   /* reason for anything but delivered; "" when delivered */
 } pixel_event_result;
+
+#define PIXEL_EVENT_ID_SIZE 27 /* 26 characters and the NUL */
+
+/* One event for pixel_track_event. */
+typedef struct pixel_event {
+  const pixel_param* params; /* may be NULL when count is 0 */
+  size_t count;
+  const char* user_agent; /* NULL: the tracker's User-Agent */
+} pixel_event;
 
 /* Called once per event with its outcome, on the tracker's worker thread (or, for
    queue-full drops, on the thread calling pixel_track). Keep it short; it may call
@@ -100,6 +126,9 @@ typedef void (*pixel_result_callback)(const pixel_event_result* result, void* us
 /* The library's version, "MAJOR.MINOR.PATCH". Static text, never NULL; thread-safe. */
 PIXEL_API const char* pixel_version(void);
 PIXEL_API const char* pixel_status_str(pixel_status status); /* static text, never NULL */
+/* "none", "dns", "connect", "tls", "certificate", "timeout", "reset", "send", "receive",
+   "protocol", "other"; "unknown" for any other value. Static text, never NULL. */
+PIXEL_API const char* pixel_transport_error_str(pixel_transport_error error);
 
 /* The message of the last call that failed on the calling thread (naming the offending
    key, option or part), or "" if none has. Thread-local: valid until the next pixel_*
@@ -130,39 +159,59 @@ PIXEL_API pixel_status pixel_img_tag(const char* url, pixel_img_style style, cha
 /* ---- Tracker options --------------------------------------------------------------
    A pixel_options is a plain value owned by the caller: create, set, hand to
    pixel_tracker_new (which copies it), free. Not thread-safe: one thread at a time per
-   object. Setters validate their argument and leave the option unchanged on error. */
+   object. Setters check only what C cannot (NULL, enum values and flag bits, strings that
+   are not UTF-8) and leave the option unchanged on error; the values themselves (ranges,
+   endpoint rules, control bytes) are checked once, by pixel_tracker_new, which names the
+   offending option in pixel_last_error(). */
 
 /* A new set of defaults (no endpoint yet), or NULL when out of memory. Free it with
    pixel_options_free. */
 PIXEL_API pixel_options* pixel_options_new(void);
 PIXEL_API void pixel_options_free(pixel_options* options); /* NULL allowed */
 
-/* The pixel location. Checked for syntax here (INVALID_ENDPOINT); whether http:// is
-   allowed is checked by pixel_tracker_new, after pixel_options_set_allow_http. Copied. */
+/* The pixel location, https://host[:port][/path] (http:// only with allow_http, or for
+   loopback hosts). Checked by pixel_tracker_new (INVALID_ENDPOINT). Copied. */
 PIXEL_API pixel_status pixel_options_set_endpoint(pixel_options* options, const char* url);
-/* Events queued or in flight at most (default 10,000); 0 is INVALID_ARGUMENT. */
+/* Events queued or in flight at most (default 10,000; at least 1). */
 PIXEL_API pixel_status pixel_options_set_queue_capacity(pixel_options* options, size_t capacity);
 /* What pixel_track does on a full queue (default DROP_NEW), and how long BLOCK waits for
-   room, in ms (default 100; 0 is INVALID_ARGUMENT). */
+   room, in ms (default 100; 0: do not wait). */
 PIXEL_API pixel_status pixel_options_set_overflow_policy(pixel_options* options,
                                                          pixel_overflow_policy policy);
 PIXEL_API pixel_status pixel_options_set_block_timeout_ms(pixel_options* options, uint32_t ms);
 /* Non-zero: allow http:// to hosts other than loopback (default 0). */
 PIXEL_API pixel_status pixel_options_set_allow_http(pixel_options* options, int allow);
-/* Concurrent transfers at most (default 16); 0 is INVALID_ARGUMENT. */
+/* Concurrent transfers at most (default 16; 1 to 1,024). */
 PIXEL_API pixel_status pixel_options_set_max_in_flight(pixel_options* options, size_t count);
-/* Connection and whole-request timeouts in ms (defaults 5,000 and 10,000; 0 is invalid). */
+/* Connection and whole-request timeouts in ms (defaults 5,000 and 10,000; at least 1). */
 PIXEL_API pixel_status pixel_options_set_connect_timeout_ms(pixel_options* options, uint32_t ms);
 PIXEL_API pixel_status pixel_options_set_request_timeout_ms(pixel_options* options, uint32_t ms);
-/* Attempts per event, the first included (default 8; 0 is INVALID_ARGUMENT). */
+/* Attempts per event, the first included (default 8; at least 1). */
 PIXEL_API pixel_status pixel_options_set_max_attempts(pixel_options* options, uint32_t attempts);
-/* An event older than this (ms) expires instead of being retried (default 600,000). */
+/* An event older than this (ms) expires instead of being retried (default 600,000; at
+   least 1). */
 PIXEL_API pixel_status pixel_options_set_max_age_ms(pixel_options* options, uint32_t ms);
 /* How long pixel_tracker_free waits for delivery before dropping (default 2,000 ms). */
 PIXEL_API pixel_status pixel_options_set_shutdown_timeout_ms(pixel_options* options, uint32_t ms);
 /* The User-Agent header (logged by CloudFront as cs-user-agent); must be UTF-8 without
    control bytes. Default "pixel-cpp/VERSION". Copied. */
 PIXEL_API pixel_status pixel_options_set_user_agent(pixel_options* options, const char* user_agent);
+/* A proxy for every transfer, "http://host:port" (also https://, socks5://, socks5h://);
+   "" for none (the default; http_proxy and the like in the environment are ignored).
+   Copied. */
+PIXEL_API pixel_status pixel_options_set_proxy(pixel_options* options, const char* proxy);
+/* Retry backoff: the n-th retry waits a uniformly random time up to
+   min(base * 2^(n-1), max) ms (defaults 250 and 30,000; 0 for no wait). */
+PIXEL_API pixel_status pixel_options_set_backoff_base_ms(pixel_options* options, uint32_t ms);
+PIXEL_API pixel_status pixel_options_set_backoff_max_ms(pixel_options* options, uint32_t ms);
+/* The longest Retry-After (429, 503) honoured, in ms (default 60,000; 0 ignores it). */
+PIXEL_API pixel_status pixel_options_set_retry_after_cap_ms(pixel_options* options, uint32_t ms);
+/* After this many consecutive connection failures, timeouts or 5xx the endpoint is taken as
+   down (default 5; 0: never): events wait without spending attempts while one probe goes
+   out every probe interval (ms, default 500; at least 1) until one gets a response. */
+PIXEL_API pixel_status pixel_options_set_outage_threshold(pixel_options* options,
+                                                          uint32_t failures);
+PIXEL_API pixel_status pixel_options_set_probe_interval_ms(pixel_options* options, uint32_t ms);
 /* A PEM CA bundle to verify the endpoint with, instead of the system's; "" for the system's.
    Peer and host verification stay on. Copied; the file is read by pixel_tracker_new. */
 PIXEL_API pixel_status pixel_options_set_ca_file(pixel_options* options, const char* path);
@@ -193,6 +242,11 @@ PIXEL_API pixel_status pixel_track(pixel_tracker* tracker, const pixel_param* pa
 PIXEL_API pixel_status pixel_track_with_user_agent(pixel_tracker* tracker,
                                                    const pixel_param* params, size_t count,
                                                    const char* user_agent);
+/* As pixel_track; on PIXEL_OK writes the event id (the eid sent, and the one later passed
+   to the result callback) into id_out, which may be NULL. On an error id_out holds "".
+   Errors: as pixel_track, and INVALID_UTF8 or INVALID_ARGUMENT for a bad user_agent. */
+PIXEL_API pixel_status pixel_track_event(pixel_tracker* tracker, const pixel_event* event,
+                                         char id_out[PIXEL_EVENT_ID_SIZE]);
 /* Waits until every event tracked before the call has an outcome (OK) or the timeout
    passes (PIXEL_ERR_TIMEOUT). */
 PIXEL_API pixel_status pixel_tracker_flush(pixel_tracker* tracker,

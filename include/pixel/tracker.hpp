@@ -26,6 +26,10 @@
 
 namespace pixel {
 
+namespace detail {
+struct tracker_access;
+}
+
 // What track() does when the queue is at capacity.
 enum class overflow_policy {
   drop_new,     // refuse the new event: track() returns errc::queue_full
@@ -119,8 +123,9 @@ struct event_result {
   pixel::outcome outcome = outcome::dropped;
   std::uint32_t attempts = 0;  // requests sent for this event
   long http_status = 0;        // last HTTP status, 0 when no response was received
-  int curl_code = 0;           // last CURLcode, 0 when the transfer completed
-  std::string_view message;    // human-readable reason for anything but delivered
+  // Why the last attempt got no response; none when it got one (or none was made).
+  pixel::transport_error transport_error = pixel::transport_error::none;
+  std::string_view message;  // human-readable reason for anything but delivered
 };
 
 // Counters. queued and in_flight are current counts (zero once every event has an
@@ -160,7 +165,8 @@ struct tracker_options {
 
   std::string user_agent = "pixel-cpp/" PIXEL_VERSION_STRING;
   std::string ca_file;  // PEM bundle; empty: the system's
-  std::string proxy;    // libcurl proxy string; empty: none (env ignored)
+  std::string proxy;    // proxy URL (http://host:port, socks5://host:port); empty: none
+                        // (the environment's http_proxy and friends are ignored)
 
   std::chrono::milliseconds shutdown_timeout{2'000};  // used by the destructor
 
@@ -181,8 +187,8 @@ struct tracker_options {
   std::function<void(const event_result&)> on_result;
 };
 
-// Delivers pixel events in the background: a bounded queue, one worker thread that owns a
-// libcurl multi handle, retry with backoff and full jitter, outage detection.
+// Delivers pixel events in the background: a bounded event store, one worker thread that
+// drives an HTTP transport, retry with backoff and full jitter, outage detection.
 // track(), stats() and flush() are safe from any number of threads.
 class PIXEL_CXX_API tracker {
  public:
@@ -222,6 +228,7 @@ class PIXEL_CXX_API tracker {
   class impl;
 
  private:
+  friend struct detail::tracker_access;
   explicit tracker(std::unique_ptr<impl> p) noexcept;
   std::unique_ptr<impl> impl_;
 };

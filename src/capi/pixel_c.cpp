@@ -135,20 +135,53 @@ int raw_enum(const E& e) noexcept {
   return v;
 }
 
-bool has_control_bytes(std::string_view s) noexcept {
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7F) return true;
-  }
-  return false;
-}
-
 constexpr unsigned known_url_flags = PIXEL_URL_EVENT_ID | PIXEL_URL_TIMESTAMP;
 
-pixel_status positive_ms(std::uint32_t ms, const char* what, std::chrono::milliseconds& dst) {
-  if (ms == 0) return fail(PIXEL_ERR_INVALID_ARGUMENT, std::string(what) + " must be > 0 ms");
+// Every value rule lives in pixel::tracker::create; a setter only stores.
+pixel_status set_ms(std::uint32_t ms, std::chrono::milliseconds& dst) noexcept {
   dst = std::chrono::milliseconds(ms);
   return ok();
+}
+
+// A C string option: NULL refused, UTF-8 required (the C API's string type).
+pixel_status set_text(const char* text, const char* what, std::string& dst) {
+  if (text == nullptr) return null_argument(what);
+  const std::string_view v(text);
+  if (!pixel::is_valid_utf8(v)) {
+    return fail(PIXEL_ERR_INVALID_UTF8, std::string(what) + " is not UTF-8");
+  }
+  dst.assign(v);
+  return ok();
+}
+
+pixel_status track(pixel_tracker* tracker, const pixel_param* params, std::size_t count,
+                   const char* user_agent, char* id_out) {
+  if (id_out != nullptr) id_out[0] = '\0';
+  if (tracker == nullptr) return null_argument("tracker");
+  std::vector<pixel::param> ps;
+  if (auto st = to_params(params, count, ps); st != PIXEL_OK) return st;
+  const pixel::params_view view(ps.data(), ps.size());
+  auto id = user_agent != nullptr ? tracker->cpp.track(view, std::string_view(user_agent))
+                                  : tracker->cpp.track(view);
+  if (!id) return fail(id.error());
+  if (id_out != nullptr) {
+    const std::string_view v = id->view();
+    std::memcpy(id_out, v.data(), v.size());
+    id_out[v.size()] = '\0';
+  }
+  return ok();
+}
+
+static_assert(PIXEL_EVENT_ID_SIZE == pixel::event_id::length + 1, "id buffer size");
+static_assert(PIXEL_TRANSPORT_DNS == static_cast<int>(pixel::transport_error::dns) &&
+                  PIXEL_TRANSPORT_CERTIFICATE ==
+                      static_cast<int>(pixel::transport_error::certificate) &&
+                  PIXEL_TRANSPORT_PROTOCOL == static_cast<int>(pixel::transport_error::protocol) &&
+                  PIXEL_TRANSPORT_OTHER == static_cast<int>(pixel::transport_error::other),
+              "pixel_transport_error mirrors pixel::transport_error");
+
+pixel_transport_error to_c(pixel::transport_error e) noexcept {
+  return static_cast<pixel_transport_error>(static_cast<int>(e));
 }
 
 }  // namespace
@@ -185,6 +218,12 @@ const char* pixel_status_str(pixel_status status) {
       return "internal error";
   }
   return "unknown status";
+}
+
+const char* pixel_transport_error_str(pixel_transport_error error) {
+  const int v = raw_enum(error);
+  if (v < PIXEL_TRANSPORT_OK || v > PIXEL_TRANSPORT_OTHER) return "unknown";
+  return pixel::transport_error_name(static_cast<pixel::transport_error>(v));
 }
 
 const char* pixel_last_error(void) {
@@ -255,21 +294,13 @@ void pixel_options_free(pixel_options* options) {
 pixel_status pixel_options_set_endpoint(pixel_options* options, const char* url) {
   return guarded([&] {
     if (options == nullptr) return null_argument("options");
-    if (url == nullptr) return null_argument("url");
-    // Syntax only: allow_http may still be switched on before pixel_tracker_new.
-    pixel::endpoint_options eo;
-    eo.allow_http = true;
-    auto ep = pixel::endpoint::parse(url, eo);
-    if (!ep) return fail(ep.error());
-    options->cpp.endpoint = url;
-    return ok();
+    return set_text(url, "url", options->cpp.endpoint);
   });
 }
 
 pixel_status pixel_options_set_queue_capacity(pixel_options* options, size_t capacity) {
   return guarded([&] {
     if (options == nullptr) return null_argument("options");
-    if (capacity == 0) return fail(PIXEL_ERR_INVALID_ARGUMENT, "queue capacity must be > 0");
     options->cpp.queue_capacity = capacity;
     return ok();
   });
@@ -301,7 +332,7 @@ pixel_status pixel_options_set_overflow_policy(pixel_options* options,
 pixel_status pixel_options_set_block_timeout_ms(pixel_options* options, uint32_t ms) {
   return guarded([&] {
     if (options == nullptr) return null_argument("options");
-    return positive_ms(ms, "block timeout", options->cpp.block_timeout);
+    return set_ms(ms, options->cpp.block_timeout);
   });
 }
 
@@ -316,7 +347,6 @@ pixel_status pixel_options_set_allow_http(pixel_options* options, int allow) {
 pixel_status pixel_options_set_max_in_flight(pixel_options* options, size_t count) {
   return guarded([&] {
     if (options == nullptr) return null_argument("options");
-    if (count == 0) return fail(PIXEL_ERR_INVALID_ARGUMENT, "max in flight must be > 0");
     options->cpp.max_in_flight = count;
     return ok();
   });
@@ -325,21 +355,20 @@ pixel_status pixel_options_set_max_in_flight(pixel_options* options, size_t coun
 pixel_status pixel_options_set_connect_timeout_ms(pixel_options* options, uint32_t ms) {
   return guarded([&] {
     if (options == nullptr) return null_argument("options");
-    return positive_ms(ms, "connect timeout", options->cpp.connect_timeout);
+    return set_ms(ms, options->cpp.connect_timeout);
   });
 }
 
 pixel_status pixel_options_set_request_timeout_ms(pixel_options* options, uint32_t ms) {
   return guarded([&] {
     if (options == nullptr) return null_argument("options");
-    return positive_ms(ms, "request timeout", options->cpp.request_timeout);
+    return set_ms(ms, options->cpp.request_timeout);
   });
 }
 
 pixel_status pixel_options_set_max_attempts(pixel_options* options, uint32_t attempts) {
   return guarded([&] {
     if (options == nullptr) return null_argument("options");
-    if (attempts == 0) return fail(PIXEL_ERR_INVALID_ARGUMENT, "max attempts must be > 0");
     options->cpp.retry.max_attempts = attempts;
     return ok();
   });
@@ -348,39 +377,71 @@ pixel_status pixel_options_set_max_attempts(pixel_options* options, uint32_t att
 pixel_status pixel_options_set_max_age_ms(pixel_options* options, uint32_t ms) {
   return guarded([&] {
     if (options == nullptr) return null_argument("options");
-    return positive_ms(ms, "max age", options->cpp.retry.max_age);
+    return set_ms(ms, options->cpp.retry.max_age);
   });
 }
 
 pixel_status pixel_options_set_shutdown_timeout_ms(pixel_options* options, uint32_t ms) {
   return guarded([&] {
     if (options == nullptr) return null_argument("options");
-    // 0 is allowed here: drop whatever is left without waiting.
-    options->cpp.shutdown_timeout = std::chrono::milliseconds(ms);
-    return ok();
+    return set_ms(ms, options->cpp.shutdown_timeout);  // 0: drop what is left at once
   });
 }
 
 pixel_status pixel_options_set_user_agent(pixel_options* options, const char* user_agent) {
   return guarded([&] {
     if (options == nullptr) return null_argument("options");
-    if (user_agent == nullptr) return null_argument("user_agent");
-    const std::string_view ua(user_agent);
-    if (!pixel::is_valid_utf8(ua)) return fail(PIXEL_ERR_INVALID_UTF8, "user agent is not UTF-8");
-    if (has_control_bytes(ua)) {
-      return fail(PIXEL_ERR_INVALID_ARGUMENT, "user agent contains a control byte");
-    }
-    options->cpp.user_agent = ua;
+    return set_text(user_agent, "user_agent", options->cpp.user_agent);
+  });
+}
+
+pixel_status pixel_options_set_proxy(pixel_options* options, const char* proxy) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    return set_text(proxy, "proxy", options->cpp.proxy);
+  });
+}
+
+pixel_status pixel_options_set_backoff_base_ms(pixel_options* options, uint32_t ms) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    return set_ms(ms, options->cpp.retry.base_delay);
+  });
+}
+
+pixel_status pixel_options_set_backoff_max_ms(pixel_options* options, uint32_t ms) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    return set_ms(ms, options->cpp.retry.max_delay);
+  });
+}
+
+pixel_status pixel_options_set_retry_after_cap_ms(pixel_options* options, uint32_t ms) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    return set_ms(ms, options->cpp.retry_after_cap);
+  });
+}
+
+pixel_status pixel_options_set_outage_threshold(pixel_options* options, uint32_t failures) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    options->cpp.outage_threshold = failures;
     return ok();
+  });
+}
+
+pixel_status pixel_options_set_probe_interval_ms(pixel_options* options, uint32_t ms) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    return set_ms(ms, options->cpp.probe_interval);
   });
 }
 
 pixel_status pixel_options_set_ca_file(pixel_options* options, const char* path) {
   return guarded([&] {
     if (options == nullptr) return null_argument("options");
-    if (path == nullptr) return null_argument("path");
-    options->cpp.ca_file = path;
-    return ok();
+    return set_text(path, "path", options->cpp.ca_file);
   });
 }
 
@@ -442,7 +503,7 @@ pixel_status pixel_tracker_new(const pixel_options* options, pixel_tracker** out
         }
         c.attempts = r.attempts;
         c.http_status = r.http_status;
-        c.curl_code = r.curl_code;
+        c.transport_error = to_c(r.transport_error);
         c.message = message.c_str();
         cb(&c, user);
       };
@@ -455,14 +516,7 @@ pixel_status pixel_tracker_new(const pixel_options* options, pixel_tracker** out
 }
 
 pixel_status pixel_track(pixel_tracker* tracker, const pixel_param* params, size_t count) {
-  return guarded([&] {
-    if (tracker == nullptr) return null_argument("tracker");
-    std::vector<pixel::param> ps;
-    if (auto st = to_params(params, count, ps); st != PIXEL_OK) return st;
-    auto id = tracker->cpp.track(pixel::params_view(ps.data(), ps.size()));
-    if (!id) return fail(id.error());
-    return ok();
-  });
+  return guarded([&] { return track(tracker, params, count, nullptr, nullptr); });
 }
 
 pixel_status pixel_track_with_user_agent(pixel_tracker* tracker, const pixel_param* params,
@@ -470,16 +524,16 @@ pixel_status pixel_track_with_user_agent(pixel_tracker* tracker, const pixel_par
   return guarded([&] {
     if (tracker == nullptr) return null_argument("tracker");
     if (user_agent == nullptr) return null_argument("user_agent");
-    const std::string_view ua(user_agent);
-    if (!pixel::is_valid_utf8(ua)) return fail(PIXEL_ERR_INVALID_UTF8, "user agent is not UTF-8");
-    if (has_control_bytes(ua)) {
-      return fail(PIXEL_ERR_INVALID_ARGUMENT, "user agent contains a control byte");
-    }
-    std::vector<pixel::param> ps;
-    if (auto st = to_params(params, count, ps); st != PIXEL_OK) return st;
-    auto id = tracker->cpp.track(pixel::params_view(ps.data(), ps.size()), ua);
-    if (!id) return fail(id.error());
-    return ok();
+    return track(tracker, params, count, user_agent, nullptr);
+  });
+}
+
+pixel_status pixel_track_event(pixel_tracker* tracker, const pixel_event* event,
+                               char id_out[PIXEL_EVENT_ID_SIZE]) {
+  return guarded([&] {
+    if (id_out != nullptr) id_out[0] = '\0';
+    if (event == nullptr) return null_argument("event");
+    return track(tracker, event->params, event->count, event->user_agent, id_out);
   });
 }
 

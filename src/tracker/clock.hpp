@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 namespace pixel::detail {
@@ -30,13 +31,17 @@ class clock_source {
  public:
   virtual ~clock_source() = default;
   virtual instant now() const noexcept = 0;
-  // Called (once) by the tracker with a function that wakes its worker: a clock that jumps
-  // calls it after each jump. The real clock never does.
-  virtual void on_jump(std::function<void()> wake) { (void)wake; }
+  // A clock that jumps calls `wake` after each jump, until unsubscribe(who). The tracker
+  // subscribes its worker's wake-up. The real clock never jumps.
+  virtual void subscribe(const void* who, std::function<void()> wake) {
+    (void)who;
+    (void)wake;
+  }
+  virtual void unsubscribe(const void* who) { (void)who; }
 };
 
 // steady_clock and system_clock.
-const clock_source& system_clock_source() noexcept;
+clock_source& system_clock_source() noexcept;
 
 // For tests: time stands still until advance() moves both clocks.
 class manual_clock final : public clock_source {
@@ -50,26 +55,33 @@ class manual_clock final : public clock_source {
     return now_;
   }
 
-  void on_jump(std::function<void()> wake) override {
+  void subscribe(const void* who, std::function<void()> wake) override {
     std::lock_guard<std::mutex> lock(mutex_);
-    listeners_.push_back(std::move(wake));
+    listeners_.emplace_back(who, std::move(wake));
+  }
+
+  void unsubscribe(const void* who) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = listeners_.begin(); it != listeners_.end();) {
+      it = it->first == who ? listeners_.erase(it) : it + 1;
+    }
   }
 
   void advance(std::chrono::milliseconds by) {
-    std::vector<std::function<void()>> listeners;
+    std::vector<std::pair<const void*, std::function<void()>>> listeners;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       now_.steady += by;
       now_.unix_ms += by.count();
       listeners = listeners_;
     }
-    for (auto& f : listeners) f();
+    for (auto& l : listeners) l.second();
   }
 
  private:
   mutable std::mutex mutex_;
   instant now_;
-  std::vector<std::function<void()>> listeners_;
+  std::vector<std::pair<const void*, std::function<void()>>> listeners_;
 };
 
 }  // namespace pixel::detail

@@ -29,6 +29,19 @@ static void on_result(const pixel_event_result* result, void* user) {
   }
 }
 
+/* A setter takes the value; pixel_tracker_new refuses it with `status`, naming `name`. */
+#define CHECK_REFUSED_AT_NEW(set_call, status, name)                      \
+  do {                                                                    \
+    pixel_options* o = pixel_options_new();                               \
+    pixel_tracker* refused = NULL;                                        \
+    CHECK(o != NULL);                                                     \
+    CHECK(pixel_options_set_endpoint(o, endpoint) == PIXEL_OK);           \
+    CHECK((set_call) == PIXEL_OK);                                        \
+    CHECK(pixel_tracker_new(o, &refused) == (status) && refused == NULL); \
+    CHECK(strstr(pixel_last_error(), (name)) != NULL);                    \
+    pixel_options_free(o);                                                \
+  } while (0)
+
 int pixel_c_smoke(const char* endpoint, smoke_report* report) {
   char buf[512];
   size_t len = 0;
@@ -36,6 +49,8 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
   pixel_options* opts;
   pixel_tracker* tracker = NULL;
   pixel_stats stats;
+  pixel_event event;
+  char id[PIXEL_EVENT_ID_SIZE];
   unsigned i;
 
   params[0].key = "userid";
@@ -47,6 +62,10 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
   CHECK(strcmp(pixel_status_str(PIXEL_OK), "ok") == 0);
   CHECK(strcmp(pixel_status_str((pixel_status)1000), "unknown status") == 0);
   CHECK(PIXEL_ERR_INTERNAL == 10 && PIXEL_IMG_PAGE == 1 && PIXEL_URL_TIMESTAMP == 2u);
+  CHECK(PIXEL_EVENT_ID_SIZE == 27 && PIXEL_TRANSPORT_OK == 0 && PIXEL_TRANSPORT_OTHER == 10);
+  CHECK(strcmp(pixel_transport_error_str(PIXEL_TRANSPORT_OK), "none") == 0);
+  CHECK(strcmp(pixel_transport_error_str(PIXEL_TRANSPORT_CERTIFICATE), "certificate") == 0);
+  CHECK(strcmp(pixel_transport_error_str((pixel_transport_error)99), "unknown") == 0);
 
   /* URLs and tags, with the buffer protocol. */
   CHECK(pixel_url_build("https://d111111abcdef8.cloudfront.net", params, 2, 0, buf, sizeof buf,
@@ -68,32 +87,55 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
   CHECK(pixel_img_tag("javascript:alert(1)", PIXEL_IMG_PAGE, buf, sizeof buf, &len) ==
         PIXEL_ERR_INVALID_ARGUMENT);
 
-  /* Options: every setter, good and bad values. */
+  /* Options: setters check what C cannot (NULL, enums, flags, UTF-8); pixel_tracker_new
+     checks the values, once, naming the option. */
+  CHECK_REFUSED_AT_NEW(pixel_options_set_endpoint(o, "ftp://x"), PIXEL_ERR_INVALID_ENDPOINT,
+                       "scheme");
+  CHECK_REFUSED_AT_NEW(pixel_options_set_queue_capacity(o, 0), PIXEL_ERR_INVALID_ARGUMENT,
+                       "queue_capacity");
+  CHECK_REFUSED_AT_NEW(pixel_options_set_max_in_flight(o, 0), PIXEL_ERR_INVALID_ARGUMENT,
+                       "max_in_flight");
+  CHECK_REFUSED_AT_NEW(pixel_options_set_max_in_flight(o, 1025), PIXEL_ERR_INVALID_ARGUMENT,
+                       "max_in_flight");
+  CHECK_REFUSED_AT_NEW(pixel_options_set_connect_timeout_ms(o, 0), PIXEL_ERR_INVALID_ARGUMENT,
+                       "connect_timeout");
+  CHECK_REFUSED_AT_NEW(pixel_options_set_request_timeout_ms(o, 0), PIXEL_ERR_INVALID_ARGUMENT,
+                       "request_timeout");
+  CHECK_REFUSED_AT_NEW(pixel_options_set_max_attempts(o, 0), PIXEL_ERR_INVALID_ARGUMENT,
+                       "max_attempts");
+  CHECK_REFUSED_AT_NEW(pixel_options_set_max_age_ms(o, 0), PIXEL_ERR_INVALID_ARGUMENT, "max_age");
+  CHECK_REFUSED_AT_NEW(pixel_options_set_probe_interval_ms(o, 0), PIXEL_ERR_INVALID_ARGUMENT,
+                       "probe_interval");
+  CHECK_REFUSED_AT_NEW(pixel_options_set_user_agent(o, "bad\nagent"), PIXEL_ERR_INVALID_ARGUMENT,
+                       "user_agent");
+  CHECK_REFUSED_AT_NEW(pixel_options_set_ca_file(o, "/nonexistent/ca.pem"),
+                       PIXEL_ERR_INVALID_ARGUMENT, "ca_file");
   opts = pixel_options_new();
   CHECK(opts != NULL);
-  CHECK(pixel_options_set_endpoint(opts, "ftp://x") == PIXEL_ERR_INVALID_ENDPOINT);
+  CHECK(pixel_options_set_endpoint(opts, NULL) == PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(pixel_options_set_endpoint(opts, endpoint) == PIXEL_OK);
-  CHECK(pixel_options_set_queue_capacity(opts, 0) == PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(pixel_options_set_queue_capacity(opts, 64) == PIXEL_OK);
   CHECK(pixel_options_set_overflow_policy(opts, (pixel_overflow_policy)7) ==
         PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(pixel_options_set_overflow_policy(opts, PIXEL_OVERFLOW_BLOCK) == PIXEL_OK);
-  CHECK(pixel_options_set_block_timeout_ms(opts, 0) == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_block_timeout_ms(opts, 0) == PIXEL_OK); /* 0: do not wait */
   CHECK(pixel_options_set_block_timeout_ms(opts, 30000) == PIXEL_OK);
   CHECK(pixel_options_set_allow_http(opts, 0) == PIXEL_OK);
-  CHECK(pixel_options_set_max_in_flight(opts, 0) == PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(pixel_options_set_max_in_flight(opts, 4) == PIXEL_OK);
-  CHECK(pixel_options_set_connect_timeout_ms(opts, 0) == PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(pixel_options_set_connect_timeout_ms(opts, 10000) == PIXEL_OK);
-  CHECK(pixel_options_set_request_timeout_ms(opts, 0) == PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(pixel_options_set_request_timeout_ms(opts, 30000) == PIXEL_OK);
-  CHECK(pixel_options_set_max_attempts(opts, 0) == PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(pixel_options_set_max_attempts(opts, 5) == PIXEL_OK);
-  CHECK(pixel_options_set_max_age_ms(opts, 0) == PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(pixel_options_set_max_age_ms(opts, 120000) == PIXEL_OK);
   CHECK(pixel_options_set_shutdown_timeout_ms(opts, 10000) == PIXEL_OK);
-  CHECK(pixel_options_set_user_agent(opts, "bad\nagent") == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_user_agent(opts, "bad\xC3") == PIXEL_ERR_INVALID_UTF8);
   CHECK(pixel_options_set_user_agent(opts, "pixel-c-test/1") == PIXEL_OK);
+  CHECK(pixel_options_set_proxy(opts, NULL) == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_proxy(opts, "") == PIXEL_OK);
+  CHECK(pixel_options_set_backoff_base_ms(opts, 10) == PIXEL_OK);
+  CHECK(pixel_options_set_backoff_max_ms(opts, 1000) == PIXEL_OK);
+  CHECK(pixel_options_set_retry_after_cap_ms(opts, 5000) == PIXEL_OK);
+  CHECK(pixel_options_set_outage_threshold(opts, 5) == PIXEL_OK);
+  CHECK(pixel_options_set_probe_interval_ms(opts, 500) == PIXEL_OK);
   CHECK(pixel_options_set_ca_file(opts, NULL) == PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(pixel_options_set_ca_file(opts, "") == PIXEL_OK);
   CHECK(pixel_options_set_url_flags(opts, 4u) == PIXEL_ERR_INVALID_ARGUMENT);
@@ -108,10 +150,19 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
 
   for (i = 0; i < 10; ++i) CHECK(pixel_track(tracker, params, 2) == PIXEL_OK);
   CHECK(pixel_track_with_user_agent(tracker, params, 1, "Mozilla/5.0 (smoke)") == PIXEL_OK);
+  event.params = params;
+  event.count = 2;
+  event.user_agent = NULL;
+  CHECK(pixel_track_event(tracker, &event, id) == PIXEL_OK && strlen(id) == 26);
+  memcpy(report->event_id, id, sizeof id);
+  CHECK(pixel_track_event(tracker, &event, NULL) == PIXEL_OK);
+  CHECK(pixel_track_event(tracker, NULL, id) == PIXEL_ERR_INVALID_ARGUMENT && id[0] == '\0');
+  event.user_agent = "bad\r\nagent";
+  CHECK(pixel_track_event(tracker, &event, id) == PIXEL_ERR_INVALID_ARGUMENT && id[0] == '\0');
   CHECK(pixel_track(tracker, NULL, 1) == PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(pixel_tracker_flush(tracker, 60000) == PIXEL_OK);
   CHECK(pixel_tracker_stats(tracker, &stats) == PIXEL_OK);
-  CHECK(stats.delivered == 11 && stats.queued == 0 && stats.in_flight == 0);
+  CHECK(stats.delivered == 13 && stats.queued == 0 && stats.in_flight == 0);
   CHECK(stats.failed == 0 && stats.expired == 0 && stats.dropped == 0);
   CHECK(pixel_tracker_stats(tracker, NULL) == PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(pixel_tracker_shutdown(tracker, 5000) == PIXEL_OK);

@@ -13,6 +13,7 @@ typedef struct smoke_report {
   uint64_t delivered;           /* stats.delivered after the flush */
   unsigned callbacks_delivered; /* result callbacks with a delivered outcome */
   unsigned callbacks_other;     /* any other callback */
+  char event_id[27];            /* an id pixel_track_event returned */
   char failure[512];            /* the failed check, when pixel_c_smoke returns non-zero */
 } smoke_report;
 

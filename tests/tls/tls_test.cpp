@@ -128,7 +128,7 @@ struct recorded_result {
   pixel::outcome outcome;
   std::uint32_t attempts;
   long http_status;
-  int curl_code;
+  pixel::transport_error error;
   std::string message;
 };
 
@@ -138,7 +138,7 @@ class result_log {
     return [this](const pixel::event_result& r) {
       std::lock_guard<std::mutex> lock(mu_);
       results_[std::string(r.event_id)].push_back({std::string(r.event_id), r.outcome, r.attempts,
-                                                   r.http_status, r.curl_code,
+                                                   r.http_status, r.transport_error,
                                                    std::string(r.message)});
     };
   }
@@ -179,8 +179,8 @@ std::vector<std::string> track_n(pixel::tracker& t, int n) {
 
 std::string describe(const recorded_result& r) {
   return std::string(pixel::outcome_name(r.outcome)) + " attempts=" + std::to_string(r.attempts) +
-         " http=" + std::to_string(r.http_status) + " curl=" + std::to_string(r.curl_code) + " (" +
-         r.message + ")";
+         " http=" + std::to_string(r.http_status) +
+         " error=" + pixel::transport_error_name(r.error) + " (" + r.message + ")";
 }
 
 // Each id has exactly one outcome, and it is `expected`. Called right after flush()
@@ -212,7 +212,7 @@ TEST(Tls, HttpsWithTheGeneratedCaDelivers) {
   for (const auto& [id, rs] : log.results()) {
     EXPECT_EQ(rs[0].http_status, 200) << id;
     EXPECT_EQ(rs[0].attempts, 1u) << id;
-    EXPECT_EQ(rs[0].curl_code, 0) << id;
+    EXPECT_EQ(rs[0].error, pixel::transport_error::none) << id;
   }
   for (const auto& id : ids) EXPECT_EQ(server.count(id), 1u) << id;
   const auto s = t->stats();
@@ -248,7 +248,7 @@ void expect_tls_refused(const std::string& cert, const std::string& key,
     const auto& r = rs[0];
     EXPECT_TRUE(r.outcome == pixel::outcome::failed || r.outcome == pixel::outcome::expired)
         << describe(r);
-    EXPECT_EQ(r.curl_code, static_cast<int>(CURLE_PEER_FAILED_VERIFICATION)) << describe(r);
+    EXPECT_EQ(r.error, pixel::transport_error::certificate) << describe(r);
     EXPECT_EQ(r.http_status, 0) << describe(r);
     EXPECT_GE(r.attempts, 1u) << describe(r);
     EXPECT_LE(r.attempts, 2u) << describe(r);

@@ -4,6 +4,7 @@
 
 #include "tracker/backoff.hpp"
 #include "tracker/curl_transport.hpp"
+#include "tracker/policy.hpp"
 
 namespace {
 using namespace std::chrono_literals;
@@ -81,7 +82,11 @@ TEST(Classify, RetryableStatuses) {
 }
 
 TEST(Classify, RetryableCurlErrors) {
-  using pixel::detail::is_retryable_curl_error;
+  // Through the curl transport's classification and the policy's rule, as the tracker
+  // sees them.
+  auto is_retryable_curl_error = [](CURLcode c) {
+    return pixel::detail::is_retryable_error(pixel::detail::classify(c));
+  };
   EXPECT_TRUE(is_retryable_curl_error(CURLE_COULDNT_CONNECT));
   EXPECT_TRUE(is_retryable_curl_error(CURLE_OPERATION_TIMEDOUT));
   EXPECT_TRUE(is_retryable_curl_error(CURLE_RECV_ERROR));

@@ -32,7 +32,7 @@ struct recorded_outcome {
   outcome what;
   std::uint32_t attempts;
   long http_status;
-  int curl_code;
+  pixel::transport_error error;
   std::string message;
   std::thread::id thread;
 };
@@ -44,8 +44,8 @@ class outcome_log {
     return [this](const pixel::event_result& r) {
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        all_.push_back({std::string(r.event_id), r.outcome, r.attempts, r.http_status, r.curl_code,
-                        std::string(r.message), std::this_thread::get_id()});
+        all_.push_back({std::string(r.event_id), r.outcome, r.attempts, r.http_status,
+                        r.transport_error, std::string(r.message), std::this_thread::get_id()});
       }
       cv_.notify_all();
     };
@@ -140,7 +140,7 @@ TEST(Tracker, DeliversEveryEventExactlyOnce) {
     EXPECT_EQ(o.what, outcome::delivered);
     EXPECT_EQ(o.attempts, 1u);
     EXPECT_EQ(o.http_status, 200);
-    EXPECT_EQ(o.curl_code, 0);
+    EXPECT_EQ(o.error, pixel::transport_error::none);
     EXPECT_EQ(ids.count(o.id), 1u);
   }
   EXPECT_TRUE(t.shutdown(5s));
@@ -368,7 +368,9 @@ TEST(Tracker, ConnectionResetBeforeResponseIsRetried) {
   EXPECT_EQ(r.attempts, 3u);
   EXPECT_EQ(r.http_status, 0);
   // recv error, empty reply, or send error: where the reset lands
-  EXPECT_TRUE(r.curl_code == 56 || r.curl_code == 52 || r.curl_code == 55) << r.curl_code;
+  EXPECT_TRUE(r.error == pixel::transport_error::receive ||
+              r.error == pixel::transport_error::reset || r.error == pixel::transport_error::send)
+      << pixel::transport_error_name(r.error);
   EXPECT_GE(reset.connections(), 3u);
   EXPECT_EQ(t.stats().retried, 2u);
 }

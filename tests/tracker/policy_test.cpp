@@ -1,0 +1,370 @@
+// The delivery policy as plain code: no sockets, time and randomness injected. The
+// decision table over statuses and transport errors, Retry-After, outages, redirects,
+// max attempts and max age.
+// SPDX-License-Identifier: MIT
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "tracker/policy.hpp"
+
+namespace {
+using namespace std::chrono_literals;
+using pixel::transport_error;
+using pixel::detail::attempt_context;
+using pixel::detail::attempt_result;
+using pixel::detail::decision;
+using pixel::detail::delivery_policy;
+using pixel::detail::instant;
+using pixel::detail::policy_options;
+using verdict = decision::verdict;
+using clock_type = pixel::detail::steady_clock;
+
+const clock_type::time_point t0{std::chrono::hours(5)};
+constexpr std::int64_t unix0 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+
+instant at(std::chrono::milliseconds since_start) {
+  return {t0 + since_start, unix0 + since_start.count()};
+}
+
+policy_options options() {
+  policy_options o;
+  o.retry.max_attempts = 4;
+  o.retry.base_delay = 100ms;
+  o.retry.max_delay = 1000ms;
+  o.retry.max_age = 60s;
+  o.retry_after_cap = 30s;
+  o.outage_threshold = 3;
+  o.probe_interval = 500ms;
+  o.max_in_flight = 16;
+  o.endpoint_host = "d111.cloudfront.net";
+  return o;
+}
+
+// A random source that gives back what the test says (the jitter's draw in [0, 1)).
+delivery_policy make(policy_options o = options(), double draw = 0.5) {
+  return delivery_policy(std::move(o), [draw] { return draw; });
+}
+
+attempt_result status(long s) {
+  attempt_result r;
+  r.status = s;
+  return r;
+}
+
+attempt_result failure(transport_error e) {
+  attempt_result r;
+  r.error = e;
+  r.error_text = "words";
+  return r;
+}
+
+attempt_context first() {
+  attempt_context c;
+  c.created_ms = unix0;
+  return c;
+}
+
+const transport_error all_errors[] = {
+    transport_error::dns,         transport_error::connect, transport_error::tls,
+    transport_error::certificate, transport_error::timeout, transport_error::reset,
+    transport_error::send,        transport_error::receive, transport_error::protocol,
+    transport_error::other,
+};
+
+TEST(PolicyTable, SuccessfulStatusesAreDelivered) {
+  for (long s : {200L, 201L, 202L, 204L, 206L, 299L, 300L, 304L, 305L, 306L, 399L}) {
+    auto p = make();
+    const auto d = p.judge(status(s), first(), at(0ms));
+    EXPECT_EQ(d.what, verdict::delivered) << s;
+    EXPECT_TRUE(d.message.empty()) << s;
+  }
+}
+
+TEST(PolicyTable, RetryableStatusesAreRetriedWithBackoff) {
+  for (long s : {408L, 429L, 500L, 502L, 503L, 504L}) {
+    auto p = make();
+    const auto d = p.judge(status(s), first(), at(0ms));
+    EXPECT_EQ(d.what, verdict::retry) << s;
+    // First failure: ceiling base_delay (100 ms), draw 0.5 of [0, 100] -> 50 ms.
+    EXPECT_EQ(d.not_before, t0 + 50ms) << s;
+  }
+}
+
+TEST(PolicyTable, OtherClientAndServerErrorsAreFinal) {
+  for (long s : {400L, 401L, 403L, 404L, 405L, 410L, 413L, 414L, 418L, 451L, 499L, 501L, 505L, 511L,
+                 599L, 100L, 0L}) {
+    auto p = make();
+    const auto d = p.judge(status(s), first(), at(0ms));
+    EXPECT_EQ(d.what, verdict::failed) << s;
+    EXPECT_EQ(d.message, "final HTTP status " + std::to_string(s));
+  }
+}
+
+TEST(PolicyTable, EveryTransportError) {
+  for (auto e : all_errors) {
+    auto p = make();
+    const auto d = p.judge(failure(e), first(), at(0ms));
+    const bool retryable = e != transport_error::certificate && e != transport_error::other;
+    EXPECT_EQ(pixel::detail::is_retryable_error(e), retryable) << pixel::transport_error_name(e);
+    if (retryable) {
+      EXPECT_EQ(d.what, verdict::retry) << pixel::transport_error_name(e);
+      EXPECT_EQ(d.not_before, t0 + 50ms);
+    } else {
+      EXPECT_EQ(d.what, verdict::failed) << pixel::transport_error_name(e);
+      EXPECT_EQ(d.message,
+                std::string("transfer failed: ") + pixel::transport_error_name(e) + " (words)");
+    }
+  }
+  EXPECT_FALSE(pixel::detail::is_retryable_error(transport_error::none));
+}
+
+TEST(PolicyBackoff, FullJitterUpToADoublingCeiling) {
+  auto o = options();
+  o.retry.max_attempts = 100;
+  for (double draw : {0.0, 0.25, 0.999999}) {
+    auto p = make(o, draw);
+    for (std::uint32_t n = 1; n <= 6; ++n) {
+      attempt_context c = first();
+      c.attempts = c.budget_used = n;
+      const auto d = p.judge(status(503), c, at(0ms));
+      ASSERT_EQ(d.what, verdict::retry);
+      const std::int64_t ceiling = std::min<std::int64_t>(100LL << (n - 1), 1000);
+      const auto expected = static_cast<std::int64_t>(draw * static_cast<double>(ceiling + 1));
+      EXPECT_EQ(d.not_before - t0, std::chrono::milliseconds(std::min(expected, ceiling)))
+          << "draw " << draw << " after " << n;
+    }
+  }
+}
+
+TEST(PolicyRetryAfter, SecondsPauseTheEndpointAndDelayTheRetry) {
+  auto p = make();
+  auto r = status(429);
+  r.retry_after = " 7\r\n";
+  const auto d = p.judge(r, first(), at(0ms));
+  EXPECT_EQ(d.what, verdict::retry);
+  EXPECT_EQ(d.not_before, t0 + 7s);  // the later of 50 ms backoff and 7 s
+  EXPECT_EQ(p.paused_until(), t0 + 7s);
+  EXPECT_EQ(p.admit(t0 + 6999ms, 0).count, 0u);
+  EXPECT_EQ(p.admit(t0 + 7s, 0).count, 16u);
+  EXPECT_EQ(p.next_admission(t0, 0, t0), t0 + 7s);
+}
+
+TEST(PolicyRetryAfter, HttpDateIsMeasuredFromTheWallClock) {
+  auto p = make();
+  auto r = status(503);
+  r.retry_after = "Thu, 01 Jan 2026 00:00:12 GMT";  // unix0 + 12 s
+  const auto d = p.judge(r, first(), at(2s));
+  EXPECT_EQ(d.what, verdict::retry);
+  EXPECT_EQ(d.not_before, t0 + 12s);
+  EXPECT_EQ(p.paused_until(), t0 + 12s);
+}
+
+TEST(PolicyRetryAfter, CappedAndMalformedAndPast) {
+  {
+    auto p = make();
+    auto r = status(503);
+    r.retry_after = "86400";
+    EXPECT_EQ(p.judge(r, first(), at(0ms)).not_before, t0 + 30s);  // retry_after_cap
+    EXPECT_EQ(p.paused_until(), t0 + 30s);
+  }
+  for (const char* bad : {"soon", "-5", "Thu, 99 Jan 2026 00:00:12 GMT", ""}) {
+    auto p = make();
+    auto r = status(503);
+    r.retry_after = bad;
+    EXPECT_EQ(p.judge(r, first(), at(0ms)).not_before, t0 + 50ms) << bad;
+    EXPECT_EQ(p.paused_until(), clock_type::time_point{}) << bad;
+  }
+  {
+    auto p = make();
+    auto r = status(429);
+    r.retry_after = "Wed, 31 Dec 2025 23:00:00 GMT";  // in the past: no extra wait
+    EXPECT_EQ(p.judge(r, first(), at(0ms)).not_before, t0 + 50ms);
+  }
+  {
+    auto o = options();
+    o.retry_after_cap = 0ms;  // Retry-After ignored
+    auto p = make(o);
+    auto r = status(429);
+    r.retry_after = "10";
+    EXPECT_EQ(p.judge(r, first(), at(0ms)).not_before, t0 + 50ms);
+    EXPECT_EQ(p.admit(t0, 0).count, 16u);
+  }
+}
+
+TEST(PolicyRetryAfter, IgnoredOnAFinalStatusOrWithoutAResponse) {
+  auto p = make();
+  auto r = status(404);
+  r.retry_after = "10";
+  EXPECT_EQ(p.judge(r, first(), at(0ms)).what, verdict::failed);
+  EXPECT_EQ(p.admit(t0, 0).count, 16u);
+  auto f = failure(transport_error::timeout);
+  f.retry_after = "10";
+  EXPECT_EQ(p.judge(f, first(), at(0ms)).not_before, t0 + 50ms);
+  EXPECT_EQ(p.admit(t0, 0).count, 16u);
+}
+
+TEST(PolicyLimits, MaxAttemptsGivesUp) {
+  auto p = make();
+  attempt_context c = first();
+  c.attempts = c.budget_used = 3;
+  EXPECT_EQ(p.judge(status(503), c, at(0ms)).what, verdict::retry);
+  c.attempts = c.budget_used = 4;
+  auto d = p.judge(status(503), c, at(0ms));
+  EXPECT_EQ(d.what, verdict::failed);
+  EXPECT_EQ(d.message, "gave up after 4 attempts: HTTP 503");
+  d = p.judge(failure(transport_error::connect), c, at(0ms));
+  EXPECT_EQ(d.what, verdict::failed);
+  EXPECT_EQ(d.message, "gave up after 4 attempts: connect (words)");
+  // A probe does not spend the budget.
+  c.probe = true;
+  c.attempts = 9;
+  EXPECT_EQ(p.judge(status(503), c, at(0ms)).what, verdict::retry);
+}
+
+TEST(PolicyLimits, MaxAgeExpiresInsteadOfRetrying) {
+  auto p = make();
+  attempt_context c = first();
+  EXPECT_EQ(p.judge(status(503), c, at(59'999ms)).what, verdict::retry);
+  auto d = p.judge(status(503), c, at(60s));
+  EXPECT_EQ(d.what, verdict::expired);
+  EXPECT_EQ(d.message, "older than retry_policy::max_age");
+  // Age is wall-clock: an event created in an earlier run keeps its age.
+  c.created_ms = unix0 - 3'600'000;
+  EXPECT_EQ(p.judge(failure(transport_error::dns), c, at(0ms)).what, verdict::expired);
+  // A delivery is a delivery, however old.
+  EXPECT_EQ(p.judge(status(200), c, at(0ms)).what, verdict::delivered);
+}
+
+TEST(PolicyRedirect, FollowedOnlyToHttpsOnTheSameHost) {
+  for (long s : {301L, 302L, 303L, 307L, 308L}) {
+    auto p = make();
+    auto r = status(s);
+    r.location = "https://d111.cloudfront.net:8443/1x1.png?a=1";
+    const auto d = p.judge(r, first(), at(1s));
+    EXPECT_EQ(d.what, verdict::redirect) << s;
+    EXPECT_EQ(d.redirect_to, "https://d111.cloudfront.net:8443/1x1.png?a=1");
+    EXPECT_EQ(d.not_before, t0 + 1s);  // at once
+  }
+  struct refused {
+    const char* location;
+    const char* message;
+  };
+  for (const auto& c : {refused{"", "redirect without a Location"},
+                        refused{"http://d111.cloudfront.net/1x1.png",
+                                "redirect to http://d111.cloudfront.net/1x1.png not followed "
+                                "(only https on the same host is)"},
+                        refused{"https://evil.example/1x1.png",
+                                "redirect to https://evil.example/1x1.png not followed (only "
+                                "https on the same host is)"}}) {
+    auto p = make();
+    auto r = status(302);
+    r.location = c.location;
+    const auto d = p.judge(r, first(), at(0ms));
+    EXPECT_EQ(d.what, verdict::failed) << c.location;
+    EXPECT_EQ(d.message, c.message);
+  }
+  // A chain longer than k_max_redirects is a loop.
+  auto p = make();
+  auto r = status(301);
+  r.location = "https://d111.cloudfront.net/again";
+  attempt_context ctx = first();
+  ctx.redirects = pixel::detail::k_max_redirects - 1;
+  EXPECT_EQ(p.judge(r, ctx, at(0ms)).what, verdict::redirect);
+  ctx.redirects = pixel::detail::k_max_redirects;
+  const auto d = p.judge(r, ctx, at(0ms));
+  EXPECT_EQ(d.what, verdict::failed);
+  EXPECT_EQ(d.message, "too many redirects");
+}
+
+TEST(PolicyOutage, EnteredAfterConsecutiveEndpointFailures) {
+  auto p = make();
+  EXPECT_FALSE(p.judge(status(503), first(), at(0ms)).outage_entered);
+  EXPECT_FALSE(p.judge(failure(transport_error::connect), first(), at(0ms)).outage_entered);
+  // A final client error is an answer, and resets the count.
+  EXPECT_FALSE(p.judge(status(404), first(), at(0ms)).outage_entered);
+  EXPECT_FALSE(p.judge(status(500), first(), at(0ms)).outage_entered);
+  EXPECT_FALSE(p.judge(failure(transport_error::timeout), first(), at(0ms)).outage_entered);
+  EXPECT_FALSE(p.in_outage());
+  // A final transport error (certificate) neither counts nor resets.
+  EXPECT_FALSE(p.judge(failure(transport_error::certificate), first(), at(0ms)).outage_entered);
+  const auto d = p.judge(status(502), first(), at(100ms));
+  EXPECT_TRUE(d.outage_entered);
+  EXPECT_EQ(d.what, verdict::retry);  // the event itself is still retried
+  EXPECT_TRUE(p.in_outage());
+}
+
+TEST(PolicyOutage, OneProbeAtATimeEveryProbeInterval) {
+  auto p = make();
+  for (int i = 0; i < 3; ++i) p.judge(failure(transport_error::connect), first(), at(0ms));
+  ASSERT_TRUE(p.in_outage());
+  // Nothing until the first probe is due, and only with nothing in flight.
+  EXPECT_EQ(p.admit(t0 + 499ms, 0).count, 0u);
+  EXPECT_EQ(p.next_admission(t0, 0, t0), t0 + 500ms);
+  EXPECT_EQ(p.next_admission(t0, 1, t0), std::nullopt);
+  EXPECT_EQ(p.next_admission(t0, 0, std::nullopt), std::nullopt);  // nothing waits
+  EXPECT_EQ(p.admit(t0 + 500ms, 1).count, 0u);
+  auto a = p.admit(t0 + 500ms, 0);
+  EXPECT_EQ(a.count, 1u);
+  EXPECT_TRUE(a.probe);
+  p.probe_started(t0 + 500ms);
+  EXPECT_EQ(p.admit(t0 + 600ms, 0).count, 0u);
+  // The probe fails: still down; the next one an interval after the last.
+  attempt_context probe = first();
+  probe.probe = true;
+  probe.attempts = 50;
+  probe.budget_used = 4;  // exhausted budget: a probe still does not give up
+  auto d = p.judge(failure(transport_error::connect), probe, at(600ms));
+  EXPECT_EQ(d.what, verdict::retry);
+  EXPECT_FALSE(d.outage_entered);
+  EXPECT_FALSE(d.outage_left);
+  EXPECT_EQ(p.next_admission(t0 + 600ms, 0, t0), t0 + 1000ms);
+  a = p.admit(t0 + 1000ms, 0);
+  EXPECT_TRUE(a.probe);
+  p.probe_started(t0 + 1000ms);
+  // Any response ends it: everything waiting is released.
+  d = p.judge(status(404), probe, at(1100ms));
+  EXPECT_TRUE(d.outage_left);
+  EXPECT_EQ(d.what, verdict::failed);
+  EXPECT_FALSE(p.in_outage());
+  a = p.admit(t0 + 1100ms, 3);
+  EXPECT_FALSE(a.probe);
+  EXPECT_EQ(a.count, 13u);
+}
+
+TEST(PolicyOutage, ThresholdZeroNeverEnters) {
+  auto o = options();
+  o.outage_threshold = 0;
+  auto p = make(o);
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_FALSE(p.judge(status(503), first(), at(0ms)).outage_entered);
+  }
+  EXPECT_FALSE(p.in_outage());
+}
+
+TEST(PolicyAdmission, FillsUpToTheInFlightLimit) {
+  auto p = make();
+  EXPECT_EQ(p.in_flight_limit(), 16u);
+  EXPECT_EQ(p.admit(t0, 0).count, 16u);
+  EXPECT_EQ(p.admit(t0, 10).count, 6u);
+  EXPECT_EQ(p.admit(t0, 16).count, 0u);
+  EXPECT_EQ(p.next_admission(t0, 16, t0), std::nullopt);  // full: only a completion helps
+  EXPECT_EQ(p.next_admission(t0, 3, t0 + 2s), t0 + 2s);
+}
+
+TEST(PolicyOptions, FromTrackerOptions) {
+  pixel::tracker_options t;
+  t.retry.max_attempts = 3;
+  t.retry_after_cap = 5s;
+  t.outage_threshold = 9;
+  t.probe_interval = 250ms;
+  t.max_in_flight = 64;
+  const auto o = policy_options::from(t, "h.example");
+  EXPECT_EQ(o.retry.max_attempts, 3u);
+  EXPECT_EQ(o.retry_after_cap, 5s);
+  EXPECT_EQ(o.outage_threshold, 9u);
+  EXPECT_EQ(o.probe_interval, 250ms);
+  EXPECT_EQ(o.max_in_flight, 64u);
+  EXPECT_EQ(o.endpoint_host, "h.example");
+}
+}  // namespace
