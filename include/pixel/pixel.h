@@ -228,7 +228,7 @@ PIXEL_API pixel_status pixel_options_set_result_callback(pixel_options* options,
 /* ---- Durable delivery (docs/tracker.md) --------------------------------------------- */
 
 typedef enum pixel_durability {
-  PIXEL_DURABILITY_MEMORY = 0, /* in memory only: a crash loses what is queued (default) */
+  PIXEL_DURABILITY_MEMORY = 0,  /* in memory only: a crash loses what is queued (default) */
   PIXEL_DURABILITY_BATCHED = 1, /* also in the spool, committed at most 10 ms after tracking */
   PIXEL_DURABILITY_SYNC = 2     /* PIXEL_OK from pixel_track means "on disk" (fsync) */
 } pixel_durability;
@@ -241,8 +241,7 @@ PIXEL_API pixel_status pixel_options_set_spool_dir(pixel_options* options, const
 /* Where events wait (default PIXEL_DURABILITY_MEMORY); BATCHED and SYNC need a spool_dir.
    With SYNC, concurrent pixel_track calls share one fsync. Unknown values are
    INVALID_ARGUMENT. */
-PIXEL_API pixel_status pixel_options_set_durability(pixel_options* options,
-                                                    pixel_durability level);
+PIXEL_API pixel_status pixel_options_set_durability(pixel_options* options, pixel_durability level);
 /* Bounds of the spool (0: no bound for that measure; events also bounded by queue capacity).
    Bytes: the URLs and User-Agents of the events waiting; beyond it the overflow policy
    applies. Ages: max_age (pixel_options_set_max_age_ms) holds across restarts. */
