@@ -27,13 +27,17 @@ export function imgTag(url: string, options?: {style?: 'email' | 'page'}): strin
 
 export type Outcome = 'delivered' | 'failed' | 'expired' | 'dropped';
 
+/** Why an attempt got no HTTP response; 'none' when it got one, whatever its status. */
+export type TransportError = 'none' | 'dns' | 'connect' | 'tls' | 'certificate' | 'timeout' |
+    'reset' | 'send' | 'receive' | 'protocol' | 'other';
+
 /** What onResult receives, once per event, on the main thread. */
 export interface EventResult {
   eventId: string;
   outcome: Outcome;
   attempts: number;
   httpStatus: number;
-  curlCode: number;
+  transportError: TransportError;
   message: string;
 }
 
@@ -52,6 +56,16 @@ export interface TrackerOptions {
   shutdownTimeout?: number;
   userAgent?: string;
   caFile?: string;
+  /** A proxy URL (http://host:port, socks5://host:port); '' or absent: none. */
+  proxy?: string;
+  /** Retry backoff: the n-th retry waits up to min(backoffBase * 2^(n-1), backoffMax). */
+  backoffBase?: number;
+  backoffMax?: number;
+  /** The longest Retry-After honoured; 0 ignores it. */
+  retryAfterCap?: number;
+  /** Consecutive endpoint failures that mean an outage (0: never), and its probe interval. */
+  outageThreshold?: number;
+  probeInterval?: number;
   eventId?: boolean;
   timestamp?: boolean;
   onResult?: (result: EventResult) => void;
@@ -69,8 +83,8 @@ export interface Stats {
 
 export class Tracker {
   constructor(options: TrackerOptions);
-  /** Queues one event and returns at once; throws PixelError on bad input, a full queue, or after close. */
-  track(params: Params, userAgent?: string): void;
+  /** Queues one event and returns its id (the eid sent, and the eventId of its result) at once; throws PixelError on bad input, a full queue, or after close. */
+  track(params: Params, userAgent?: string): string;
   /** Resolves true once every event tracked so far has an outcome, false after `timeoutMs`. */
   flush(timeoutMs?: number): Promise<boolean>;
   stats(): Stats;

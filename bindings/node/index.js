@@ -47,8 +47,12 @@ koffi.struct('pixel_stats', {
 });
 const EventResultType = koffi.struct('pixel_event_result', {
   event_id: 'const char *', outcome: 'int', attempts: 'uint32_t', http_status: 'long',
-  curl_code: 'int', message: 'const char *',
+  transport_error: 'int', message: 'const char *',
 });
+koffi.struct('pixel_event', {
+  params: 'const pixel_param *', count: 'size_t', user_agent: 'const char *',
+});
+const EVENT_ID_SIZE = 27;
 koffi.opaque('pixel_options');
 koffi.opaque('pixel_tracker');
 const ResultCallback =
@@ -59,6 +63,7 @@ const SIGNATURES = [
   'const char *pixel_version(void)',
   'const char *pixel_status_str(int status)',
   'const char *pixel_last_error(void)',
+  'const char *pixel_transport_error_str(int error)',
   'int pixel_url_build(const char *endpoint, const pixel_param *params, size_t count, ' +
       'unsigned int flags, uint8_t *buf, size_t buf_size, _Out_ size_t *out_len)',
   'int pixel_img_tag(const char *url, int style, uint8_t *buf, size_t buf_size, ' +
@@ -78,6 +83,12 @@ const SIGNATURES = [
   'int pixel_options_set_shutdown_timeout_ms(pixel_options *options, uint32_t ms)',
   'int pixel_options_set_user_agent(pixel_options *options, const char *user_agent)',
   'int pixel_options_set_ca_file(pixel_options *options, const char *path)',
+  'int pixel_options_set_proxy(pixel_options *options, const char *proxy)',
+  'int pixel_options_set_backoff_base_ms(pixel_options *options, uint32_t ms)',
+  'int pixel_options_set_backoff_max_ms(pixel_options *options, uint32_t ms)',
+  'int pixel_options_set_retry_after_cap_ms(pixel_options *options, uint32_t ms)',
+  'int pixel_options_set_outage_threshold(pixel_options *options, uint32_t failures)',
+  'int pixel_options_set_probe_interval_ms(pixel_options *options, uint32_t ms)',
   'int pixel_options_set_url_flags(pixel_options *options, unsigned int flags)',
   'int pixel_options_set_result_callback(pixel_options *options, ' +
       'pixel_result_callback *callback, void *user)',
@@ -85,6 +96,7 @@ const SIGNATURES = [
   'int pixel_track(pixel_tracker *tracker, const pixel_param *params, size_t count)',
   'int pixel_track_with_user_agent(pixel_tracker *tracker, const pixel_param *params, ' +
       'size_t count, const char *user_agent)',
+  'int pixel_track_event(pixel_tracker *tracker, const pixel_event *event, _Out_ uint8_t *id_out)',
   'int pixel_tracker_flush(pixel_tracker *tracker, uint32_t timeout_ms)',
   'int pixel_tracker_stats(const pixel_tracker *tracker, _Out_ pixel_stats *out)',
   'int pixel_tracker_shutdown(pixel_tracker *tracker, uint32_t timeout_ms)',
@@ -107,6 +119,9 @@ const URL_TIMESTAMP = 2;
 const STYLES = {email: 0, page: 1};
 const OVERFLOW = {drop_new: 0, dropNew: 0, drop_oldest: 1, dropOldest: 1, block: 2};
 const OUTCOMES = ['delivered', 'failed', 'expired', 'dropped'];
+// Why an attempt got no HTTP response ('none': it got one, whatever its status).
+const TRANSPORT_ERRORS = ['none', 'dns', 'connect', 'tls', 'certificate', 'timeout', 'reset',
+  'send', 'receive', 'protocol', 'other'];
 const STAT_NAMES = ['queued', 'in_flight', 'delivered', 'retried', 'failed', 'expired', 'dropped'];
 
 // An Error from libpixel: `status` is the C pixel_status value, `code` its name
@@ -228,6 +243,12 @@ const SETTERS = {
   shutdownTimeout: ['pixel_options_set_shutdown_timeout_ms', ms],
   userAgent: ['pixel_options_set_user_agent', cString],
   caFile: ['pixel_options_set_ca_file', cString],
+  proxy: ['pixel_options_set_proxy', cString],
+  backoffBase: ['pixel_options_set_backoff_base_ms', ms],
+  backoffMax: ['pixel_options_set_backoff_max_ms', ms],
+  retryAfterCap: ['pixel_options_set_retry_after_cap_ms', ms],
+  outageThreshold: ['pixel_options_set_outage_threshold', count],
+  probeInterval: ['pixel_options_set_probe_interval_ms', ms],
 };
 
 function callAsync(fn, ...args) {
@@ -275,7 +296,7 @@ class Tracker {
                 outcome: OUTCOMES[r.outcome] || String(r.outcome),
                 attempts: r.attempts,
                 httpStatus: r.http_status,
-                curlCode: r.curl_code,
+                transportError: TRANSPORT_ERRORS[r.transport_error] || String(r.transport_error),
                 message: r.message || '',
               });
             } catch (e) {
@@ -315,15 +336,16 @@ class Tracker {
     return this._handle;
   }
 
-  // Queues one event; returns at once. Throws on bad input, a full queue, or after close.
+  // Queues one event and returns its id at once: the 26-character eid it is sent with, and
+  // the eventId of its onResult. Throws on bad input, a full queue, or after close.
   track(params, userAgent) {
     const ps = toParams(params);
     const h = this._live();
-    if (userAgent === undefined || userAgent === null) {
-      check(native.pixel_track(h, ps, ps.length));
-    } else {
-      check(native.pixel_track_with_user_agent(h, ps, ps.length, cString(userAgent, 'userAgent')));
-    }
+    const ua = userAgent === undefined || userAgent === null ? null :
+                                                               cString(userAgent, 'userAgent');
+    const id = Buffer.alloc(EVENT_ID_SIZE);
+    check(native.pixel_track_event(h, {params: ps, count: ps.length, user_agent: ua}, id));
+    return id.toString('latin1', 0, EVENT_ID_SIZE - 1);
   }
 
   // Resolves true once every event tracked so far has an outcome, false after `ms`.

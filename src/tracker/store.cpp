@@ -50,7 +50,9 @@ class memory_store final : public event_store {
           }
           break;
         case overflow_policy::block:
-          room_.wait_until(lock, block_until, [&] { return closed_ || !full(); });
+          if (block_until > steady_clock::now()) {
+            room_.wait_until(lock, block_until, [&] { return closed_ || !full(); });
+          }
           if (closed_) return put_status::closed;
           break;
       }

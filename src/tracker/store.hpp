@@ -136,9 +136,10 @@ class event_store {
   virtual std::size_t recovered() const noexcept = 0;
 
   // A new event (seq, created_ms, not_before set by the caller). At capacity, applies the
-  // overflow policy: overflow_policy::block waits until `block_until` at most (pass a time
-  // in the past never to wait). Events evicted by drop_oldest are appended to `evicted`,
-  // already settled as dropped, for the caller to report. put_status::unwritable sets *why.
+  // overflow policy: overflow_policy::block waits until `block_until` at most (real
+  // steady_clock time, not the tracker's clock; a time in the past never waits). Events evicted by
+  // drop_oldest are appended to `evicted`, already settled as dropped, for the caller to report.
+  // put_status::unwritable sets *why.
   virtual put_status put(stored_event&& e, steady_clock::time_point block_until,
                          std::vector<stored_event>& evicted, error* why = nullptr) = 0;
 

@@ -152,15 +152,18 @@ TEST(TrackerFake, RetriesFollowTheBackoffInTrackerTime) {
         });
   r.track();
   ASSERT_TRUE(r.net->wait_requests(1));
+  ASSERT_TRUE(r.net->settle());  // judged at this time, before the clock moves
   // Ceilings 100 ms, then 200 ms (draws at the top of the range).
   r.advance(99ms);
   EXPECT_EQ(r.net->request_count(), 1u);
   r.advance(1ms);
   ASSERT_TRUE(r.net->wait_requests(2));
+  ASSERT_TRUE(r.net->settle());
   r.advance(199ms);
   EXPECT_EQ(r.net->request_count(), 2u);
   r.advance(1ms);
   ASSERT_TRUE(r.net->wait_requests(3));
+  ASSERT_TRUE(r.net->settle());
   r.advance(399ms);
   EXPECT_EQ(r.net->request_count(), 3u);
   r.advance(1ms);

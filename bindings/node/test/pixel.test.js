@@ -85,7 +85,7 @@ test('loads the library named by PIXEL_LIBRARY and reports its version', () => {
 
 test('every declared C function is callable and refuses NULL', () => {
   const n = pixel.native;
-  assert.equal(Object.keys(n).length, 29);
+  assert.equal(Object.keys(n).length, 37);
   assert.equal(n.pixel_status_str(7), 'queue full');
   assert.equal(n.pixel_status_str(99), 'unknown status');
   assert.equal(typeof n.pixel_last_error(), 'string');
@@ -105,6 +105,9 @@ test('every declared C function is callable and refuses NULL', () => {
     ['pixel_options_set_max_attempts', 1], ['pixel_options_set_max_age_ms', 1],
     ['pixel_options_set_shutdown_timeout_ms', 1], ['pixel_options_set_user_agent', 'ua'],
     ['pixel_options_set_ca_file', ''], ['pixel_options_set_url_flags', 0],
+    ['pixel_options_set_proxy', ''], ['pixel_options_set_backoff_base_ms', 1],
+    ['pixel_options_set_backoff_max_ms', 1], ['pixel_options_set_retry_after_cap_ms', 1],
+    ['pixel_options_set_outage_threshold', 1], ['pixel_options_set_probe_interval_ms', 1],
   ];
   for (const [name, arg] of nullSetters) assert.equal(n[name](null, arg), 1, name);
   assert.equal(n.pixel_options_set_result_callback(null, null, null), 1);
@@ -113,6 +116,8 @@ test('every declared C function is callable and refuses NULL', () => {
   assert.equal(out[0], null);
   assert.equal(n.pixel_track(null, [], 0), 1);
   assert.equal(n.pixel_track_with_user_agent(null, [], 0, 'ua'), 1);
+  assert.equal(n.pixel_track_event(null, {params: [], count: 0, user_agent: null}, null), 1);
+  assert.equal(n.pixel_transport_error_str(5), 'timeout');
   assert.equal(n.pixel_tracker_flush(null, 0), 1);
   assert.equal(n.pixel_tracker_stats(null, {}), 1);
   assert.equal(n.pixel_tracker_shutdown(null, 0), 1);
@@ -174,7 +179,12 @@ test('Tracker refuses bad options', async () => {
     {endpoint: 'https://x.example', maxAttempts: 0},
     {endpoint: 'https://x.example', connectTimeout: 0},
     {endpoint: 'https://x.example', requestTimeout: -5},
-    {endpoint: 'https://x.example', blockTimeout: 0},
+    {endpoint: 'https://x.example', blockTimeout: -1},
+    {endpoint: 'https://x.example', probeInterval: 0},
+    {endpoint: 'https://x.example', backoffMax: -1},
+    {endpoint: 'https://x.example', outageThreshold: -1},
+    {endpoint: 'https://x.example', proxy: 'a\r\nb'},
+    {endpoint: 'https://x.example', proxy: 7},
     {endpoint: 'https://x.example', maxAge: 0},
     {endpoint: 'https://x.example', overflow: 'spill'},
     {endpoint: 'https://x.example', userAgent: 'a\nb'},
@@ -235,13 +245,15 @@ test('delivers 1,000 events to the edge, each reported once', async () => {
     endpoint: edge.url, queueCapacity: 2000, maxInFlight: 8, connectTimeout: 30000,
     requestTimeout: 60000, maxAttempts: 10, maxAge: 600000, blockTimeout: 5000,
     overflow: 'drop_oldest', shutdownTimeout: 30000, userAgent: 'pixel-node-test/1', caFile: '',
-    eventId: true, timestamp: true, onResult: (r) => results.push(r),
+    proxy: '', backoffBase: 50, backoffMax: 2000, retryAfterCap: 10000, outageThreshold: 5,
+    probeInterval: 500, eventId: true, timestamp: true, onResult: (r) => results.push(r),
   });
+  const returned = new Map();
   for (let i = 0; i < 1000; i++) {
     if (i % 100 === 0) {
-      t.track({n: String(i), who: 'browser'}, 'Mozilla/5.0 (t)');
+      returned.set(String(i), t.track({n: String(i), who: 'browser'}, 'Mozilla/5.0 (t)'));
     } else {
-      t.track([['n', String(i)], ['who', 'sdk'], ['text', 'é & ü']]);
+      returned.set(String(i), t.track([['n', String(i)], ['who', 'sdk'], ['text', 'é & ü']]));
     }
   }
   assert.equal(await t.flush(120000), true);
@@ -251,7 +263,8 @@ test('delivers 1,000 events to the edge, each reported once', async () => {
   assert.equal(s.delivered, 1000);
   assert.equal(s.failed + s.expired + s.dropped + s.queued + s.in_flight, 0);
   assert.equal(results.length, 1000);
-  assert.ok(results.every((r) => r.outcome === 'delivered' && r.httpStatus === 200));
+  assert.ok(results.every((r) => r.outcome === 'delivered' && r.httpStatus === 200 &&
+                              r.transportError === 'none'));
   const eids = new Set(results.map((r) => r.eventId));
   assert.equal(eids.size, 1000);
   const seen = new Map();
@@ -264,12 +277,34 @@ test('delivers 1,000 events to the edge, each reported once', async () => {
   for (let i = 0; i < 1000; i++) {
     const {ua, p} = seen.get(String(i));
     assert.ok(eids.has(p.get('eid')));
+    assert.equal(p.get('eid'), returned.get(String(i)));  // track() returned the id sent
     if (i % 100 === 0) {
       assert.deepEqual([ua, p.get('who')], ['Mozilla/5.0 (t)', 'browser']);
     } else {
       assert.deepEqual([ua, p.get('who'), p.get('text')], ['pixel-node-test/1', 'sdk', 'é & ü']);
     }
   }
+});
+
+test('a refused connection is reported by transport error name', async () => {
+  const port = await new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const {port: p} = srv.address();
+      srv.close(() => resolve(p));
+    });
+  });
+  const results = [];
+  const t = new pixel.Tracker({endpoint: `http://127.0.0.1:${port}/1x1.png`, maxAttempts: 1,
+                               outageThreshold: 0, onResult: (r) => results.push(r)});
+  const id = t.track({k: 'v'});
+  assert.equal(await t.flush(60000), true);
+  await t.close(1000);
+  assert.equal(results.length, 1);
+  assert.equal(results[0].eventId, id);
+  assert.equal(results[0].outcome, 'failed');
+  assert.equal(results[0].transportError, 'connect');
+  assert.equal(results[0].httpStatus, 0);
 });
 
 test('eid and ts can be switched off', async () => {

@@ -21,7 +21,7 @@ __all__ = [
     "version", "build_url", "img_tag", "Tracker", "EventResult", "PixelError",
     "InvalidArgumentError", "InvalidEndpointError", "InvalidUtf8Error", "EmptyKeyError",
     "UrlTooLongError", "BufferTooSmallError", "QueueFullError", "ShutDownError",
-    "TimeoutError", "InternalError",
+    "TimeoutError", "InternalError", "OUTCOMES", "TRANSPORT_ERRORS",
 ]
 
 
@@ -60,9 +60,14 @@ _OVERFLOW = {"drop_new": 0, "drop_oldest": 1, "block": 2}
 OUTCOMES = ("delivered", "failed", "expired", "dropped")
 _STAT_NAMES = ("queued", "in_flight", "delivered", "retried", "failed", "expired", "dropped")
 
-# What an on_result callback receives: outcome is one of OUTCOMES.
+# Why an attempt got no HTTP response ("none": it got one, whatever its status).
+TRANSPORT_ERRORS = ("none", "dns", "connect", "tls", "certificate", "timeout", "reset", "send",
+                    "receive", "protocol", "other")
+
+# What an on_result callback receives: outcome is one of OUTCOMES, transport_error one of
+# TRANSPORT_ERRORS.
 EventResult = namedtuple("EventResult",
-                         "event_id outcome attempts http_status curl_code message")
+                         "event_id outcome attempts http_status transport_error message")
 
 
 def _error(status):
@@ -159,8 +164,10 @@ class Tracker:
 
     Options (keyword arguments; times in seconds): queue_capacity, overflow ("drop_new",
     "drop_oldest", "block"), block_timeout, allow_http, max_in_flight, connect_timeout,
-    request_timeout, max_attempts, max_age, shutdown_timeout, user_agent, ca_file,
+    request_timeout, max_attempts, max_age, backoff_base, backoff_max, retry_after_cap,
+    outage_threshold, probe_interval, shutdown_timeout, user_agent, ca_file, proxy,
     event_id, timestamp, on_result (called with an EventResult from a worker thread).
+    Values are checked once, by the library, when the tracker is created.
 
     track(), flush(), stats() and close() may be called from any thread. close() (or
     leaving the `with` block) shuts down, waiting up to its timeout.
@@ -178,6 +185,12 @@ class Tracker:
         "shutdown_timeout": ("pixel_options_set_shutdown_timeout_ms", "ms"),
         "user_agent": ("pixel_options_set_user_agent", "str"),
         "ca_file": ("pixel_options_set_ca_file", "str"),
+        "proxy": ("pixel_options_set_proxy", "str"),
+        "backoff_base": ("pixel_options_set_backoff_base_ms", "ms"),
+        "backoff_max": ("pixel_options_set_backoff_max_ms", "ms"),
+        "retry_after_cap": ("pixel_options_set_retry_after_cap_ms", "ms"),
+        "outage_threshold": ("pixel_options_set_outage_threshold", int),
+        "probe_interval": ("pixel_options_set_probe_interval_ms", "ms"),
     }
 
     def __init__(self, endpoint, **options):
@@ -234,7 +247,9 @@ class Tracker:
             fn(EventResult(
                 r.event_id.decode("ascii"),
                 OUTCOMES[r.outcome] if 0 <= r.outcome < len(OUTCOMES) else str(r.outcome),
-                r.attempts, r.http_status, r.curl_code,
+                r.attempts, r.http_status,
+                TRANSPORT_ERRORS[r.transport_error]
+                if 0 <= r.transport_error < len(TRANSPORT_ERRORS) else str(r.transport_error),
                 (r.message or b"").decode("utf-8", "replace")))
         return trampoline
 
@@ -244,14 +259,16 @@ class Tracker:
         return self._handle
 
     def track(self, params, user_agent=None):
-        """Queues one event (a dict or a list of pairs); returns at once. Raises
-        QueueFullError, ShutDownError, or a ValueError subclass for bad input."""
+        """Queues one event (a dict or a list of pairs) and returns its id at once: the
+        26-character eid it is sent with, and the event_id its EventResult will carry.
+        Raises QueueFullError, ShutDownError, or a ValueError subclass for bad input."""
         arr, n, _keep = _params(params)
         h = self._live()
-        if user_agent is None:
-            _check(_lib.pixel_track(h, arr, n))
-        else:
-            _check(_lib.pixel_track_with_user_agent(h, arr, n, _bytes(user_agent, "user_agent")))
+        event = _native.Event(arr, n, None if user_agent is None
+                              else _bytes(user_agent, "user_agent"))
+        out = ctypes.create_string_buffer(_native.EVENT_ID_SIZE)
+        _check(_lib.pixel_track_event(h, ctypes.byref(event), out))
+        return out.value.decode("ascii")
 
     def flush(self, timeout=5.0):
         """Waits until every event tracked so far has an outcome: True, or False when

@@ -24,10 +24,20 @@ class EventResult(ctypes.Structure):
         ("outcome", ctypes.c_int),
         ("attempts", ctypes.c_uint32),
         ("http_status", ctypes.c_long),
-        ("curl_code", ctypes.c_int),
+        ("transport_error", ctypes.c_int),
         ("message", ctypes.c_char_p),
     ]
 
+
+class Event(ctypes.Structure):
+    _fields_ = [
+        ("params", ctypes.POINTER(Param)),
+        ("count", ctypes.c_size_t),
+        ("user_agent", ctypes.c_char_p),
+    ]
+
+
+EVENT_ID_SIZE = 27
 
 RESULT_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.POINTER(EventResult), ctypes.c_void_p)
 
@@ -38,6 +48,7 @@ SIGNATURES = {
     "pixel_version": (ctypes.c_char_p, []),
     "pixel_status_str": (ctypes.c_char_p, [c_status]),
     "pixel_last_error": (ctypes.c_char_p, []),
+    "pixel_transport_error_str": (ctypes.c_char_p, [ctypes.c_int]),
     "pixel_url_build": (c_status, [ctypes.c_char_p, ctypes.POINTER(Param), ctypes.c_size_t,
                                    ctypes.c_uint, ctypes.c_char_p, ctypes.c_size_t, c_size_p]),
     "pixel_img_tag": (c_status, [ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
@@ -57,12 +68,19 @@ SIGNATURES = {
     "pixel_options_set_shutdown_timeout_ms": (c_status, [_opts, ctypes.c_uint32]),
     "pixel_options_set_user_agent": (c_status, [_opts, ctypes.c_char_p]),
     "pixel_options_set_ca_file": (c_status, [_opts, ctypes.c_char_p]),
+    "pixel_options_set_proxy": (c_status, [_opts, ctypes.c_char_p]),
+    "pixel_options_set_backoff_base_ms": (c_status, [_opts, ctypes.c_uint32]),
+    "pixel_options_set_backoff_max_ms": (c_status, [_opts, ctypes.c_uint32]),
+    "pixel_options_set_retry_after_cap_ms": (c_status, [_opts, ctypes.c_uint32]),
+    "pixel_options_set_outage_threshold": (c_status, [_opts, ctypes.c_uint32]),
+    "pixel_options_set_probe_interval_ms": (c_status, [_opts, ctypes.c_uint32]),
     "pixel_options_set_url_flags": (c_status, [_opts, ctypes.c_uint]),
     "pixel_options_set_result_callback": (c_status, [_opts, RESULT_CALLBACK, ctypes.c_void_p]),
     "pixel_tracker_new": (c_status, [_opts, ctypes.POINTER(ctypes.c_void_p)]),
     "pixel_track": (c_status, [_trk, ctypes.POINTER(Param), ctypes.c_size_t]),
     "pixel_track_with_user_agent": (c_status, [_trk, ctypes.POINTER(Param), ctypes.c_size_t,
                                                ctypes.c_char_p]),
+    "pixel_track_event": (c_status, [_trk, ctypes.POINTER(Event), ctypes.c_char_p]),
     "pixel_tracker_flush": (c_status, [_trk, ctypes.c_uint32]),
     "pixel_tracker_stats": (c_status, [_trk, ctypes.POINTER(Stats)]),
     "pixel_tracker_shutdown": (c_status, [_trk, ctypes.c_uint32]),

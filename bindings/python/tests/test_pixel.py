@@ -69,6 +69,9 @@ class LibraryTest(unittest.TestCase):
                 self.assertIsNotNone(fn())
             elif name == "pixel_status_str":
                 self.assertEqual(fn(0), b"ok")
+            elif name == "pixel_transport_error_str":
+                self.assertEqual(fn(0), b"none")
+                self.assertEqual(fn(99), b"unknown")
             elif name == "pixel_options_new":
                 opts = fn()
                 self.assertTrue(opts)
@@ -82,7 +85,7 @@ class LibraryTest(unittest.TestCase):
                 self.assertEqual(fn(*args), 1, name)
             called.add(name)
         self.assertEqual(called, set(_native.SIGNATURES))
-        self.assertEqual(len(called), 29)
+        self.assertEqual(len(called), 37)
 
 
 class BuildUrlTest(unittest.TestCase):
@@ -169,7 +172,12 @@ class TrackerTest(unittest.TestCase):
             (("https://x.example",), {"max_attempts": 0}, pixel.InvalidArgumentError),
             (("https://x.example",), {"connect_timeout": 0}, pixel.InvalidArgumentError),
             (("https://x.example",), {"request_timeout": -1}, pixel.InvalidArgumentError),
-            (("https://x.example",), {"block_timeout": 0}, pixel.InvalidArgumentError),
+            (("https://x.example",), {"block_timeout": -1}, pixel.InvalidArgumentError),
+            (("https://x.example",), {"probe_interval": 0}, pixel.InvalidArgumentError),
+            (("https://x.example",), {"backoff_base": -1}, pixel.InvalidArgumentError),
+            (("https://x.example",), {"outage_threshold": -1}, pixel.InvalidArgumentError),
+            (("https://x.example",), {"proxy": "a\nb"}, pixel.InvalidArgumentError),
+            (("https://x.example",), {"proxy": 5}, pixel.InvalidArgumentError),
             (("https://x.example",), {"max_age": 0}, pixel.InvalidArgumentError),
             (("https://x.example",), {"overflow": "spill"}, pixel.InvalidArgumentError),
             (("https://x.example",), {"user_agent": "a\nb"}, pixel.InvalidArgumentError),
@@ -230,18 +238,23 @@ class TrackerTest(unittest.TestCase):
             with lock:
                 outcomes.append(r)
 
+        returned = {}
         with Edge() as edge:
             with pixel.Tracker(edge.url, queue_capacity=2000, max_in_flight=8,
                                connect_timeout=30, request_timeout=60, max_attempts=10,
                                max_age=600, block_timeout=5, overflow="block",
+                               backoff_base=0.05, backoff_max=2, retry_after_cap=10,
+                               outage_threshold=5, probe_interval=0.5, proxy="",
                                shutdown_timeout=30, user_agent="pixel-python-test/1",
                                ca_file="", event_id=True, timestamp=True,
                                on_result=on_result) as t:
                 for i in range(1000):
                     if i % 100 == 0:
-                        t.track({"n": str(i), "who": "browser"}, user_agent="Mozilla/5.0 (t)")
+                        eid = t.track({"n": str(i), "who": "browser"},
+                                      user_agent="Mozilla/5.0 (t)")
                     else:
-                        t.track([("n", str(i)), ("who", "sdk"), ("text", "é & ü")])
+                        eid = t.track([("n", str(i)), ("who", "sdk"), ("text", "é & ü")])
+                    returned[str(i)] = eid
                 self.assertTrue(t.flush(timeout=120))
                 s = t.stats()
             records = edge.stop()
@@ -249,9 +262,12 @@ class TrackerTest(unittest.TestCase):
         self.assertEqual(s["failed"] + s["expired"] + s["dropped"] + s["queued"]
                          + s["in_flight"], 0, s)
         self.assertEqual(len(outcomes), 1000)
-        self.assertTrue(all(o.outcome == "delivered" and o.http_status == 200 for o in outcomes))
+        self.assertTrue(all(o.outcome == "delivered" and o.http_status == 200
+                            and o.transport_error == "none" for o in outcomes))
         eids = {o.event_id for o in outcomes}
         self.assertEqual(len(eids), 1000)
+        # track() returned the id each event was sent with and reported under.
+        self.assertEqual(set(returned.values()), eids)
         # Every event reached the edge's records, with its parameters intact.
         seen = {}
         for _ts, ip, ua, params in records:
@@ -260,12 +276,39 @@ class TrackerTest(unittest.TestCase):
             seen[p["n"]] = (ua, p)
         self.assertEqual(set(seen), {str(i) for i in range(1000)})
         self.assertEqual({p["eid"] for _ua, p in seen.values()}, eids)
+        for n, (_ua, p) in seen.items():
+            self.assertEqual(p["eid"], returned[n])
         for n, (ua, p) in seen.items():
             if int(n) % 100 == 0:
                 self.assertEqual((ua, p["who"]), ("Mozilla/5.0 (t)", "browser"))
             else:
                 self.assertEqual((ua, p["who"], p["text"]), ("pixel-python-test/1", "sdk",
                                                               "é & ü"))
+
+    def test_transport_error_by_name(self):
+        # Nothing listens on this port: the connection is refused, a transport error.
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        url = "http://127.0.0.1:%d/1x1.png" % s.getsockname()[1]
+        s.close()
+        got = []
+        done = threading.Event()
+
+        def on_result(r):
+            got.append(r)
+            done.set()
+
+        with pixel.Tracker(url, max_attempts=1, outage_threshold=0,
+                           on_result=on_result) as t:
+            eid = t.track({"k": "v"})
+            self.assertTrue(done.wait(60))
+        self.assertEqual(len(got), 1)
+        self.assertEqual(got[0].event_id, eid)
+        self.assertEqual(got[0].outcome, "failed")
+        self.assertEqual(got[0].transport_error, "connect")
+        self.assertEqual(got[0].http_status, 0)
+        self.assertEqual(lib.pixel_transport_error_str(4), b"certificate")
+        self.assertEqual(pixel.TRANSPORT_ERRORS[4], "certificate")
 
     def test_switches_off_event_id_and_timestamp(self):
         with Edge() as edge:

@@ -38,8 +38,18 @@ pub struct pixel_event_result {
     pub outcome: c_int,
     pub attempts: u32,
     pub http_status: c_long,
-    pub curl_code: c_int,
+    pub transport_error: c_int,
     pub message: *const c_char,
+}
+
+pub const PIXEL_EVENT_ID_SIZE: usize = 27;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct pixel_event {
+    pub params: *const pixel_param,
+    pub count: usize,
+    pub user_agent: *const c_char,
 }
 
 #[repr(C)]
@@ -59,6 +69,7 @@ extern "C" {
     pub fn pixel_version() -> *const c_char;
     pub fn pixel_status_str(status: pixel_status) -> *const c_char;
     pub fn pixel_last_error() -> *const c_char;
+    pub fn pixel_transport_error_str(error: c_int) -> *const c_char;
     pub fn pixel_url_build(
         endpoint: *const c_char,
         params: *const pixel_param,
@@ -94,6 +105,13 @@ extern "C" {
     pub fn pixel_options_set_user_agent(o: *mut pixel_options, ua: *const c_char)
         -> pixel_status;
     pub fn pixel_options_set_ca_file(o: *mut pixel_options, path: *const c_char) -> pixel_status;
+    pub fn pixel_options_set_proxy(o: *mut pixel_options, proxy: *const c_char) -> pixel_status;
+    pub fn pixel_options_set_backoff_base_ms(o: *mut pixel_options, ms: u32) -> pixel_status;
+    pub fn pixel_options_set_backoff_max_ms(o: *mut pixel_options, ms: u32) -> pixel_status;
+    pub fn pixel_options_set_retry_after_cap_ms(o: *mut pixel_options, ms: u32) -> pixel_status;
+    pub fn pixel_options_set_outage_threshold(o: *mut pixel_options, failures: u32)
+        -> pixel_status;
+    pub fn pixel_options_set_probe_interval_ms(o: *mut pixel_options, ms: u32) -> pixel_status;
     pub fn pixel_options_set_url_flags(o: *mut pixel_options, flags: c_uint) -> pixel_status;
     pub fn pixel_options_set_result_callback(
         o: *mut pixel_options,
@@ -109,6 +127,11 @@ extern "C" {
         params: *const pixel_param,
         count: usize,
         user_agent: *const c_char,
+    ) -> pixel_status;
+    pub fn pixel_track_event(
+        t: *mut pixel_tracker,
+        event: *const pixel_event,
+        id_out: *mut c_char,
     ) -> pixel_status;
     pub fn pixel_tracker_flush(t: *mut pixel_tracker, timeout_ms: u32) -> pixel_status;
     pub fn pixel_tracker_stats(t: *const pixel_tracker, out: *mut pixel_stats) -> pixel_status;

@@ -255,6 +255,66 @@ pub enum Outcome {
     Dropped,
 }
 
+/// Why an attempt got no HTTP response. `None` means the transfer completed, whatever
+/// its HTTP status. Certificate and Other are final; the rest are retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportError {
+    None,
+    Dns,
+    Connect,
+    Tls,
+    Certificate,
+    Timeout,
+    Reset,
+    Send,
+    Receive,
+    Protocol,
+    Other,
+}
+
+impl TransportError {
+    fn from_c(v: c_int) -> TransportError {
+        use TransportError::*;
+        match v {
+            0 => None,
+            1 => Dns,
+            2 => Connect,
+            3 => Tls,
+            4 => Certificate,
+            5 => Timeout,
+            6 => Reset,
+            7 => Send,
+            8 => Receive,
+            9 => Protocol,
+            _ => Other,
+        }
+    }
+
+    /// The library's name for it: "none", "dns", "connect", ..., "other".
+    pub fn name(self) -> &'static str {
+        use TransportError::*;
+        match self {
+            None => "none",
+            Dns => "dns",
+            Connect => "connect",
+            Tls => "tls",
+            Certificate => "certificate",
+            Timeout => "timeout",
+            Reset => "reset",
+            Send => "send",
+            Receive => "receive",
+            Protocol => "protocol",
+            Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One event's outcome, given to the `on_result` callback.
 #[derive(Clone, Debug)]
 pub struct EventResult {
@@ -262,7 +322,7 @@ pub struct EventResult {
     pub outcome: Outcome,
     pub attempts: u32,
     pub http_status: i64,
-    pub curl_code: i32,
+    pub transport_error: TransportError,
     pub message: String,
 }
 
@@ -283,6 +343,12 @@ pub struct Options {
     shutdown_timeout: Option<Duration>,
     user_agent: Option<String>,
     ca_file: Option<String>,
+    proxy: Option<String>,
+    backoff_base: Option<Duration>,
+    backoff_max: Option<Duration>,
+    retry_after_cap: Option<Duration>,
+    outage_threshold: Option<u32>,
+    probe_interval: Option<Duration>,
     url_flags: Option<UrlFlags>,
     on_result: Option<Callback>,
 }
@@ -303,6 +369,12 @@ impl Options {
             shutdown_timeout: None,
             user_agent: None,
             ca_file: None,
+            proxy: None,
+            backoff_base: None,
+            backoff_max: None,
+            retry_after_cap: None,
+            outage_threshold: None,
+            probe_interval: None,
             url_flags: None,
             on_result: None,
         }
@@ -359,6 +431,37 @@ impl Options {
         self.ca_file = Some(path.into());
         self
     }
+    /// A proxy URL (`http://host:port`, `socks5://host:port`); "" for none (the default;
+    /// the environment's `http_proxy` and the like are ignored).
+    pub fn proxy(mut self, proxy: impl Into<String>) -> Self {
+        self.proxy = Some(proxy.into());
+        self
+    }
+    /// Retry backoff: the n-th retry waits up to min(base * 2^(n-1), max) (defaults
+    /// 250 ms and 30 s), a uniformly random part of it.
+    pub fn backoff_base(mut self, d: Duration) -> Self {
+        self.backoff_base = Some(d);
+        self
+    }
+    pub fn backoff_max(mut self, d: Duration) -> Self {
+        self.backoff_max = Some(d);
+        self
+    }
+    /// The longest Retry-After honoured (default 60 s; zero ignores it).
+    pub fn retry_after_cap(mut self, d: Duration) -> Self {
+        self.retry_after_cap = Some(d);
+        self
+    }
+    /// Consecutive connection failures, timeouts or 5xx that mean the endpoint is down
+    /// (default 5; 0: never), and how often a probe goes out then (default 500 ms).
+    pub fn outage_threshold(mut self, failures: u32) -> Self {
+        self.outage_threshold = Some(failures);
+        self
+    }
+    pub fn probe_interval(mut self, d: Duration) -> Self {
+        self.probe_interval = Some(d);
+        self
+    }
     pub fn url_flags(mut self, flags: UrlFlags) -> Self {
         self.url_flags = Some(flags);
         self
@@ -399,7 +502,7 @@ unsafe extern "C" fn trampoline(result: *const ffi::pixel_event_result, user: *m
         },
         attempts: r.attempts,
         http_status: r.http_status as i64,
-        curl_code: r.curl_code,
+        transport_error: TransportError::from_c(r.transport_error),
         message: cstr(r.message),
     };
     // Unwinding into C is undefined behaviour: stop it here.
@@ -475,6 +578,24 @@ impl Tracker {
             if let Some(ca) = &options.ca_file {
                 check(ffi::pixel_options_set_ca_file(p, c_string(ca, "CA file")?.as_ptr()))?;
             }
+            if let Some(proxy) = &options.proxy {
+                check(ffi::pixel_options_set_proxy(p, c_string(proxy, "proxy")?.as_ptr()))?;
+            }
+            if let Some(d) = options.backoff_base {
+                check(ffi::pixel_options_set_backoff_base_ms(p, millis(d)))?;
+            }
+            if let Some(d) = options.backoff_max {
+                check(ffi::pixel_options_set_backoff_max_ms(p, millis(d)))?;
+            }
+            if let Some(d) = options.retry_after_cap {
+                check(ffi::pixel_options_set_retry_after_cap_ms(p, millis(d)))?;
+            }
+            if let Some(n) = options.outage_threshold {
+                check(ffi::pixel_options_set_outage_threshold(p, n))?;
+            }
+            if let Some(d) = options.probe_interval {
+                check(ffi::pixel_options_set_probe_interval_ms(p, millis(d)))?;
+            }
             if let Some(f) = options.url_flags {
                 check(ffi::pixel_options_set_url_flags(p, f.0 as c_uint))?;
             }
@@ -499,19 +620,31 @@ impl Tracker {
         Ok(Tracker { handle, callback })
     }
 
-    /// Queues one event and returns at once; never waits for the network.
-    pub fn track(&self, params: &[(&str, &str)]) -> Result<(), Error> {
-        let ps = CParams::new(params)?;
-        check(unsafe { ffi::pixel_track(self.handle, ps.array.as_ptr(), ps.array.len()) })
+    /// Queues one event and returns its id at once (the 26-character eid it is sent with,
+    /// and the `event_id` of its `EventResult`); never waits for the network.
+    pub fn track(&self, params: &[(&str, &str)]) -> Result<String, Error> {
+        self.track_event(params, None)
     }
 
     /// As `track`, sending `user_agent` as this event's User-Agent header.
-    pub fn track_with_user_agent(&self, params: &[(&str, &str)], user_agent: &str) -> Result<(), Error> {
+    pub fn track_with_user_agent(&self, params: &[(&str, &str)], user_agent: &str) -> Result<String, Error> {
+        self.track_event(params, Some(user_agent))
+    }
+
+    fn track_event(&self, params: &[(&str, &str)], user_agent: Option<&str>) -> Result<String, Error> {
         let ps = CParams::new(params)?;
-        let ua = c_string(user_agent, "user agent")?;
-        check(unsafe {
-            ffi::pixel_track_with_user_agent(self.handle, ps.array.as_ptr(), ps.array.len(), ua.as_ptr())
-        })
+        let ua = match user_agent {
+            Some(ua) => Some(c_string(ua, "user agent")?),
+            None => None,
+        };
+        let event = ffi::pixel_event {
+            params: ps.array.as_ptr(),
+            count: ps.array.len(),
+            user_agent: ua.as_ref().map_or(ptr::null(), |u| u.as_ptr()),
+        };
+        let mut id = [0 as c_char; ffi::PIXEL_EVENT_ID_SIZE];
+        check(unsafe { ffi::pixel_track_event(self.handle, &event, id.as_mut_ptr()) })?;
+        Ok(unsafe { cstr(id.as_ptr()) })
     }
 
     /// Waits until every event tracked so far has an outcome; `Status::Timeout` otherwise.

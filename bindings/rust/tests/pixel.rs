@@ -11,7 +11,9 @@ use std::ptr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pixel::{build_url, ffi, img_tag, ImgStyle, Options, Outcome, Overflow, Status, Tracker, UrlFlags};
+use pixel::{
+    build_url, ffi, img_tag, ImgStyle, Options, Outcome, Overflow, Status, Tracker, TransportError, UrlFlags,
+};
 
 fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
@@ -151,6 +153,12 @@ fn every_declared_function_refuses_null() {
         assert_eq!(ffi::pixel_options_set_user_agent(n, s), 1);
         assert_eq!(ffi::pixel_options_set_ca_file(n, s), 1);
         assert_eq!(ffi::pixel_options_set_url_flags(n, 0), 1);
+        assert_eq!(ffi::pixel_options_set_proxy(n, s), 1);
+        assert_eq!(ffi::pixel_options_set_backoff_base_ms(n, 1), 1);
+        assert_eq!(ffi::pixel_options_set_backoff_max_ms(n, 1), 1);
+        assert_eq!(ffi::pixel_options_set_retry_after_cap_ms(n, 1), 1);
+        assert_eq!(ffi::pixel_options_set_outage_threshold(n, 1), 1);
+        assert_eq!(ffi::pixel_options_set_probe_interval_ms(n, 1), 1);
         assert_eq!(ffi::pixel_options_set_result_callback(n, None, ptr::null_mut()), 1);
         let mut t = 1usize as *mut ffi::pixel_tracker;
         assert_eq!(ffi::pixel_tracker_new(ptr::null(), &mut t), 1);
@@ -158,6 +166,9 @@ fn every_declared_function_refuses_null() {
         let tn = ptr::null_mut();
         assert_eq!(ffi::pixel_track(tn, ptr::null(), 0), 1);
         assert_eq!(ffi::pixel_track_with_user_agent(tn, ptr::null(), 0, s), 1);
+        let ev = ffi::pixel_event { params: ptr::null(), count: 0, user_agent: ptr::null() };
+        assert_eq!(ffi::pixel_track_event(tn, &ev, ptr::null_mut()), 1);
+        assert_eq!(CStr::from_ptr(ffi::pixel_transport_error_str(2)).to_str().unwrap(), "connect");
         assert_eq!(ffi::pixel_tracker_flush(tn, 0), 1);
         let mut st = ffi::pixel_stats::default();
         assert_eq!(ffi::pixel_tracker_stats(tn, &mut st), 1);
@@ -239,7 +250,8 @@ fn tracker_refuses_bad_options() {
     assert_eq!(e(Options::new("https://x.example").max_attempts(0)), Status::InvalidArgument);
     assert_eq!(e(Options::new("https://x.example").connect_timeout(Duration::ZERO)), Status::InvalidArgument);
     assert_eq!(e(Options::new("https://x.example").request_timeout(Duration::ZERO)), Status::InvalidArgument);
-    assert_eq!(e(Options::new("https://x.example").block_timeout(Duration::ZERO)), Status::InvalidArgument);
+    assert_eq!(e(Options::new("https://x.example").probe_interval(Duration::ZERO)), Status::InvalidArgument);
+    assert_eq!(e(Options::new("https://x.example").proxy("a\r\nb")), Status::InvalidArgument);
     assert_eq!(e(Options::new("https://x.example").max_age(Duration::ZERO)), Status::InvalidArgument);
     assert_eq!(e(Options::new("https://x.example").user_agent("a\nb")), Status::InvalidArgument);
     assert_eq!(e(Options::new("https://x.example").ca_file("a\0b")), Status::InvalidArgument);
@@ -298,6 +310,7 @@ fn delivers_1000_events_to_the_edge() {
     let results = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&results);
     let stats;
+    let mut returned: HashMap<String, String> = HashMap::new();
     {
         let t = Arc::new(
             Tracker::new(
@@ -313,6 +326,12 @@ fn delivers_1000_events_to_the_edge() {
                     .shutdown_timeout(Duration::from_secs(30))
                     .user_agent("pixel-rust-test/1")
                     .ca_file("")
+                    .proxy("")
+                    .backoff_base(Duration::from_millis(50))
+                    .backoff_max(Duration::from_secs(2))
+                    .retry_after_cap(Duration::from_secs(10))
+                    .outage_threshold(5)
+                    .probe_interval(Duration::from_millis(500))
                     .url_flags(UrlFlags::DEFAULT)
                     .on_result(move |r| sink.lock().unwrap().push(r.clone())),
             )
@@ -323,19 +342,22 @@ fn delivers_1000_events_to_the_edge() {
             .map(|k| {
                 let t = Arc::clone(&t);
                 std::thread::spawn(move || {
+                    let mut ids = Vec::new();
                     for i in (k..1000).step_by(4) {
                         let n = i.to_string();
-                        if i % 100 == 0 {
-                            t.track_with_user_agent(&[("n", &n), ("who", "browser")], "Mozilla/5.0 (t)").unwrap();
+                        let id = if i % 100 == 0 {
+                            t.track_with_user_agent(&[("n", &n), ("who", "browser")], "Mozilla/5.0 (t)").unwrap()
                         } else {
-                            t.track(&[("n", &n), ("who", "sdk"), ("text", "é & ü")]).unwrap();
-                        }
+                            t.track(&[("n", &n), ("who", "sdk"), ("text", "é & ü")]).unwrap()
+                        };
+                        ids.push((n, id));
                     }
+                    ids
                 })
             })
             .collect();
         for th in threads {
-            th.join().unwrap();
+            returned.extend(th.join().unwrap());
         }
         t.flush(Duration::from_secs(120)).unwrap();
         stats = t.stats();
@@ -345,7 +367,9 @@ fn delivers_1000_events_to_the_edge() {
     assert_eq!(stats.failed + stats.expired + stats.dropped + stats.queued + stats.in_flight, 0);
     let results = results.lock().unwrap();
     assert_eq!(results.len(), 1000);
-    assert!(results.iter().all(|r| r.outcome == Outcome::Delivered && r.http_status == 200));
+    assert!(results.iter().all(|r| r.outcome == Outcome::Delivered
+        && r.http_status == 200
+        && r.transport_error == TransportError::None));
     let eids: HashSet<&str> = results.iter().map(|r| r.event_id.as_str()).collect();
     assert_eq!(eids.len(), 1000);
     let mut seen: HashMap<String, (String, HashMap<String, String>)> = HashMap::new();
@@ -358,12 +382,42 @@ fn delivers_1000_events_to_the_edge() {
     for i in 0..1000 {
         let (ua, p) = &seen[&i.to_string()];
         assert!(eids.contains(p["eid"].as_str()));
+        assert_eq!(p["eid"], returned[&i.to_string()]); // track returned the id sent
         if i % 100 == 0 {
             assert_eq!((ua.as_str(), p["who"].as_str()), ("Mozilla/5.0 (t)", "browser"));
         } else {
             assert_eq!((ua.as_str(), p["who"].as_str(), p["text"].as_str()), ("pixel-rust-test/1", "sdk", "é & ü"));
         }
     }
+}
+
+#[test]
+fn refused_connection_is_reported_by_transport_error() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }; // closed again: nothing listens there
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&results);
+    let id;
+    {
+        let t = Tracker::new(
+            Options::new(format!("http://127.0.0.1:{port}/1x1.png"))
+                .max_attempts(1)
+                .outage_threshold(0)
+                .on_result(move |r| sink.lock().unwrap().push(r.clone())),
+        )
+        .unwrap();
+        id = t.track(&[("k", "v")]).unwrap();
+        t.flush(Duration::from_secs(60)).unwrap();
+    }
+    let results = results.lock().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].event_id, id);
+    assert_eq!(results[0].outcome, Outcome::Failed);
+    assert_eq!(results[0].transport_error, TransportError::Connect);
+    assert_eq!(results[0].transport_error.name(), "connect");
+    assert_eq!(results[0].http_status, 0);
 }
 
 #[test]
