@@ -321,8 +321,10 @@ spool::spool(spool_config config, int lock_fd, sqlite3* db, std::string db_path,
       lock_fd_(lock_fd),
       db_(db),
       db_path_(std::move(db_path)),
-      open_(std::make_shared<group>()),
-      next_key_(next_key) {}
+      open_(),
+      next_key_(next_key) {
+  open_ = new_group();
+}
 
 spool::~spool() {
   {
@@ -356,12 +358,20 @@ result<void> spool::prepare() {
   return {};
 }
 
-void spool::note_work() {
+void spool::note_work(bool wake_writer) {
   const auto& g = *open_;
   if (g.inserts.size() + g.updates.size() + g.removes.size() == 1) {
     open_since_ = std::chrono::steady_clock::now();
-    writer_cv_.notify_one();
+    if (wake_writer) writer_cv_.notify_one();
   }
+}
+
+std::shared_ptr<spool::group> spool::new_group() const {
+  auto g = std::make_shared<group>();
+  // Room for a full batch up front: staging stays free of reallocation.
+  g->inserts.reserve(config_.commit_batch);
+  g->index.reserve(config_.commit_batch);
+  return g;
 }
 
 spool_row* spool::staged(std::uint64_t key) {
@@ -382,7 +392,7 @@ result<std::uint64_t> spool::stage(spool_row row, bool durable) {
   g->index[key] = g->inserts.size();
   g->inserts.push_back(std::move(row));
   ++g->live_inserts;
-  note_work();
+  note_work(!durable);  // a durable insert is committed by its caller, not the writer
   if (!durable) {
     if (g->live_inserts >= config_.commit_batch) writer_cv_.notify_one();
     return key;
@@ -456,12 +466,17 @@ result<void> spool::commit(bool durable) {
 }
 
 void spool::lead(std::unique_lock<std::mutex>& lock, bool durable) {
-  auto g = std::exchange(open_, std::make_shared<group>());
+  // Allocating and freeing groups happens outside the lock, while writing: staging never
+  // waits for it.
+  auto g = std::exchange(open_, spare_ ? std::move(spare_) : new_group());
   committing_ = true;
   durable = durable || g->durable;
   lock.unlock();
+  retired_.reset();
+  auto spare = new_group();
   result<void> outcome = write(*g, durable);
   lock.lock();
+  spare_ = std::move(spare);
   committing_ = false;
   g->done = true;
   g->outcome = outcome;
@@ -490,6 +505,7 @@ void spool::lead(std::unique_lock<std::mutex>& lock, bool durable) {
   }
   done_cv_.notify_all();
   writer_cv_.notify_all();
+  retired_ = std::move(g);  // freed by the next leader, outside the lock
 }
 
 result<void> spool::write(group& g, bool durable) {

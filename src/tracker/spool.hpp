@@ -121,8 +121,9 @@ class spool {
   void lead(std::unique_lock<std::mutex>& lock, bool durable);
   result<void> write(group& g, bool durable);
   result<std::uint64_t> stage(spool_row row, bool durable);
-  spool_row* staged(std::uint64_t key);  // a staged insert, under mutex_
-  void note_work();                      // a write staged into open_, under mutex_
+  spool_row* staged(std::uint64_t key);     // a staged insert, under mutex_
+  void note_work(bool wake_writer = true);  // a write staged into open_, under mutex_
+  std::shared_ptr<group> new_group() const;
   void run_writer();
 
   spool_config config_;
@@ -135,9 +136,11 @@ class spool {
   int synchronous_ = -1;  // the PRAGMA synchronous in force (1 NORMAL, 2 FULL)
 
   mutable std::mutex mutex_;
-  std::condition_variable done_cv_;                   // a commit finished
-  std::condition_variable writer_cv_;                 // work for the writer thread
-  std::shared_ptr<group> open_;                       // collecting writes
+  std::condition_variable done_cv_;    // a commit finished
+  std::condition_variable writer_cv_;  // work for the writer thread
+  std::shared_ptr<group> open_;        // collecting writes
+  std::shared_ptr<group> spare_;       // the next open_, allocated by the last leader
+  std::shared_ptr<group> retired_;     // the last group written, freed by the next leader
   std::chrono::steady_clock::time_point open_since_;  // first write staged in open_
   bool committing_ = false;
   bool stopping_ = false;
