@@ -64,7 +64,17 @@ std::optional<std::chrono::system_clock::time_point> make_time(std::int64_t year
     return std::nullopt;
   }
   const std::int64_t secs = days_from_civil(year, month, day) * 86400 + h * 3600 + mi * 60 + sec;
-  return std::chrono::system_clock::time_point(std::chrono::seconds(secs));
+  // system_clock counts nanoseconds here: years past 2262 (or before 1677) do not fit, so
+  // they saturate (a Retry-After that far out is capped by the caller anyway).
+  using time_point = std::chrono::system_clock::time_point;
+  using std::chrono::seconds;
+  constexpr std::int64_t latest =
+      std::chrono::duration_cast<seconds>(time_point::max().time_since_epoch()).count();
+  constexpr std::int64_t earliest =
+      std::chrono::duration_cast<seconds>(time_point::min().time_since_epoch()).count();
+  if (secs > latest) return time_point::max();
+  if (secs < earliest) return time_point::min();
+  return time_point(seconds(secs));
 }
 }  // namespace
 

@@ -16,7 +16,8 @@ namespace pixel::detail {
 std::optional<std::chrono::milliseconds> parse_retry_after(
     std::string_view value, std::chrono::system_clock::time_point now);
 
-// An HTTP-date as a time point; nothing when malformed.
+// An HTTP-date as a time point; nothing when malformed. A date the clock cannot hold (after
+// 2262 or before 1677 with nanosecond ticks) saturates at time_point::max() or min().
 std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text);
 
 }  // namespace pixel::detail

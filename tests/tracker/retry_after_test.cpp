@@ -46,6 +46,17 @@ TEST(RetryAfter, HttpDateForms) {
             sys::time_point{std::chrono::seconds(2024784000)});
 }
 
+TEST(RetryAfter, DatesBeyondTheClockSaturate) {
+  // Found by fuzz_retry_after: year 9775 used to wrap around to 2176.
+  EXPECT_EQ(parse_http_date("Fri, 07 Jul 9775 08:24:51 GMT"), sys::time_point::max());
+  EXPECT_EQ(parse_http_date("Fri Jul  7 08:24:51 9775"), sys::time_point::max());
+  EXPECT_EQ(parse_http_date("Mon, 01 Jan 0001 00:00:00 GMT"), sys::time_point::min());
+  const auto far = parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", sys::now());
+  ASSERT_TRUE(far);
+  EXPECT_GT(*far, 24h * 365 * 200);  // very long: the caller's cap applies
+  EXPECT_EQ(parse_retry_after("Mon, 01 Jan 0001 00:00:00 GMT", sys::now()), 0ms);
+}
+
 TEST(RetryAfter, DateIsRelativeToNow) {
   EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", k_rfc_date - 90s), 90'000ms);
   EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", k_rfc_date - 1500ms), 1500ms);

@@ -267,7 +267,7 @@ TEST(TrackerFake, OutageProbesOneAtATimeAndReleasesEverything) {
   // Down after two failures (the others were in flight with them or still wait).
   const std::size_t before = r.net->request_count();
   EXPECT_LE(before, 16u);
-  for (int probe = 1; probe <= 20; ++probe) {
+  for (std::size_t probe = 1; probe <= 20; ++probe) {
     r.advance(500ms);
     ASSERT_TRUE(r.net->wait_requests(before + probe));
     ASSERT_TRUE(r.net->settle());
