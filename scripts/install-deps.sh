@@ -16,6 +16,7 @@ packages=(
   # test peers and load tools
   nginx-light libnginx-mod-http-echo wrk openssl curl procps python3 python3-pip python3-venv
   chromium mawk
+  sqlite3  # the spool tests read the database with SQLite's own shell
 )
 
 missing=()

@@ -9,7 +9,7 @@ export type Params =
 
 /** An Error from libpixel. */
 export class PixelError extends Error {
-  /** The C pixel_status value (1..10). */
+  /** The C pixel_status value (1..11; 11 is PIXEL_ERR_SPOOL). */
   readonly status: number;
   /** Its name, e.g. "PIXEL_ERR_QUEUE_FULL". */
   readonly code: string;
@@ -67,6 +67,15 @@ export interface TrackerOptions {
   /** Consecutive endpoint failures that mean an outage (0: never), and its probe interval. */
   outageThreshold?: number;
   probeInterval?: number;
+  /** Durable delivery: events also wait in a spool in this directory (created if missing),
+   *  and what an earlier run left there is delivered too. A spool in use by another
+   *  tracker, unwritable or corrupt throws PIXEL_ERR_SPOOL. */
+  spoolDir?: string;
+  /** 'memory' (default); 'batched' or 'sync' (track() returns once the event is on disk)
+   *  with a spoolDir. */
+  durability?: 'memory' | 'batched' | 'sync';
+  /** URL and User-Agent bytes waiting in the spool, at most (0: no bound). */
+  spoolMaxBytes?: number;
   eventId?: boolean;
   timestamp?: boolean;
   onResult?: (result: EventResult) => void;

@@ -91,6 +91,9 @@ const SIGNATURES = [
   'int pixel_options_set_outage_threshold(pixel_options *options, uint32_t failures)',
   'int pixel_options_set_probe_interval_ms(pixel_options *options, uint32_t ms)',
   'int pixel_options_set_url_flags(pixel_options *options, unsigned int flags)',
+  'int pixel_options_set_spool_dir(pixel_options *options, const char *dir)',
+  'int pixel_options_set_durability(pixel_options *options, int level)',
+  'int pixel_options_set_spool_max_bytes(pixel_options *options, uint64_t bytes)',
   'int pixel_options_set_result_callback(pixel_options *options, ' +
       'pixel_result_callback *callback, void *user)',
   'int pixel_tracker_new(const pixel_options *options, _Out_ pixel_tracker **out)',
@@ -111,7 +114,7 @@ for (const sig of SIGNATURES) {
 
 const STATUS_NAMES = [
   'OK', 'INVALID_ARGUMENT', 'INVALID_ENDPOINT', 'INVALID_UTF8', 'EMPTY_KEY', 'URL_TOO_LONG',
-  'BUFFER_TOO_SMALL', 'QUEUE_FULL', 'SHUT_DOWN', 'TIMEOUT', 'INTERNAL',
+  'BUFFER_TOO_SMALL', 'QUEUE_FULL', 'SHUT_DOWN', 'TIMEOUT', 'INTERNAL', 'SPOOL',
 ];
 const BUFFER_TOO_SMALL = 6;
 const TIMEOUT = 9;
@@ -119,6 +122,7 @@ const URL_EVENT_ID = 1;
 const URL_TIMESTAMP = 2;
 const STYLES = {email: 0, page: 1};
 const OVERFLOW = {drop_new: 0, dropNew: 0, drop_oldest: 1, dropOldest: 1, block: 2};
+const DURABILITY = {memory: 0, batched: 1, sync: 2};
 const OUTCOMES = ['delivered', 'failed', 'expired', 'dropped'];
 // Why an attempt got no HTTP response ('none': it got one, whatever its status).
 const TRANSPORT_ERRORS = ['none', 'dns', 'connect', 'tls', 'certificate', 'timeout', 'reset',
@@ -254,6 +258,8 @@ const SETTERS = {
   retryAfterCap: ['pixel_options_set_retry_after_cap_ms', ms],
   outageThreshold: ['pixel_options_set_outage_threshold', count],
   probeInterval: ['pixel_options_set_probe_interval_ms', ms],
+  spoolDir: ['pixel_options_set_spool_dir', cString],
+  spoolMaxBytes: ['pixel_options_set_spool_max_bytes', count],
 };
 
 function callAsync(fn, ...args) {
@@ -287,6 +293,11 @@ class Tracker {
             throw invalid(`overflow must be 'drop_new', 'drop_oldest' or 'block'`);
           }
           check(native.pixel_options_set_overflow_policy(opts, OVERFLOW[value]));
+        } else if (name === 'durability') {
+          if (!Object.prototype.hasOwnProperty.call(DURABILITY, value)) {
+            throw invalid(`durability must be 'memory', 'batched' or 'sync'`);
+          }
+          check(native.pixel_options_set_durability(opts, DURABILITY[value]));
         } else if (name === 'eventId') {
           flags = value ? flags | URL_EVENT_ID : flags & ~URL_EVENT_ID;
         } else if (name === 'timestamp') {

@@ -16,7 +16,8 @@
 namespace pixel {
 
 // Every way a pixel operation can fail. The first eleven values equal the C API's
-// pixel_status codes; the endpoint_* values all map to PIXEL_ERR_INVALID_ENDPOINT there.
+// pixel_status codes; the endpoint_* values all map to PIXEL_ERR_INVALID_ENDPOINT there, the
+// spool_* values to PIXEL_ERR_SPOOL.
 enum class errc : int {
   ok = 0,
   invalid_argument = 1,  // a bad option value, a reserved key, a bad attribute name
@@ -39,12 +40,23 @@ enum class errc : int {
   endpoint_host,          // empty or malformed host
   endpoint_port,          // port not in 1..65535
   endpoint_path,          // path with characters that need encoding
+
+  spool_locked = 200,  // the spool directory belongs to another tracker (this or another process)
+  spool_full,          // the disk (or the file size limit) holding the spool is full
+  spool_readonly,      // the spool directory or database cannot be written
+  spool_corrupt,       // the spool database is damaged or not a spool
+  spool_io,            // another I/O failure of the spool
 };
 
 constexpr bool is_endpoint_error(errc e) noexcept {
   return e == errc::invalid_endpoint ||
          (static_cast<int>(e) >= static_cast<int>(errc::endpoint_syntax) &&
           static_cast<int>(e) <= static_cast<int>(errc::endpoint_path));
+}
+
+constexpr bool is_spool_error(errc e) noexcept {
+  return static_cast<int>(e) >= static_cast<int>(errc::spool_locked) &&
+         static_cast<int>(e) <= static_cast<int>(errc::spool_io);
 }
 
 // Short, static description of a code; never null.
@@ -90,6 +102,16 @@ constexpr const char* errc_name(errc e) noexcept {
       return "endpoint port is invalid";
     case errc::endpoint_path:
       return "endpoint path is invalid";
+    case errc::spool_locked:
+      return "spool in use by another tracker";
+    case errc::spool_full:
+      return "no space left for the spool";
+    case errc::spool_readonly:
+      return "spool not writable";
+    case errc::spool_corrupt:
+      return "spool database corrupt";
+    case errc::spool_io:
+      return "spool I/O error";
   }
   return "unknown error";
 }

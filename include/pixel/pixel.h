@@ -50,7 +50,8 @@ typedef enum pixel_status {
   PIXEL_ERR_QUEUE_FULL,
   PIXEL_ERR_SHUT_DOWN,
   PIXEL_ERR_TIMEOUT,
-  PIXEL_ERR_INTERNAL
+  PIXEL_ERR_INTERNAL,
+  PIXEL_ERR_SPOOL /* the spool is in use by another tracker, unwritable, full or corrupt */
 } pixel_status;
 
 typedef struct pixel_param {
@@ -227,6 +228,28 @@ PIXEL_API pixel_status pixel_options_set_url_flags(pixel_options* options, unsig
 PIXEL_API pixel_status pixel_options_set_result_callback(pixel_options* options,
                                                          pixel_result_callback callback,
                                                          void* user);
+
+/* ---- Durable delivery (docs/tracker.md) --------------------------------------------- */
+
+typedef enum pixel_durability {
+  PIXEL_DURABILITY_MEMORY = 0,  /* in memory only: a crash loses what is queued (default) */
+  PIXEL_DURABILITY_BATCHED = 1, /* also in the spool, committed at most 10 ms after tracking */
+  PIXEL_DURABILITY_SYNC = 2     /* PIXEL_OK from pixel_track means "on disk" (fsync) */
+} pixel_durability;
+/* Keep events in a spool in `dir` (created if missing) until each has an outcome; events
+   found there from an earlier run are delivered too. Copied; opened by pixel_tracker_new,
+   which fails with PIXEL_ERR_SPOOL (the reason in pixel_last_error()) when the spool is in
+   use by another tracker, unwritable or corrupt. "" for none (the default). Needs
+   PIXEL_DURABILITY_BATCHED or PIXEL_DURABILITY_SYNC. */
+PIXEL_API pixel_status pixel_options_set_spool_dir(pixel_options* options, const char* dir);
+/* Where events wait (default PIXEL_DURABILITY_MEMORY); BATCHED and SYNC need a spool_dir.
+   With SYNC, concurrent pixel_track calls share one fsync. Unknown values are
+   INVALID_ARGUMENT. */
+PIXEL_API pixel_status pixel_options_set_durability(pixel_options* options, pixel_durability level);
+/* Bounds of the spool (0: no bound for that measure; events also bounded by queue capacity).
+   Bytes: the URLs and User-Agents of the events waiting; beyond it the overflow policy
+   applies. Ages: max_age (pixel_options_set_max_age_ms) holds across restarts. */
+PIXEL_API pixel_status pixel_options_set_spool_max_bytes(pixel_options* options, uint64_t bytes);
 
 /* ---- Tracker ----------------------------------------------------------------------
    pixel_track, pixel_tracker_flush, pixel_tracker_stats and pixel_tracker_shutdown are

@@ -37,6 +37,13 @@ enum class overflow_policy {
   block,        // wait up to tracker_options::block_timeout for room, then as drop_new
 };
 
+// Where events wait for their outcome (docs/tracker.md, "Durable delivery").
+enum class durability {
+  memory,   // in memory only: a crash or kill loses what is queued (the default)
+  batched,  // also in the spool, committed at most spool_commit_interval after track()
+  sync,     // also in the spool: track() returns once the event is on disk (fsync)
+};
+
 struct retry_policy {
   std::uint32_t max_attempts = 8;               // attempts per event, the first included
   std::chrono::milliseconds base_delay{250};    // first backoff ceiling
@@ -168,6 +175,17 @@ struct tracker_options {
                         // (the environment's http_proxy and friends are ignored)
 
   std::chrono::milliseconds shutdown_timeout{2'000};  // used by the destructor
+
+  // Durable delivery: with spool_dir set (created if missing), events also wait in a SQLite
+  // spool there until each has an outcome, and events found there from an earlier run are
+  // delivered too, counted as tracked before any later flush(). One tracker per directory
+  // at a time (errc::spool_locked). Events left at shutdown stay for the next run.
+  std::string spool_dir;
+  pixel::durability durability = durability::memory;  // batched or sync with a spool_dir
+  std::uint64_t spool_max_bytes = 0;  // URL and User-Agent bytes waiting, at most; 0: no bound
+  std::chrono::milliseconds spool_commit_interval{10};  // batched: a commit at least this often
+  std::size_t spool_commit_batch = 1'000;  // batched: staged events that start a commit at once
+  bool spool_recreate_if_corrupt = false;  // move a corrupt spool aside (its events are lost)
 
   // Called once per event with its outcome: on the worker thread, or for queue-full drops
   // on the thread calling track() (after its locks are released). Must not throw; keep it

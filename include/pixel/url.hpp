@@ -398,6 +398,22 @@ class event_id {
     return id;
   }
 
+  // An id read back from its text (a spool, a log); false when `text` is not 26 characters
+  // of the id alphabet.
+  static bool parse(std::string_view text, event_id& out) noexcept {
+    if (text.size() != length) return false;
+    event_id id;
+    for (std::size_t i = 0; i < length; ++i) {
+      const char c = text[i];
+      const bool digit = c >= '0' && c <= '9';
+      const bool letter = c >= 'A' && c <= 'Z' && c != 'I' && c != 'L' && c != 'O' && c != 'U';
+      if (!digit && !letter) return false;
+      id.chars_[i] = c;
+    }
+    out = id;
+    return true;
+  }
+
   std::string_view view() const noexcept { return {chars_.data(), length}; }
   std::string str() const { return std::string(view()); }
   friend bool operator==(const event_id& a, const event_id& b) noexcept {

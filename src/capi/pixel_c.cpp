@@ -35,6 +35,7 @@ thread_local std::string last_error;
 
 pixel_status to_status(pixel::errc e) noexcept {
   if (pixel::is_endpoint_error(e)) return PIXEL_ERR_INVALID_ENDPOINT;
+  if (pixel::is_spool_error(e)) return PIXEL_ERR_SPOOL;
   const int v = static_cast<int>(e);
   if (v >= PIXEL_OK && v <= PIXEL_ERR_INTERNAL) return static_cast<pixel_status>(v);
   return PIXEL_ERR_INTERNAL;
@@ -216,6 +217,8 @@ const char* pixel_status_str(pixel_status status) {
       return "timeout";
     case PIXEL_ERR_INTERNAL:
       return "internal error";
+    case PIXEL_ERR_SPOOL:
+      return "spool error";
   }
   return "unknown status";
 }
@@ -407,6 +410,41 @@ pixel_status pixel_options_set_proxy(pixel_options* options, const char* proxy) 
   return guarded([&] {
     if (options == nullptr) return null_argument("options");
     return set_text(proxy, "proxy", options->cpp.proxy);
+  });
+}
+
+// ---- durable delivery ----
+
+pixel_status pixel_options_set_spool_dir(pixel_options* options, const char* dir) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    return set_text(dir, "spool_dir", options->cpp.spool_dir);
+  });
+}
+
+pixel_status pixel_options_set_durability(pixel_options* options, pixel_durability level) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    switch (raw_enum(level)) {
+      case PIXEL_DURABILITY_MEMORY:
+        options->cpp.durability = pixel::durability::memory;
+        return ok();
+      case PIXEL_DURABILITY_BATCHED:
+        options->cpp.durability = pixel::durability::batched;
+        return ok();
+      case PIXEL_DURABILITY_SYNC:
+        options->cpp.durability = pixel::durability::sync;
+        return ok();
+    }
+    return fail(PIXEL_ERR_INVALID_ARGUMENT, "unknown durability level");
+  });
+}
+
+pixel_status pixel_options_set_spool_max_bytes(pixel_options* options, uint64_t bytes) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    options->cpp.spool_max_bytes = bytes;
+    return ok();
   });
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "tracker/store.hpp"
 
+#include "tracker/store_sqlite.hpp"
+
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
@@ -11,41 +13,73 @@ namespace {
 class memory_store final : public event_store {
  public:
   explicit memory_store(const store_options& options)
-      : options_(options), ring_(std::max<std::size_t>(options.capacity, 1)) {}
+      : options_(options), ring_(std::max<std::size_t>(options.capacity, 1)) {
+    if (options_.journal) recover();
+  }
 
-  std::size_t recovered() const noexcept override { return 0; }
+  std::size_t recovered() const noexcept override { return recovered_; }
 
   put_status put(stored_event&& e, steady_clock::time_point block_until,
-                 std::vector<stored_event>& evicted) override {
+                 std::vector<stored_event>& evicted, error* why) override {
     std::unique_lock<std::mutex> lock(mutex_);
     if (closed_) return put_status::closed;
-    if (ledger_.outstanding() >= options_.capacity) {
+    const std::uint64_t size = bytes_of(e);
+    // Room: capacity, and the byte bound (an event alone over it never fits).
+    auto full = [&] {
+      return ledger_.outstanding() + reserved_ >= options_.capacity ||
+             (options_.max_bytes != 0 && bytes_ + reserved_bytes_ + size > options_.max_bytes);
+    };
+    if (options_.max_bytes != 0 && size > options_.max_bytes) {
+      ledger_.move(std::nullopt, event_state::dropped);  // can never fit: evict nothing
+      return put_status::full;
+    }
+    if (full()) {
       switch (options_.overflow) {
         case overflow_policy::drop_new:
           break;
         case overflow_policy::drop_oldest:
-          evicted.emplace_back();
-          if (pop_oldest(evicted.back())) {
+          // The oldest waiting events make room (on disk too), as many as it takes.
+          while (full()) {
+            evicted.emplace_back();
+            if (!pop_oldest(evicted.back())) {
+              evicted.pop_back();  // everything left is in flight: nothing to evict
+              break;
+            }
             ledger_.move(event_state::queued, event_state::dropped);
-          } else {
-            evicted.pop_back();  // every slot is in flight: nothing to evict
+            if (options_.journal) options_.journal->settled(evicted.back());
           }
           break;
         case overflow_policy::block:
           if (block_until > steady_clock::now()) {
-            room_.wait_until(lock, block_until,
-                             [&] { return closed_ || ledger_.outstanding() < options_.capacity; });
+            room_.wait_until(lock, block_until, [&] { return closed_ || !full(); });
           }
           if (closed_) return put_status::closed;
           break;
       }
-      if (ledger_.outstanding() >= options_.capacity) {
+      if (full()) {
         ledger_.move(std::nullopt, event_state::dropped);
         return put_status::full;
       }
     }
-    ring_[(head_ + count_) % ring_.size()] = std::move(e);
-    ++count_;
+    if (options_.journal) {
+      // Written without the lock (a sync journal waits for its fsync); the room stays
+      // reserved meanwhile.
+      ++reserved_;
+      reserved_bytes_ += size;
+      lock.unlock();
+      result<void> kept = options_.journal->append(e);
+      lock.lock();
+      --reserved_;
+      reserved_bytes_ -= size;
+      if (!kept) {
+        ledger_.move(std::nullopt, event_state::dropped);
+        if (why != nullptr) *why = kept.error();
+        lock.unlock();
+        room_.notify_all();
+        return put_status::unwritable;
+      }
+    }
+    push_new(std::move(e));
     ledger_.move(std::nullopt, event_state::queued);
     return put_status::accepted;
   }
@@ -66,6 +100,7 @@ class memory_store final : public event_store {
       }
       taken(out.back());
     }
+    if (n > 0 && options_.max_bytes != 0) room_.notify_all();  // waiting bytes went down
     return n;
   }
 
@@ -76,16 +111,18 @@ class memory_store final : public event_store {
     return true;
   }
 
-  void settle(const stored_event&, outcome o) override {
+  void settle(const stored_event& e, outcome o) override {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       ledger_.move(event_state::in_flight, state_of(o));
+      if (options_.journal) options_.journal->settled(e);
     }
     room_.notify_all();
   }
 
   void requeue(stored_event&& e) override {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (options_.journal) options_.journal->requeued(e);
     push_retry(std::move(e));
     ledger_.move(event_state::in_flight, event_state::queued);
   }
@@ -110,13 +147,19 @@ class memory_store final : public event_store {
         auto keep = std::partition(retries_.begin(), retries_.end(), [&](const stored_event& e) {
           return e.created_ms >= cutoff_ms;
         });
-        for (auto it = keep; it != retries_.end(); ++it) out.push_back(std::move(*it));
+        for (auto it = keep; it != retries_.end(); ++it) {
+          bytes_ -= bytes_of(*it);
+          out.push_back(std::move(*it));
+        }
         n += static_cast<std::size_t>(retries_.end() - keep);
         retries_.erase(keep, retries_.end());
         std::make_heap(retries_.begin(), retries_.end(), later);
         oldest_retry_dirty_ = true;
       }
       ledger_.move(event_state::queued, event_state::expired, n);
+      if (options_.journal) {
+        for (std::size_t i = out.size() - n; i < out.size(); ++i) options_.journal->settled(out[i]);
+      }
     }
     if (n > 0) room_.notify_all();
     return n;
@@ -152,8 +195,14 @@ class memory_store final : public event_store {
     room_.notify_all();
   }
 
-  bool abandon(const stored_event&) override {
+  bool abandon(const stored_event& e) override {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (options_.journal) {
+      // Kept for the next run: it waits again (on disk it never stopped waiting).
+      ledger_.move(event_state::in_flight, event_state::queued);
+      push_retry(stored_event(e));
+      return false;
+    }
     ledger_.move(event_state::in_flight, event_state::dropped);
     return true;
   }
@@ -162,9 +211,10 @@ class memory_store final : public event_store {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       closed_ = true;
+      // With a journal, what waits stays there for the next run.
       std::size_t n = 0;
       dropped.emplace_back();
-      while (pop_oldest(dropped.back())) {
+      while (!options_.journal && pop_oldest(dropped.back())) {
         dropped.emplace_back();
         ++n;
       }
@@ -194,7 +244,27 @@ class memory_store final : public event_store {
     ledger_.move(event_state::queued, event_state::in_flight, 1, e.attempts > 0);
   }
 
+  static std::uint64_t bytes_of(const stored_event& e) noexcept {
+    return e.url.size() + e.user_agent.size();
+  }
+
+  void push_new(stored_event&& e) {
+    bytes_ += bytes_of(e);
+    ring_[(head_ + count_) % ring_.size()] = std::move(e);
+    ++count_;
+  }
+
+  // Events from the journal's earlier run, queued in their order before any new one.
+  void recover() {
+    std::vector<stored_event> found = options_.journal->recover(ring_.size());
+    // Those tried before wait for their next attempt time; the others are due in order.
+    for (auto& e : found) e.attempts > 0 ? push_retry(std::move(e)) : push_new(std::move(e));
+    ledger_.move(std::nullopt, event_state::queued, found.size());
+    recovered_ = found.size();
+  }
+
   void push_retry(stored_event&& e) {
+    bytes_ += bytes_of(e);
     oldest_retry_ = retries_.empty() ? e.created_ms : std::min(oldest_retry(), e.created_ms);
     oldest_retry_dirty_ = false;
     retries_.push_back(std::move(e));
@@ -205,11 +275,13 @@ class memory_store final : public event_store {
     std::pop_heap(retries_.begin(), retries_.end(), later);
     out = std::move(retries_.back());
     retries_.pop_back();
+    bytes_ -= bytes_of(out);
     oldest_retry_dirty_ = true;
   }
 
   void pop_front(stored_event& out) {
     out = std::move(ring_[head_]);
+    bytes_ -= bytes_of(out);
     ring_[head_] = stored_event();  // release the URL's memory now
     head_ = (head_ + 1) % ring_.size();
     --count_;
@@ -231,6 +303,7 @@ class memory_store final : public event_store {
       return true;
     }
     out = std::move(*oldest);
+    bytes_ -= bytes_of(out);
     retries_.erase(oldest);
     std::make_heap(retries_.begin(), retries_.end(), later);
     oldest_retry_dirty_ = true;
@@ -252,6 +325,10 @@ class memory_store final : public event_store {
   mutable std::mutex mutex_;
   std::condition_variable room_;  // outstanding fell below capacity, or closed
   ledger ledger_;
+  std::size_t recovered_ = 0;
+  std::uint64_t bytes_ = 0;           // URL + User-Agent bytes of waiting events
+  std::size_t reserved_ = 0;          // events being written to the journal
+  std::uint64_t reserved_bytes_ = 0;  // and their bytes
   bool closed_ = false;
   std::vector<stored_event> ring_;  // new events, FIFO
   std::size_t head_ = 0;

@@ -103,15 +103,23 @@ class ledger {
 
 // What put() did with an event.
 enum class put_status {
-  accepted,  // queued (the event was moved from)
-  full,      // no room (drop_new, block timed out, or drop_oldest with everything in
-             // flight): counted as dropped; the event is left with the caller to report
-  closed,    // the store no longer accepts events (shutdown): not counted
+  accepted,    // queued (the event was moved from)
+  full,        // no room (drop_new, block timed out, or drop_oldest with everything in
+               // flight): counted as dropped; the event is left with the caller to report
+  closed,      // the store no longer accepts events (shutdown): not counted
+  unwritable,  // its journal could not keep it (a full disk...): counted as dropped, the
+               // reason in put()'s `why`; the event is left with the caller to report
 };
+
+class store_journal;  // tracker/store_sqlite.hpp
 
 struct store_options {
   std::size_t capacity = 10'000;  // events queued or in flight, at most
   overflow_policy overflow = overflow_policy::drop_new;
+  // Durable delivery: a journal keeps a copy of every event without an outcome. Events it
+  // recovers are queued at construction; events left at shutdown stay in it.
+  std::shared_ptr<store_journal> journal;
+  std::uint64_t max_bytes = 0;  // URL + User-Agent bytes of waiting events, at most; 0: none
 };
 
 // Internally synchronised: every member may be called from any thread. put() may block
@@ -131,8 +139,9 @@ class event_store {
   // overflow policy: overflow_policy::block waits until `block_until` at most (real
   // steady_clock time, not the tracker's clock; a time in the past never waits). Events evicted by
   // drop_oldest are appended to `evicted`, already settled as dropped, for the caller to report.
+  // put_status::unwritable sets *why.
   virtual put_status put(stored_event&& e, steady_clock::time_point block_until,
-                         std::vector<stored_event>& evicted) = 0;
+                         std::vector<stored_event>& evicted, error* why = nullptr) = 0;
 
   // Moves up to `max` events due at `now` into `out` (retries first, then new events in
   // order), now in flight. Returns how many.

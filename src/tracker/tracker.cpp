@@ -21,6 +21,7 @@
 #include "tracker/backoff.hpp"
 #include "tracker/curl_transport.hpp"
 #include "tracker/seams.hpp"
+#include "tracker/store_sqlite.hpp"
 
 namespace pixel {
 
@@ -130,7 +131,8 @@ class tracker::impl {
         on_worker ? steady_clock::time_point::min() : steady_clock::now() + options_.block_timeout;
     std::vector<stored_event> evicted;
     const std::uint64_t seq = e.seq;
-    const detail::put_status put = store_->put(std::move(e), block_until, evicted);
+    error why(errc::ok);
+    const detail::put_status put = store_->put(std::move(e), block_until, evicted, &why);
     if (!evicted.empty()) {
       for (auto& ev : evicted) {
         notify(ev, outcome::dropped, "queue full: evicted by a newer event (drop_oldest)");
@@ -148,6 +150,10 @@ class tracker::impl {
                      "the queue is full (" + std::to_string(options_.queue_capacity) + " events)");
       case detail::put_status::closed:
         break;
+      case detail::put_status::unwritable:
+        notify(e, outcome::dropped, why.message());
+        settle_one(seq);
+        return why;
     }
     settle_one(seq);
     return error(errc::shut_down, "the tracker is shut down");
@@ -503,6 +509,7 @@ result<void> validate(const tracker_options& options) {
   if (!options.ca_file.empty() && ::access(options.ca_file.c_str(), R_OK) != 0) {
     return error(errc::invalid_argument, "ca_file '" + options.ca_file + "' is not readable");
   }
+  if (auto ok = validate_spool(options); !ok) return ok.error();
   return {};
 }
 
@@ -519,8 +526,7 @@ result<tracker> tracker_access::create(tracker_options options, tracker_seams se
     store_options so;
     so.capacity = options.queue_capacity;
     so.overflow = options.overflow;
-    auto store = seams.make_store ? seams.make_store(so)
-                                  : result<std::unique_ptr<event_store>>(make_memory_store(so));
+    auto store = seams.make_store ? seams.make_store(so) : make_store(options, so, seams.clock);
     if (!store) return store.error();
     auto transport = seams.make_transport
                          ? seams.make_transport(options, secure, options.max_in_flight)

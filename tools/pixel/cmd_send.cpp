@@ -36,6 +36,8 @@ struct send_args {
   std::string ca_file;
   long wait_ms = 120'000;
   bool quiet = false;
+  std::string spool;                // durable delivery: the spool directory
+  std::string durability = "sync";  // with --spool: sync or batched
 };
 
 struct counts {
@@ -45,8 +47,8 @@ struct counts {
 };
 
 int run_send(const send_args& a) {
-  if (!a.from_stdin && a.params.empty()) {
-    return fail("nothing to send: give KEY=VALUE parameters or --stdin");
+  if (!a.from_stdin && a.params.empty() && a.spool.empty()) {
+    return fail("nothing to send: give KEY=VALUE parameters or --stdin (or --spool DIR to drain)");
   }
   auto c = std::make_shared<counts>();
   tracker_options o;
@@ -69,6 +71,10 @@ int run_send(const send_args& a) {
   o.block_timeout = std::chrono::milliseconds(a.wait_ms);
   if (!a.user_agent.empty()) o.user_agent = a.user_agent;
   o.ca_file = a.ca_file;
+  if (!a.spool.empty()) {
+    o.spool_dir = a.spool;
+    o.durability = a.durability == "batched" ? durability::batched : durability::sync;
+  }
   o.on_result = [c](const event_result& r) {
     switch (r.outcome) {
       case outcome::delivered:
@@ -92,6 +98,10 @@ int run_send(const send_args& a) {
   auto created = tracker::create(std::move(o));
   if (!created.has_value()) return fail(created.error().message());
   tracker* t = &created.value();
+  // Events an earlier run left in the spool are delivered (and counted) with these.
+  const auto at_start = t->stats();
+  const std::uint64_t recovered = at_start.queued + at_start.in_flight + at_start.delivered +
+                                  at_start.failed + at_start.expired + at_start.dropped;
 
   std::uint64_t sent = 0, invalid = 0;
   std::string first_invalid;
@@ -100,7 +110,7 @@ int run_send(const send_args& a) {
     if (first_invalid.empty()) first_invalid = std::move(msg);
   };
 
-  if (!a.from_stdin) {
+  if (!a.from_stdin && !a.params.empty()) {
     const auto kv = parse_key_values(a.params);
     std::vector<param> ps;
     for (const auto& [k, v] : kv) ps.push_back({k, v});
@@ -169,16 +179,22 @@ int run_send(const send_args& a) {
                static_cast<unsigned long long>(c->dropped.load()));
   if (a.from_stdin)
     std::fprintf(stderr, ", invalid %llu", static_cast<unsigned long long>(invalid));
+  if (!a.spool.empty()) {
+    std::fprintf(stderr, ", recovered %llu, kept %llu in the spool",
+                 static_cast<unsigned long long>(recovered),
+                 static_cast<unsigned long long>(s.queued + s.in_flight));
+  }
   std::fprintf(stderr, " (%llu retries)\n", static_cast<unsigned long long>(s.retried));
   if (!first_invalid.empty()) std::fprintf(stderr, "pixel: %s\n", first_invalid.c_str());
   if (not_delivered > 0) {
     std::lock_guard<std::mutex> lock(c->m);
     std::fprintf(stderr, "pixel: %s\n", c->first_problem.c_str());
   }
-  if (!done && not_delivered == 0 && delivered < sent) {
+  if (!done && not_delivered == 0 && delivered < sent + recovered) {
     std::fprintf(stderr, "pixel: not all events finished within %ld ms\n", a.wait_ms);
   }
-  return delivered == sent && not_delivered == 0 && invalid == 0 ? exit_ok : exit_failure;
+  return delivered == sent + recovered && not_delivered == 0 && invalid == 0 ? exit_ok
+                                                                             : exit_failure;
 }
 
 }  // namespace
@@ -220,6 +236,15 @@ void add_send_command(CLI::App& app, context& ctx) {
       ->check(CLI::Range(0L, 86'400'000L))
       ->capture_default_str();
   cmd->add_flag("--quiet", a->quiet, "No progress line on a terminal");
+  CLI::Option* spool =
+      cmd->add_option("--spool", a->spool,
+                      "Keep events in a spool in DIR until each has an outcome; what an earlier "
+                      "run left there is delivered too (alone: drain it)");
+  cmd->add_option("--durability", a->durability,
+                  "With --spool: sync (each event on disk before the next) or batched")
+      ->check(CLI::IsMember({"sync", "batched"}))
+      ->needs(spool)
+      ->capture_default_str();
   cmd->callback([a, cmd, &ctx] {
     if (cmd->get_option("--endpoint")->count() == 0 &&
         cmd->get_option("--endpoint-from")->count() == 0) {

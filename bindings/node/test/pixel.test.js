@@ -89,7 +89,7 @@ test('loads the library named by PIXEL_LIBRARY and reports its version', () => {
 
 test('every declared C function is callable and refuses NULL', () => {
   const n = pixel.native;
-  assert.equal(Object.keys(n).length, 38);
+  assert.equal(Object.keys(n).length, 41);
   assert.equal(n.pixel_status_str(7), 'queue full');
   assert.equal(n.pixel_status_str(99), 'unknown status');
   assert.equal(typeof n.pixel_last_error(), 'string');
@@ -113,6 +113,8 @@ test('every declared C function is callable and refuses NULL', () => {
     ['pixel_options_set_proxy', ''], ['pixel_options_set_backoff_base_ms', 1],
     ['pixel_options_set_backoff_max_ms', 1], ['pixel_options_set_retry_after_cap_ms', 1],
     ['pixel_options_set_outage_threshold', 1], ['pixel_options_set_probe_interval_ms', 1],
+    ['pixel_options_set_spool_dir', ''], ['pixel_options_set_durability', 0],
+    ['pixel_options_set_spool_max_bytes', 0],
   ];
   for (const [name, arg] of nullSetters) assert.equal(n[name](null, arg), 1, name);
   assert.equal(n.pixel_options_set_result_callback(null, null, null), 1);

@@ -21,7 +21,7 @@ __all__ = [
     "version", "build_url", "img_tag", "Tracker", "EventResult", "PixelError",
     "InvalidArgumentError", "InvalidEndpointError", "InvalidUtf8Error", "EmptyKeyError",
     "UrlTooLongError", "BufferTooSmallError", "QueueFullError", "ShutDownError",
-    "TimeoutError", "InternalError", "OUTCOMES", "TRANSPORT_ERRORS",
+    "TimeoutError", "InternalError", "SpoolError", "OUTCOMES", "TRANSPORT_ERRORS",
 ]
 
 
@@ -44,12 +44,13 @@ class QueueFullError(PixelError): pass  # noqa: E701
 class ShutDownError(PixelError): pass  # noqa: E701
 class TimeoutError(PixelError): pass  # noqa: E701,A001
 class InternalError(PixelError): pass  # noqa: E701
+class SpoolError(PixelError): pass  # noqa: E701 - spool in use, unwritable, full or corrupt
 
 
 _ERRORS = {
     1: InvalidArgumentError, 2: InvalidEndpointError, 3: InvalidUtf8Error, 4: EmptyKeyError,
     5: UrlTooLongError, 6: BufferTooSmallError, 7: QueueFullError, 8: ShutDownError,
-    9: TimeoutError, 10: InternalError,
+    9: TimeoutError, 10: InternalError, 11: SpoolError,
 }
 _BUFFER_TOO_SMALL = 6
 
@@ -57,6 +58,7 @@ URL_EVENT_ID = 1
 URL_TIMESTAMP = 2
 _STYLES = {"email": 0, "page": 1}
 _OVERFLOW = {"drop_new": 0, "drop_oldest": 1, "block": 2}
+_DURABILITY = {"memory": 0, "batched": 1, "sync": 2}
 OUTCOMES = ("delivered", "failed", "expired", "dropped")
 _STAT_NAMES = ("queued", "in_flight", "delivered", "retried", "failed", "expired", "dropped",
                "concurrency_limit")
@@ -168,6 +170,10 @@ class Tracker:
     connect_timeout, request_timeout, max_attempts, max_age, backoff_base, backoff_max,
     retry_after_cap, outage_threshold, probe_interval, shutdown_timeout, user_agent, ca_file, proxy,
     event_id, timestamp, on_result (called with an EventResult from a worker thread).
+    Durable delivery: spool_dir (events also wait in a spool there, and what an earlier run
+    left is delivered too; SpoolError when it is in use, unwritable or corrupt), durability
+    ("memory", "batched", "sync": track() returns once the event is on disk),
+    spool_max_bytes.
     Values are checked once, by the library, when the tracker is created.
 
     track(), flush(), stats() and close() may be called from any thread. close() (or
@@ -193,6 +199,8 @@ class Tracker:
         "retry_after_cap": ("pixel_options_set_retry_after_cap_ms", "ms"),
         "outage_threshold": ("pixel_options_set_outage_threshold", int),
         "probe_interval": ("pixel_options_set_probe_interval_ms", "ms"),
+        "spool_dir": ("pixel_options_set_spool_dir", "str"),
+        "spool_max_bytes": ("pixel_options_set_spool_max_bytes", int),
     }
 
     def __init__(self, endpoint, **options):
@@ -223,6 +231,11 @@ class Tracker:
                         raise InvalidArgumentError(
                             1, f"overflow must be one of {sorted(_OVERFLOW)}, not {value!r}")
                     _check(_lib.pixel_options_set_overflow_policy(opts, _OVERFLOW[value]))
+                elif name == "durability":
+                    if value not in _DURABILITY:
+                        raise InvalidArgumentError(
+                            1, f"durability must be one of {sorted(_DURABILITY)}, not {value!r}")
+                    _check(_lib.pixel_options_set_durability(opts, _DURABILITY[value]))
                 elif name == "event_id":
                     flags = (flags | URL_EVENT_ID) if value else (flags & ~URL_EVENT_ID)
                 elif name == "timestamp":

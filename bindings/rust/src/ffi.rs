@@ -115,6 +115,9 @@ extern "C" {
         -> pixel_status;
     pub fn pixel_options_set_probe_interval_ms(o: *mut pixel_options, ms: u32) -> pixel_status;
     pub fn pixel_options_set_url_flags(o: *mut pixel_options, flags: c_uint) -> pixel_status;
+    pub fn pixel_options_set_spool_dir(o: *mut pixel_options, dir: *const c_char) -> pixel_status;
+    pub fn pixel_options_set_durability(o: *mut pixel_options, level: c_int) -> pixel_status;
+    pub fn pixel_options_set_spool_max_bytes(o: *mut pixel_options, bytes: u64) -> pixel_status;
     pub fn pixel_options_set_result_callback(
         o: *mut pixel_options,
         callback: pixel_result_callback,

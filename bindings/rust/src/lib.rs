@@ -35,6 +35,8 @@ pub enum Status {
     ShutDown,
     Timeout,
     Internal,
+    /// The spool is in use by another tracker, unwritable, full or corrupt.
+    Spool,
     /// A value this binding does not know (a newer library).
     Unknown(i32),
 }
@@ -52,6 +54,7 @@ impl Status {
             8 => Status::ShutDown,
             9 => Status::Timeout,
             10 => Status::Internal,
+            11 => Status::Spool,
             other => Status::Unknown(other),
         }
     }
@@ -69,6 +72,7 @@ impl Status {
             Status::ShutDown => 8,
             Status::Timeout => 9,
             Status::Internal => 10,
+            Status::Spool => 11,
             Status::Unknown(c) => c,
         }
     }
@@ -246,6 +250,18 @@ pub enum Overflow {
     Block,
 }
 
+/// Where events wait for their outcome (see docs/tracker.md, "Durable delivery").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// In memory only: a crash loses what is queued (the default).
+    #[default]
+    Memory,
+    /// Also in the spool, committed at most 10 ms after `track`.
+    Batched,
+    /// Also in the spool: `track` returns once the event is on disk (fsync, group commit).
+    Sync,
+}
+
 /// How an event ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -350,6 +366,9 @@ pub struct Options {
     retry_after_cap: Option<Duration>,
     outage_threshold: Option<u32>,
     probe_interval: Option<Duration>,
+    spool_dir: Option<String>,
+    durability: Option<Durability>,
+    spool_max_bytes: Option<u64>,
     url_flags: Option<UrlFlags>,
     on_result: Option<Callback>,
 }
@@ -377,6 +396,9 @@ impl Options {
             retry_after_cap: None,
             outage_threshold: None,
             probe_interval: None,
+            spool_dir: None,
+            durability: None,
+            spool_max_bytes: None,
             url_flags: None,
             on_result: None,
         }
@@ -466,6 +488,22 @@ impl Options {
     }
     pub fn probe_interval(mut self, d: Duration) -> Self {
         self.probe_interval = Some(d);
+        self
+    }
+    /// Durable delivery: events also wait in a spool in `dir` (created if missing), and what
+    /// an earlier run left there is delivered too. `Tracker::new` fails with `Status::Spool`
+    /// when it is in use by another tracker, unwritable or corrupt. Needs `durability`.
+    pub fn spool_dir(mut self, dir: impl Into<String>) -> Self {
+        self.spool_dir = Some(dir.into());
+        self
+    }
+    pub fn durability(mut self, level: Durability) -> Self {
+        self.durability = Some(level);
+        self
+    }
+    /// URL and User-Agent bytes waiting in the spool, at most (0: no bound).
+    pub fn spool_max_bytes(mut self, bytes: u64) -> Self {
+        self.spool_max_bytes = Some(bytes);
         self
     }
     pub fn url_flags(mut self, flags: UrlFlags) -> Self {
@@ -605,6 +643,20 @@ impl Tracker {
             }
             if let Some(d) = options.probe_interval {
                 check(ffi::pixel_options_set_probe_interval_ms(p, millis(d)))?;
+            }
+            if let Some(dir) = &options.spool_dir {
+                check(ffi::pixel_options_set_spool_dir(p, c_string(dir, "spool dir")?.as_ptr()))?;
+            }
+            if let Some(level) = options.durability {
+                let v = match level {
+                    Durability::Memory => 0,
+                    Durability::Batched => 1,
+                    Durability::Sync => 2,
+                };
+                check(ffi::pixel_options_set_durability(p, v))?;
+            }
+            if let Some(bytes) = options.spool_max_bytes {
+                check(ffi::pixel_options_set_spool_max_bytes(p, bytes))?;
             }
             if let Some(f) = options.url_flags {
                 check(ffi::pixel_options_set_url_flags(p, f.0 as c_uint))?;

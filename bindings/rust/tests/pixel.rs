@@ -162,6 +162,9 @@ fn every_declared_function_refuses_null() {
         assert_eq!(ffi::pixel_options_set_retry_after_cap_ms(n, 1), 1);
         assert_eq!(ffi::pixel_options_set_outage_threshold(n, 1), 1);
         assert_eq!(ffi::pixel_options_set_probe_interval_ms(n, 1), 1);
+        assert_eq!(ffi::pixel_options_set_spool_dir(n, s), 1);
+        assert_eq!(ffi::pixel_options_set_durability(n, 0), 1);
+        assert_eq!(ffi::pixel_options_set_spool_max_bytes(n, 0), 1);
         assert_eq!(ffi::pixel_options_set_result_callback(n, None, ptr::null_mut()), 1);
         let mut t = 1usize as *mut ffi::pixel_tracker;
         assert_eq!(ffi::pixel_tracker_new(ptr::null(), &mut t), 1);

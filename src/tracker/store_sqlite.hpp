@@ -1,0 +1,68 @@
+// Durable delivery: the event store's journal, and the SQLite one. The memory store keeps
+// the ready and waiting sets, capacity and the ledger; a journal keeps a copy of every
+// event that has no outcome yet, so that a new process finds them after a crash.
+// SPDX-License-Identifier: MIT
+#ifndef PIXEL_SRC_TRACKER_STORE_SQLITE_HPP
+#define PIXEL_SRC_TRACKER_STORE_SQLITE_HPP
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pixel/error.hpp"
+#include "pixel/tracker.hpp"
+#include "tracker/clock.hpp"
+#include "tracker/store.hpp"
+
+namespace pixel::detail {
+
+// What the store tells its journal. Thread-safe. Only append() may block.
+class store_journal {
+ public:
+  virtual ~store_journal() = default;
+  // The events found at open, oldest first, as the store will queue them (seq 0 .. n-1),
+  // at most `max`: the newer ones beyond it (a capacity lowered since) are deleted. Called
+  // once, by the store's constructor.
+  virtual std::vector<stored_event> recover(std::size_t max) = 0;
+  // A new event is about to be accepted. Batched: staged for the next commit; sync:
+  // returns once the event is on disk (group commit). An error refuses the event. Called
+  // without the store's lock held.
+  virtual result<void> append(const stored_event& e) = 0;
+  // An event goes back to wait (attempt counts, not_before, perhaps a new URL).
+  virtual void requeued(const stored_event& e) = 0;
+  // An event has its outcome (delivered, failed, expired, dropped): forgotten.
+  virtual void settled(const stored_event& e) = 0;
+};
+
+struct sqlite_journal_options {
+  std::string dir;
+  durability level = durability::batched;  // batched or sync
+  std::chrono::milliseconds commit_interval{10};
+  std::size_t commit_batch = 1'000;
+  bool recreate_if_corrupt = false;
+  const clock_source* clock = nullptr;  // null: the system clocks
+};
+
+struct sqlite_journal_opened {
+  std::unique_ptr<store_journal> journal;
+  std::string moved_aside;  // a corrupt spool moved aside at open; empty if none
+};
+
+// Opens (creating if needed) the spool in options.dir. Errors: errc::spool_*.
+result<sqlite_journal_opened> open_sqlite_journal(const sqlite_journal_options& options);
+
+// Checks the spool options (spool_dir and durability go together; positive commit bounds).
+result<void> validate_spool(const tracker_options& options);
+
+// The tracker's store for `options`: the memory store, with the SQLite journal when
+// options.spool_dir is set.
+result<std::unique_ptr<event_store>> make_store(const tracker_options& options,
+                                                const store_options& store,
+                                                const clock_source* clock);
+
+}  // namespace pixel::detail
+
+#endif  // PIXEL_SRC_TRACKER_STORE_SQLITE_HPP
