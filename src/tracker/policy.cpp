@@ -154,15 +154,23 @@ decision delivery_policy::retry_or_give_up(decision d, const attempt_result& res
       paused_until_ = std::max(paused_until_, now.steady + retry_after);
     }
   }
+  if (now.unix_ms - event.created_ms >= options_.retry.max_age.count()) {
+    d.what = decision::verdict::expired;
+    d.message = "older than retry_policy::max_age";
+    return d;
+  }
+  // An attempt that failed while the endpoint is down (this failure may be the one that took
+  // it down) costs nothing: the event waits for the outage to end, whatever its budget.
+  if (outage_ && !event.probe) {
+    d.what = decision::verdict::retry;
+    d.not_before = now.steady;
+    d.refund_budget = true;
+    return d;
+  }
   if (!event.probe && event.budget_used >= options_.retry.max_attempts) {
     d.what = decision::verdict::failed;
     d.message =
         "gave up after " + std::to_string(event.attempts) + " attempts: " + describe(result);
-    return d;
-  }
-  if (now.unix_ms - event.created_ms >= options_.retry.max_age.count()) {
-    d.what = decision::verdict::expired;
-    d.message = "older than retry_policy::max_age";
     return d;
   }
   d.what = decision::verdict::retry;

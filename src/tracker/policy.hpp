@@ -99,7 +99,8 @@ struct decision {
   // Effects on the endpoint's health, for the worker to act on.
   bool outage_entered = false;
   bool outage_left = false;  // release every waiting event
-  // The attempt does not count against max_attempts (an unprocessed one, retried at once).
+  // The attempt does not count against max_attempts (an unprocessed one, retried at once, or
+  // one that failed while the endpoint is down, which waits for the outage to end).
   bool refund_budget = false;
 };
 

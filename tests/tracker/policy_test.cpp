@@ -122,6 +122,7 @@ TEST(PolicyTable, EveryTransportError) {
 TEST(PolicyBackoff, FullJitterUpToADoublingCeiling) {
   auto o = options();
   o.retry.max_attempts = 100;
+  o.outage_threshold = 0;  // six 503s in a row: backoff alone, no outage
   for (double draw : {0.0, 0.25, 0.999999}) {
     auto p = make(o, draw);
     for (std::uint32_t n = 1; n <= 6; ++n) {
@@ -205,7 +206,9 @@ TEST(PolicyRetryAfter, IgnoredOnAFinalStatusOrWithoutAResponse) {
 }
 
 TEST(PolicyLimits, MaxAttemptsGivesUp) {
-  auto p = make();
+  policy_options o = options();
+  o.outage_threshold = 0;  // the endpoint never counts as down here (see the next test)
+  auto p = make(o);
   attempt_context c = first();
   c.attempts = c.budget_used = 3;
   EXPECT_EQ(p.judge(status(503), c, at(0ms)).what, verdict::retry);
@@ -220,6 +223,30 @@ TEST(PolicyLimits, MaxAttemptsGivesUp) {
   c.probe = true;
   c.attempts = 9;
   EXPECT_EQ(p.judge(status(503), c, at(0ms)).what, verdict::retry);
+}
+
+TEST(PolicyLimits, AFailureWhileTheEndpointIsDownWaitsWhateverTheBudget) {
+  auto p = make();  // down after 3 consecutive endpoint failures
+  attempt_context spent = first();
+  spent.attempts = spent.budget_used = 4;  // max_attempts reached
+  auto d = p.judge(status(503), spent, at(0ms));
+  EXPECT_EQ(d.what, verdict::failed);  // the endpoint is still up: the event gives up
+  d = p.judge(failure(transport_error::connect), first(), at(0ms));
+  EXPECT_EQ(d.what, verdict::retry);
+  EXPECT_FALSE(d.refund_budget);
+  // The failure that takes the endpoint down costs nothing, even the event's last attempt.
+  d = p.judge(failure(transport_error::connect), spent, at(10ms));
+  EXPECT_TRUE(d.outage_entered);
+  EXPECT_EQ(d.what, verdict::retry);
+  EXPECT_TRUE(d.refund_budget);
+  EXPECT_EQ(d.not_before, t0 + 10ms);  // waits for the outage's end, not for a backoff
+  // Attempts still in flight when it went down fail the same way.
+  d = p.judge(status(502), spent, at(20ms));
+  EXPECT_EQ(d.what, verdict::retry);
+  EXPECT_TRUE(d.refund_budget);
+  // Age still counts during an outage.
+  d = p.judge(failure(transport_error::connect), spent, at(60s));
+  EXPECT_EQ(d.what, verdict::expired);
 }
 
 TEST(PolicyLimits, MaxAgeExpiresInsteadOfRetrying) {
