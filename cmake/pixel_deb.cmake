@@ -7,6 +7,7 @@ set(PIXEL_DEB_RELEASE 1)
 set(PIXEL_DEB_VERSION ${PROJECT_VERSION}-${PIXEL_DEB_RELEASE})
 set(PIXEL_DEB_MAINTAINER "The pixel authors <maintainers@pixel.invalid>")
 set(PIXEL_DEB_PACKAGES lib=libpixel0 dev=libpixel-dev tools=pixel-tools)
+find_program(PIXEL_GZIP gzip REQUIRED)  # before its first use: the man page and the changelog
 
 if(TARGET pixel_cli AND PIXEL_INSTALL_MAN)
   find_program(PIXEL_HELP2MAN help2man REQUIRED)
@@ -36,7 +37,6 @@ string(TIMESTAMP PIXEL_DEB_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)
 unset(ENV{SOURCE_DATE_EPOCH})
 configure_file(${PROJECT_SOURCE_DIR}/cmake/debian/changelog.in
   ${PROJECT_BINARY_DIR}/debian/changelog.Debian @ONLY)
-find_program(PIXEL_GZIP gzip REQUIRED)
 execute_process(COMMAND ${PIXEL_GZIP} -9nc ${PROJECT_BINARY_DIR}/debian/changelog.Debian
   OUTPUT_FILE ${PROJECT_BINARY_DIR}/debian/changelog.Debian.gz COMMAND_ERROR_IS_FATAL ANY)
 

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-out=${1:-${root}/build/packages}
+out=$(realpath -m "${1:-${root}/build/packages}")  # absolute: cpack runs in the build dir
 build=${PIXEL_PACKAGE_BUILD_DIR:-${root}/build/package}
 
 for tool in cpack dpkg-shlibdeps dpkg-buildflags lintian help2man; do
