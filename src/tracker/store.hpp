@@ -139,7 +139,8 @@ class event_store {
   // overflow policy: overflow_policy::block waits until `block_until` at most (real
   // steady_clock time, not the tracker's clock; a time in the past never waits). Events evicted by
   // drop_oldest are appended to `evicted`, already settled as dropped, for the caller to report.
-  // put_status::unwritable sets *why.
+  // put_status::unwritable sets *why. `e` is moved from only when accepted: a refused event
+  // is left whole for the caller to report.
   virtual put_status put(stored_event&& e, steady_clock::time_point block_until,
                          std::vector<stored_event>& evicted, error* why = nullptr) = 0;
 
