@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "../bench_support.hpp"
 #include "nginx.hpp"
 #include "spawn.hpp"
 
@@ -38,27 +39,10 @@ using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-std::atomic<int> g_errors{0};
-
-void fail(const std::string& what) {
-  std::fprintf(stderr, "ERROR: %s\n", what.c_str());
-  ++g_errors;
-}
-
-const pixel::param k_params[] = {
-    {"userid", "aws_user_0123456789"},
-    {"thirdpartyname", "newsletter.example.com"},
-    {"campaign", "2026-11-black-friday-early-access"},
-    {"page", "/products/espresso-machines/dual-boiler?ref=email"},
-    {"variant", "B-hero-image-large"},
-};
-pixel::params_view event_params() {
-  return {k_params, std::size(k_params)};
-}
-
-double seconds(clock_type::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
+using pixel_bench::event_params;
+using pixel_bench::fail;
+using pixel_bench::g_errors;
+using pixel_bench::seconds;
 
 struct figures {
   double events_per_s = 0;

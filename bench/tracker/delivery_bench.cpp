@@ -39,6 +39,7 @@
 #include <thread>
 #include <vector>
 
+#include "../bench_support.hpp"
 #include "certs.hpp"
 #include "nginx.hpp"
 
@@ -47,28 +48,10 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-std::atomic<int> g_errors{0};
-
-void fail(const std::string& what) {
-  std::fprintf(stderr, "ERROR: %s\n", what.c_str());
-  ++g_errors;
-}
-
-// A typical event: 5 parameters, about 150 bytes of values.
-const pixel::param k_params[] = {
-    {"userid", "aws_user_0123456789"},
-    {"thirdpartyname", "newsletter.example.com"},
-    {"campaign", "2026-11-black-friday-early-access"},
-    {"page", "/products/espresso-machines/dual-boiler?ref=email"},
-    {"variant", "B-hero-image-large"},
-};
-pixel::params_view event_params() {
-  return {k_params, std::size(k_params)};
-}
-
-double seconds(clock_type::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
+using pixel_bench::event_params;
+using pixel_bench::fail;
+using pixel_bench::g_errors;
+using pixel_bench::seconds;
 
 struct cpu_usage {
   double user_s = 0;
