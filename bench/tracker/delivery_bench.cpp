@@ -416,7 +416,29 @@ struct log_count {
   std::size_t requests = 0;
   std::size_t connections = 0;
   std::size_t max_per_connection = 0;
+  // Connections open at once, at most: each from its first request's arrival ($msec minus
+  // $request_time) to its last response ($msec).
+  std::size_t max_open = 0;
 };
+
+std::size_t max_open_connections(const std::map<std::uint64_t, std::pair<double, double>>& spans) {
+  std::vector<std::pair<double, int>> edges;  // (time, +1 open / -1 closed)
+  edges.reserve(spans.size() * 2);
+  for (const auto& [conn, span] : spans) {
+    edges.emplace_back(span.first, 1);
+    edges.emplace_back(span.second, -1);
+  }
+  std::sort(edges.begin(), edges.end(), [](const auto& x, const auto& y) {
+    return x.first != y.first ? x.first < y.first : x.second > y.second;  // opens first
+  });
+  std::size_t open = 0;
+  std::size_t most = 0;
+  for (const auto& [at, delta] : edges) {
+    open = delta > 0 ? open + 1 : open - 1;
+    most = std::max(most, open);
+  }
+  return most;
+}
 
 log_count count_log(const pixel_test::nginx_server& n, std::uintmax_t from, std::size_t expected,
                     const std::string& agent) {
@@ -424,13 +446,22 @@ log_count count_log(const pixel_test::nginx_server& n, std::uintmax_t from, std:
   for (;;) {
     log_count c;
     std::map<std::uint64_t, std::size_t> per_conn;
+    std::map<std::uint64_t, std::pair<double, double>> spans;
     for (const auto& r : n.records(from)) {
       if (r.user_agent.compare(0, agent.size(), agent) != 0) continue;
       ++c.requests;
       ++per_conn[r.connection];
+      const double done = std::stod(r.msec);
+      const double arrived = done - r.request_time;
+      auto [it, fresh] = spans.try_emplace(r.connection, arrived, done);
+      if (!fresh) {
+        it->second.first = std::min(it->second.first, arrived);
+        it->second.second = std::max(it->second.second, done);
+      }
     }
     c.connections = per_conn.size();
     for (const auto& [conn, k] : per_conn) c.max_per_connection = std::max(c.max_per_connection, k);
+    c.max_open = max_open_connections(spans);
     if (c.requests >= expected || clock_type::now() >= deadline) return c;
     std::this_thread::sleep_for(50ms);
   }
@@ -492,14 +523,33 @@ latency_run run_default_tracker(const pixel_test::nginx_server& srv, std::uint64
   return out;
 }
 
-int run_latency(std::uint64_t events, std::uint64_t baseline_events, int latency_ms, int rounds,
-                std::size_t fixed) {
+struct args {
+  std::uint64_t events = 100'000;
+  int wrk_seconds = 5;
+  int rounds = 3;
+  std::uint64_t memory_events = 0;  // 0: same as events
+  int latency_ms = -1;              // >= 0: latency mode
+  std::uint64_t baseline_events = 10'000;
+  std::size_t fixed_in_flight = 0;  // latency mode: also a tracker with this many fixed
+  // Latency mode: requests nginx serves on one connection before closing it (over HTTP/2,
+  // a GOAWAY). nginx's own default.
+  unsigned keepalive_requests = 1000;
+};
+
+int run_latency(const args& a) {
+  const std::uint64_t events = a.events;
+  const std::uint64_t baseline_events = a.baseline_events;
+  const int latency_ms = a.latency_ms;
+  const int rounds = a.rounds;
+  const std::size_t fixed = a.fixed_in_flight;
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   std::printf("pixel delivery benchmark, latency mode: nginx answers after %d ms; tracker %" PRIu64
               " events with default options (endpoint, CA file, queue capacity); baseline "
-              "curl_multi loop, 16 handles, %" PRIu64 " events; %d round(s), %u cores\n%s\n",
-              latency_ms, events, baseline_events, rounds, std::thread::hardware_concurrency(),
+              "curl_multi loop, 16 handles, %" PRIu64 " events; nginx keepalive_requests %u; %d round(s), "
+              "%u cores\n%s\n",
+              latency_ms, events, baseline_events, a.keepalive_requests, rounds,
+              std::thread::hardware_concurrency(),
               curl_version());
   pixel_test::test_certs certs;
   struct setup {
@@ -516,6 +566,7 @@ int run_latency(std::uint64_t events, std::uint64_t baseline_events, int latency
       o.key_file = certs.server_key();
     }
     o.response_delay = std::chrono::milliseconds(latency_ms);
+    o.keepalive_requests = a.keepalive_requests;
     o.buffered_log = true;
     pixel_test::nginx_server srv(o);
     const std::string ca = su.tls ? certs.ca_file() : std::string();
@@ -536,11 +587,11 @@ int run_latency(std::uint64_t events, std::uint64_t baseline_events, int latency
       }
       std::printf(
           "  round %d: curl_multi loop %7.0f req/s, %4zu connections, %5.1f us CPU/req | "
-          "tracker %7.0f ev/s, %4zu connections (at most %zu requests on one), %5.1f us "
-          "CPU/event, %" PRIu64 " retried, in flight up to %" PRIu64 " (limit up to %" PRIu64
-          ") | tracker/loop %.2fx\n",
+          "tracker %7.0f ev/s, %4zu connections (%zu open at once, at most %zu requests on one), "
+          "%5.1f us CPU/event, %" PRIu64 " retried, in flight up to %" PRIu64
+          " (limit up to %" PRIu64 ") | tracker/loop %.2fx\n",
           round, b.events_per_s, bl.connections, b.cpu_us_per_event, t.r.events_per_s,
-          t.log.connections, t.log.max_per_connection, t.r.cpu_us_per_event, t.stats.retried,
+          t.log.connections, t.log.max_open, t.log.max_per_connection, t.r.cpu_us_per_event, t.stats.retried,
           t.peak_in_flight, t.peak_limit, t.r.events_per_s / b.events_per_s);
       b_rate.push_back(b.events_per_s);
       t_rate.push_back(t.r.events_per_s);
@@ -557,15 +608,6 @@ int run_latency(std::uint64_t events, std::uint64_t baseline_events, int latency
   return 0;
 }
 
-struct args {
-  std::uint64_t events = 100'000;
-  int wrk_seconds = 5;
-  int rounds = 3;
-  std::uint64_t memory_events = 0;  // 0: same as events
-  int latency_ms = -1;              // >= 0: latency mode
-  std::uint64_t baseline_events = 10'000;
-  std::size_t fixed_in_flight = 0;  // latency mode: also a tracker with this many fixed
-};
 
 args parse_args(int argc, char** argv) {
   args a;
@@ -590,12 +632,15 @@ args parse_args(int argc, char** argv) {
       a.fixed_in_flight = std::stoul(next());
     } else if (s == "--baseline-events") {
       a.baseline_events = std::stoull(next());
+    } else if (s == "--keepalive-requests") {
+      a.keepalive_requests = static_cast<unsigned>(std::stoul(next()));
+      if (a.keepalive_requests == 0) throw std::invalid_argument("--keepalive-requests must be >= 1");
     } else {
       throw std::invalid_argument(
           "usage: " + std::string(argv[0]) +
           " [--events N] [--wrk-seconds S] [--rounds R] [--memory-events M]"
           " | --latency-ms D [--events N] [--baseline-events B] [--rounds R]"
-          " [--fixed-in-flight F]");
+          " [--fixed-in-flight F] [--keepalive-requests K]");
     }
   }
   if (a.events < 100) throw std::invalid_argument("--events must be at least 100");
@@ -757,7 +802,7 @@ int main(int argc, char** argv) {
   try {
     const args a = parse_args(argc, argv);
     if (a.latency_ms >= 0) {
-      return run_latency(a.events, a.baseline_events, a.latency_ms, a.rounds, a.fixed_in_flight);
+      return run_latency(a);
     }
     return run(a);
   } catch (const std::exception& e) {

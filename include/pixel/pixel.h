@@ -188,6 +188,10 @@ PIXEL_API pixel_status pixel_options_set_allow_http(pixel_options* options, int 
    1,024; a max below min is the number). */
 PIXEL_API pixel_status pixel_options_set_max_in_flight(pixel_options* options, size_t count);
 PIXEL_API pixel_status pixel_options_set_min_in_flight(pixel_options* options, size_t count);
+/* Threads that run transfers, each with its own connections and an equal share of the
+   in-flight limit (default 1; 1 to 64, at most max_in_flight). More than one helps only
+   when one core is not enough for libcurl's work. */
+PIXEL_API pixel_status pixel_options_set_worker_threads(pixel_options* options, size_t count);
 /* Connection and whole-request timeouts in ms (defaults 5,000 and 10,000; at least 1). */
 PIXEL_API pixel_status pixel_options_set_connect_timeout_ms(pixel_options* options, uint32_t ms);
 PIXEL_API pixel_status pixel_options_set_request_timeout_ms(pixel_options* options, uint32_t ms);

@@ -363,6 +363,14 @@ pixel_status pixel_options_set_min_in_flight(pixel_options* options, size_t coun
   });
 }
 
+pixel_status pixel_options_set_worker_threads(pixel_options* options, size_t count) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    options->cpp.worker_threads = count;
+    return ok();
+  });
+}
+
 pixel_status pixel_options_set_connect_timeout_ms(pixel_options* options, uint32_t ms) {
   return guarded([&] {
     if (options == nullptr) return null_argument("options");

@@ -36,6 +36,8 @@ namespace {
 // The longest the worker sleeps without looking around, whatever the deadlines say: a
 // guard against a transfer the transport forgets to report.
 constexpr milliseconds k_max_wait{250};
+// tracker_options::worker_threads, at most.
+constexpr std::size_t k_max_worker_threads = 64;
 
 // One outcome waiting to be reported after the store has it.
 struct report {
@@ -491,6 +493,11 @@ result<void> validate(const tracker_options& options) {
   if (options.max_in_flight == 0) return bad("max_in_flight must be at least 1");
   if (options.max_in_flight > 1024) return bad("max_in_flight must be at most 1024");
   if (options.min_in_flight == 0) return bad("min_in_flight must be at least 1");
+  if (options.worker_threads == 0) return bad("worker_threads must be at least 1");
+  if (options.worker_threads > k_max_worker_threads) return bad("worker_threads must be at most 64");
+  if (options.worker_threads > options.max_in_flight) {
+    return bad("worker_threads must not exceed max_in_flight");
+  }
   if (options.connect_timeout.count() <= 0) return bad("connect_timeout must be positive");
   if (options.request_timeout.count() <= 0) return bad("request_timeout must be positive");
   if (options.block_timeout.count() < 0) return bad("block_timeout must not be negative");
