@@ -546,11 +546,11 @@ int run_latency(const args& a) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   std::printf("pixel delivery benchmark, latency mode: nginx answers after %d ms; tracker %" PRIu64
               " events with default options (endpoint, CA file, queue capacity); baseline "
-              "curl_multi loop, 16 handles, %" PRIu64 " events; nginx keepalive_requests %u; %d round(s), "
+              "curl_multi loop, 16 handles, %" PRIu64
+              " events; nginx keepalive_requests %u; %d round(s), "
               "%u cores\n%s\n",
               latency_ms, events, baseline_events, a.keepalive_requests, rounds,
-              std::thread::hardware_concurrency(),
-              curl_version());
+              std::thread::hardware_concurrency(), curl_version());
   pixel_test::test_certs certs;
   struct setup {
     const char* name;
@@ -591,8 +591,8 @@ int run_latency(const args& a) {
           "%5.1f us CPU/event, %" PRIu64 " retried, in flight up to %" PRIu64
           " (limit up to %" PRIu64 ") | tracker/loop %.2fx\n",
           round, b.events_per_s, bl.connections, b.cpu_us_per_event, t.r.events_per_s,
-          t.log.connections, t.log.max_open, t.log.max_per_connection, t.r.cpu_us_per_event, t.stats.retried,
-          t.peak_in_flight, t.peak_limit, t.r.events_per_s / b.events_per_s);
+          t.log.connections, t.log.max_open, t.log.max_per_connection, t.r.cpu_us_per_event,
+          t.stats.retried, t.peak_in_flight, t.peak_limit, t.r.events_per_s / b.events_per_s);
       b_rate.push_back(b.events_per_s);
       t_rate.push_back(t.r.events_per_s);
       ratio.push_back(t.r.events_per_s / b.events_per_s);
@@ -607,7 +607,6 @@ int run_latency(const args& a) {
   }
   return 0;
 }
-
 
 args parse_args(int argc, char** argv) {
   args a;
@@ -634,7 +633,8 @@ args parse_args(int argc, char** argv) {
       a.baseline_events = std::stoull(next());
     } else if (s == "--keepalive-requests") {
       a.keepalive_requests = static_cast<unsigned>(std::stoul(next()));
-      if (a.keepalive_requests == 0) throw std::invalid_argument("--keepalive-requests must be >= 1");
+      if (a.keepalive_requests == 0)
+        throw std::invalid_argument("--keepalive-requests must be >= 1");
     } else {
       throw std::invalid_argument(
           "usage: " + std::string(argv[0]) +
