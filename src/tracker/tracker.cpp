@@ -20,6 +20,7 @@
 
 #include "tracker/backoff.hpp"
 #include "tracker/curl_transport.hpp"
+#include "tracker/parallel_transport.hpp"
 #include "tracker/seams.hpp"
 #include "tracker/store_sqlite.hpp"
 
@@ -494,7 +495,8 @@ result<void> validate(const tracker_options& options) {
   if (options.max_in_flight > 1024) return bad("max_in_flight must be at most 1024");
   if (options.min_in_flight == 0) return bad("min_in_flight must be at least 1");
   if (options.worker_threads == 0) return bad("worker_threads must be at least 1");
-  if (options.worker_threads > k_max_worker_threads) return bad("worker_threads must be at most 64");
+  if (options.worker_threads > k_max_worker_threads)
+    return bad("worker_threads must be at most 64");
   if (options.worker_threads > options.max_in_flight) {
     return bad("worker_threads must not exceed max_in_flight");
   }
@@ -535,9 +537,19 @@ result<tracker> tracker_access::create(tracker_options options, tracker_seams se
     so.overflow = options.overflow;
     auto store = seams.make_store ? seams.make_store(so) : make_store(options, so, seams.clock);
     if (!store) return store.error();
-    auto transport = seams.make_transport
-                         ? seams.make_transport(options, secure, options.max_in_flight)
-                         : make_curl_transport(options, secure, options.max_in_flight);
+    // One transport per transfer thread, each with its share of min_in_flight (the
+    // transfers it prepares at once) and of the capacity.
+    const std::size_t threads = options.worker_threads;
+    auto make_lane = [&](std::size_t index,
+                         std::size_t capacity) -> result<std::unique_ptr<transport>> {
+      tracker_options lane = options;
+      lane.min_in_flight = lane_share(options.min_in_flight, threads, index);
+      return seams.make_transport ? seams.make_transport(lane, secure, capacity)
+                                  : make_curl_transport(lane, secure, capacity);
+    };
+    auto transport = threads > 1
+                         ? make_parallel_transport(threads, options.max_in_flight, make_lane)
+                         : make_lane(0, options.max_in_flight);
     if (!transport) return transport.error();
     if (!seams.random) {
       jitter_source jitter(

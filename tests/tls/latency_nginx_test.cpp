@@ -61,13 +61,15 @@ struct run {
   std::vector<pixel_test::access_record> records;
 };
 
-// `n` events through a tracker with default options but the endpoint, the CA file and a
-// queue that holds them all; every event delivered and logged once.
-run deliver(const pixel_test::nginx_server& nginx, int n) {
+// `n` events through a tracker with default options but the endpoint, the CA file, a
+// queue that holds them all and `threads` worker threads; every event delivered and
+// logged once.
+run deliver(const pixel_test::nginx_server& nginx, int n, std::size_t threads = 1) {
   pixel::tracker_options o;
   o.endpoint = nginx.base_url();
   o.ca_file = certs().ca_file();
   o.queue_capacity = static_cast<std::size_t>(n);
+  o.worker_threads = threads;
   run r;
   auto t = pixel::tracker::create(std::move(o));
   EXPECT_TRUE(t.has_value()) << t.error().message();
@@ -116,6 +118,21 @@ TEST(Latency, Http2InFlightGrowsPastTheFloorOverFewConnections) {
   std::printf("HTTP/2: up to %zu requests at once over %zu connections\n", most, conns.size());
   EXPECT_GE(conns.size(), 1u);
   EXPECT_LE(conns.size(), 11u);
+}
+
+TEST(Latency, Http2ThreeWorkerThreadsShareTheLimitEachOverFewConnections) {
+  const pixel_test::nginx_server nginx(slow_endpoint(true));
+  const run r = deliver(nginx, 4000, 3);
+  for (const auto& rec : r.records) EXPECT_EQ(rec.protocol, "HTTP/2.0");
+  const std::size_t most = max_concurrent(r.records);
+  EXPECT_GT(most, 16u);
+  // Each thread has its own connections, for its third of the limit (342, 341, 341 of
+  // 1,024): at most ceil(342 / 100) = 4 each.
+  const auto conns = connections(r.records);
+  std::printf("HTTP/2, 3 threads: up to %zu requests at once over %zu connections\n", most,
+              conns.size());
+  EXPECT_GE(conns.size(), 3u);
+  EXPECT_LE(conns.size(), 12u);
 }
 
 TEST(Latency, Http11InFlightGrowsWithAConnectionPerTransfer) {

@@ -210,6 +210,11 @@ TEST(Tracker, CreateValidatesOptions) {
   EXPECT_EQ(with([](opts& o) { o.probe_interval = 0ms; }), errc::invalid_argument);
   EXPECT_EQ(with([](opts& o) { o.ca_file = "/nonexistent/ca.pem"; }), errc::invalid_argument);
   EXPECT_EQ(with([](opts& o) { o.url.event_id_key = ""; }), errc::empty_key);
+  EXPECT_EQ(with([](opts& o) { o.worker_threads = 0; }), errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.worker_threads = 65; }), errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.max_in_flight = 4, o.worker_threads = 5; }),
+            errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.worker_threads = 64; }), errc::ok);
   EXPECT_EQ(with([](opts&) {}), errc::ok);
 }
 
@@ -789,6 +794,100 @@ TEST(Tracker, ShutdownWhileProducersTrackAccountsForEveryEvent) {
   std::set<std::string> ids;
   for (const auto& r : log.all()) EXPECT_TRUE(ids.insert(r.id).second) << "two outcomes";
   EXPECT_EQ(ids.size(), accepted + full);
+}
+
+// ---- worker_threads > 1: transfers on several threads, one policy, one store ----------
+
+TEST(TrackerWorkerThreads, DeliverEveryEventExactlyOnceAndReportOnOneThread) {
+  http_server server;
+  outcome_log log;
+  auto o = options_for(server.url(), &log);
+  constexpr int k_producers = 4;
+  constexpr int k_each = 2'000;
+  o.worker_threads = 4;
+  o.queue_capacity = k_producers * k_each;
+  o.request_timeout = 120s;  // a timed-out request that did arrive would be sent twice
+  auto t = make(std::move(o));
+  std::vector<std::vector<std::string>> ids(k_producers);
+  std::vector<std::thread> producers;
+  for (int p = 0; p < k_producers; ++p) {
+    producers.emplace_back([&, p] {
+      for (int i = 0; i < k_each; ++i) {
+        auto id = t.track({{"p", std::to_string(p)}, {"i", std::to_string(i)}});
+        if (id) ids[static_cast<std::size_t>(p)].push_back(id->str());
+      }
+    });
+  }
+  for (auto& th : producers) th.join();
+  ASSERT_TRUE(t.flush(std::chrono::minutes(4)));
+  const auto s = t.stats();
+  EXPECT_EQ(s.delivered, static_cast<std::uint64_t>(k_producers * k_each));
+  EXPECT_EQ(s.retried, 0u);
+  expect_settled(s, k_producers * k_each);
+
+  std::set<std::string> expected;
+  for (const auto& v : ids) expected.insert(v.begin(), v.end());
+  ASSERT_EQ(expected.size(), static_cast<std::size_t>(k_producers * k_each));
+  const auto reqs = server.requests();
+  EXPECT_EQ(reqs.size(), expected.size()) << "no duplicate requests";
+  std::set<std::string> got;
+  std::set<int> ports;
+  for (const auto& r : reqs) {
+    got.insert(eid_of(r));
+    ports.insert(r.remote_port);
+  }
+  EXPECT_EQ(got, expected);
+  // Four multi handles, each with its own connections.
+  EXPECT_GE(ports.size(), 4u);
+  ASSERT_TRUE(log.wait_for(expected.size()));
+  std::set<std::thread::id> threads;
+  for (const auto& r : log.all()) {
+    EXPECT_EQ(r.what, outcome::delivered);
+    threads.insert(r.thread);
+  }
+  EXPECT_EQ(threads.size(), 1u) << "outcomes are reported on the worker thread only";
+  EXPECT_TRUE(t.shutdown(5s));
+}
+
+TEST(TrackerWorkerThreads, RetryAfterHoldsEveryThread) {
+  http_server server;
+  // Both first transfers, one on each thread, are told to wait a second.
+  server.script({{503, "1"}, {503, "1"}});
+  outcome_log log;
+  auto o = options_for(server.url(), &log);
+  o.worker_threads = 2;
+  o.min_in_flight = o.max_in_flight = 2;  // one transfer on each thread
+  auto t = make(std::move(o));
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(t.track({{"n", std::to_string(i)}}));
+  ASSERT_TRUE(t.flush(k_long));
+  const auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 8u);
+  // Neither thread sent anything during the second the 503s asked for.
+  std::size_t early = 0;
+  for (const auto& r : reqs) early += r.received - reqs[0].received < 1000ms ? 1u : 0u;
+  EXPECT_EQ(early, 2u);
+  EXPECT_EQ(log.count(outcome::delivered), 6u);
+  expect_settled(t.stats(), 6);
+}
+
+TEST(TrackerWorkerThreads, ShutdownDeadlineAgainstBlackholeAccountsForEveryEvent) {
+  raw_server blackhole(raw_server::mode::blackhole);
+  outcome_log log;
+  auto o = options_for(blackhole.url(), &log);
+  o.request_timeout = 60s;
+  o.worker_threads = 3;
+  auto t = make(std::move(o));
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(t.track({{"n", std::to_string(i)}}));
+  ASSERT_TRUE(blackhole.wait_for_connections(3, k_long));
+  EXPECT_FALSE(t.flush(200ms));
+  const auto start = steady::now();
+  EXPECT_FALSE(t.shutdown(300ms));
+  EXPECT_LT(steady::now() - start, 3s) << "shutdown must return by its deadline";
+  const auto s = t.stats();
+  EXPECT_EQ(s.dropped, 100u);
+  expect_settled(s, 100);
+  ASSERT_TRUE(log.wait_for(100));
+  for (const auto& r : log.all()) EXPECT_EQ(r.what, outcome::dropped);
 }
 
 }  // namespace
