@@ -50,6 +50,7 @@ export interface TrackerOptions {
   allowHttp?: boolean;
   minInFlight?: number;
   maxInFlight?: number;
+  workerThreads?: number;
   connectTimeout?: number;
   requestTimeout?: number;
   maxAttempts?: number;

@@ -99,6 +99,10 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
                        "max_in_flight");
   CHECK_REFUSED_AT_NEW(pixel_options_set_min_in_flight(o, 0), PIXEL_ERR_INVALID_ARGUMENT,
                        "min_in_flight");
+  CHECK_REFUSED_AT_NEW(pixel_options_set_worker_threads(o, 0), PIXEL_ERR_INVALID_ARGUMENT,
+                       "worker_threads");
+  CHECK_REFUSED_AT_NEW(pixel_options_set_worker_threads(o, 65), PIXEL_ERR_INVALID_ARGUMENT,
+                       "worker_threads");
   CHECK_REFUSED_AT_NEW(pixel_options_set_connect_timeout_ms(o, 0), PIXEL_ERR_INVALID_ARGUMENT,
                        "connect_timeout");
   CHECK_REFUSED_AT_NEW(pixel_options_set_request_timeout_ms(o, 0), PIXEL_ERR_INVALID_ARGUMENT,
@@ -125,6 +129,7 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
   CHECK(pixel_options_set_allow_http(opts, 0) == PIXEL_OK);
   CHECK(pixel_options_set_max_in_flight(opts, 4) == PIXEL_OK);
   CHECK(pixel_options_set_min_in_flight(opts, 2) == PIXEL_OK);
+  CHECK(pixel_options_set_worker_threads(opts, 1) == PIXEL_OK);
   CHECK(pixel_options_set_connect_timeout_ms(opts, 10000) == PIXEL_OK);
   CHECK(pixel_options_set_request_timeout_ms(opts, 30000) == PIXEL_OK);
   CHECK(pixel_options_set_max_attempts(opts, 5) == PIXEL_OK);

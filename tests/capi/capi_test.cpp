@@ -176,6 +176,7 @@ TEST(CApiOptions, NullHandlesAreRefused) {
   EXPECT_EQ(pixel_options_set_allow_http(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pixel_options_set_max_in_flight(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pixel_options_set_min_in_flight(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_worker_threads(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pixel_options_set_connect_timeout_ms(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pixel_options_set_request_timeout_ms(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pixel_options_set_max_attempts(nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
@@ -219,6 +220,47 @@ TEST(CApiTracker, RefusesBadOptions) {
   EXPECT_EQ(pixel_tracker_stats(nullptr, &s), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pixel_tracker_shutdown(nullptr, 0), PIXEL_ERR_INVALID_ARGUMENT);
   pixel_tracker_free(nullptr);
+}
+
+TEST(CApiOptions, WorkerThreadsOutOfRangeAreRefusedByName) {
+  // The setter takes any count; pixel_tracker_new refuses it, naming worker_threads.
+  struct option_case {
+    std::size_t max_in_flight;
+    std::size_t workers;
+  };
+  const option_case refused[] = {{1024, 0}, {1024, 65}, {4, 5}};
+  for (const option_case& c : refused) {
+    SCOPED_TRACE("max_in_flight " + std::to_string(c.max_in_flight) + ", worker_threads " +
+                 std::to_string(c.workers));
+    pixel_options* o = pixel_options_new();
+    ASSERT_NE(o, nullptr);
+    ASSERT_EQ(pixel_options_set_endpoint(o, "https://x.example"), PIXEL_OK);
+    ASSERT_EQ(pixel_options_set_max_in_flight(o, c.max_in_flight), PIXEL_OK);
+    EXPECT_EQ(pixel_options_set_worker_threads(o, c.workers), PIXEL_OK);
+    pixel_tracker* t = reinterpret_cast<pixel_tracker*>(0x1);
+    EXPECT_EQ(pixel_tracker_new(o, &t), PIXEL_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(t, nullptr);
+    const std::string message = pixel_last_error();
+    EXPECT_NE(message.find("worker_threads"), std::string::npos) << message;
+    if (c.workers > c.max_in_flight && c.workers <= 64) {
+      EXPECT_NE(message.find("max_in_flight"), std::string::npos) << message;
+    }
+    pixel_options_free(o);
+  }
+  // The bounds themselves are accepted: 1, 64, and as many as max_in_flight.
+  const option_case accepted[] = {{1024, 1}, {1024, 64}, {4, 4}};
+  for (const option_case& c : accepted) {
+    pixel_options* o = pixel_options_new();
+    ASSERT_NE(o, nullptr);
+    ASSERT_EQ(pixel_options_set_endpoint(o, "https://x.example"), PIXEL_OK);
+    ASSERT_EQ(pixel_options_set_max_in_flight(o, c.max_in_flight), PIXEL_OK);
+    ASSERT_EQ(pixel_options_set_worker_threads(o, c.workers), PIXEL_OK);
+    ASSERT_EQ(pixel_options_set_shutdown_timeout_ms(o, 0), PIXEL_OK);
+    pixel_tracker* t = nullptr;
+    EXPECT_EQ(pixel_tracker_new(o, &t), PIXEL_OK) << c.workers << ": " << pixel_last_error();
+    pixel_tracker_free(t);
+    pixel_options_free(o);
+  }
 }
 
 // A tracker on a loopback server; freed at the end of the test.
@@ -326,6 +368,64 @@ TEST(CApiTracker, DeliversFromManyThreadsAndReportsEachOutcome) {
   EXPECT_EQ(c.delivered, 400u);
   EXPECT_EQ(c.other, 0u);
   EXPECT_EQ(c.ids.size(), 400u);
+}
+
+TEST(CApiTracker, FourWorkerThreadsDeliverEveryEventExactlyOnce) {
+  constexpr std::size_t n = 200;
+  pixel::test::http_server server;
+  struct reported {
+    std::mutex m;
+    std::multiset<std::string> delivered, other;
+  } results;
+  static reported* current = nullptr;
+  current = &results;
+  tracker_fixture f(server.url(), [](pixel_options* o) {
+    EXPECT_EQ(pixel_options_set_worker_threads(o, 4), PIXEL_OK);
+    EXPECT_EQ(pixel_options_set_max_in_flight(o, 16), PIXEL_OK);
+    EXPECT_EQ(pixel_options_set_queue_capacity(o, 1000), PIXEL_OK);
+    EXPECT_EQ(pixel_options_set_result_callback(
+                  o,
+                  [](const pixel_event_result* r, void* user) {
+                    auto* rr = static_cast<reported*>(user);
+                    std::lock_guard<std::mutex> lock(rr->m);
+                    (r->outcome == PIXEL_OUTCOME_DELIVERED ? rr->delivered : rr->other)
+                        .insert(r->event_id);
+                  },
+                  current),
+              PIXEL_OK);
+  });
+  ASSERT_NE(f.t, nullptr);
+  std::set<std::string> tracked;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string num = std::to_string(i);
+    const pixel_param p[] = {{"n", num.c_str()}};
+    const pixel_event event{p, 1, nullptr};
+    char id[PIXEL_EVENT_ID_SIZE];
+    ASSERT_EQ(pixel_track_event(f.t, &event, id), PIXEL_OK) << pixel_last_error();
+    tracked.insert(id);
+  }
+  ASSERT_EQ(tracked.size(), n);
+  ASSERT_EQ(pixel_tracker_flush(f.t, 120000), PIXEL_OK);
+  const pixel_stats s = f.stats();
+  EXPECT_EQ(s.delivered, n);
+  EXPECT_EQ(s.queued + s.in_flight + s.failed + s.expired + s.dropped, 0u);
+  // The server received each tracked id exactly once, and nothing else.
+  std::multiset<std::string> received;
+  std::set<std::string> numbers;
+  for (const auto& r : server.requests()) {
+    received.insert(r.param("eid"));
+    numbers.insert(r.param("n"));
+  }
+  EXPECT_EQ(received.size(), n);
+  EXPECT_EQ(std::set<std::string>(received.begin(), received.end()), tracked);
+  EXPECT_EQ(numbers.size(), n);
+  pixel_tracker_free(f.t);
+  f.t = nullptr;
+  // Each event's outcome was reported once: delivered.
+  std::lock_guard<std::mutex> lock(results.m);
+  EXPECT_EQ(results.other.size(), 0u);
+  EXPECT_EQ(results.delivered.size(), n);
+  EXPECT_EQ(std::set<std::string>(results.delivered.begin(), results.delivered.end()), tracked);
 }
 
 TEST(CApiTracker, FinalStatusIsReportedAsFailed) {

@@ -89,7 +89,7 @@ test('loads the library named by PIXEL_LIBRARY and reports its version', () => {
 
 test('every declared C function is callable and refuses NULL', () => {
   const n = pixel.native;
-  assert.equal(Object.keys(n).length, 41);
+  assert.equal(Object.keys(n).length, 42);
   assert.equal(n.pixel_status_str(7), 'queue full');
   assert.equal(n.pixel_status_str(99), 'unknown status');
   assert.equal(typeof n.pixel_last_error(), 'string');
@@ -105,7 +105,7 @@ test('every declared C function is callable and refuses NULL', () => {
     ['pixel_options_set_endpoint', 'https://x.example'], ['pixel_options_set_queue_capacity', 1],
     ['pixel_options_set_overflow_policy', 0], ['pixel_options_set_block_timeout_ms', 1],
     ['pixel_options_set_allow_http', 1], ['pixel_options_set_max_in_flight', 1],
-    ['pixel_options_set_min_in_flight', 1],
+    ['pixel_options_set_min_in_flight', 1], ['pixel_options_set_worker_threads', 1],
     ['pixel_options_set_connect_timeout_ms', 1], ['pixel_options_set_request_timeout_ms', 1],
     ['pixel_options_set_max_attempts', 1], ['pixel_options_set_max_age_ms', 1],
     ['pixel_options_set_shutdown_timeout_ms', 1], ['pixel_options_set_user_agent', 'ua'],
@@ -207,6 +207,22 @@ test('Tracker refuses bad options', async () => {
   await t.close(0);
 });
 
+test('Tracker refuses workerThreads out of range, naming it', async () => {
+  // 1 to 64 and at most maxInFlight, checked by the library; a negative or fractional
+  // count by the binding.
+  for (const o of [{workerThreads: 0}, {workerThreads: 65}, {workerThreads: 5, maxInFlight: 4},
+                   {workerThreads: -1}, {workerThreads: 1.5}]) {
+    assert.throws(() => new pixel.Tracker({endpoint: 'https://x.example', ...o}),
+                  (e) => e instanceof pixel.PixelError && e.code === 'PIXEL_ERR_INVALID_ARGUMENT' &&
+                         /workerThreads|worker_threads/.test(e.message),
+                  JSON.stringify(o));
+  }
+  for (const o of [{workerThreads: 1}, {workerThreads: 64}, {workerThreads: 4, maxInFlight: 4}]) {
+    const t = new pixel.Tracker({endpoint: 'https://x.example', shutdownTimeout: 0, ...o});
+    await t.close(0);
+  }
+});
+
 test('flush times out, the queue fills, close drops and is idempotent', async () => {
   const hole = await blackhole();
   try {
@@ -292,6 +308,33 @@ test('delivers 1,000 events to the edge, each reported once', async () => {
       assert.deepEqual([ua, p.get('who'), p.get('text')], ['pixel-node-test/1', 'sdk', 'é & ü']);
     }
   }
+});
+
+test('two worker threads deliver 500 events, each once', async () => {
+  const edge = await startEdge();
+  const results = [];
+  const t = new pixel.Tracker({
+    endpoint: edge.url, workerThreads: 2, maxInFlight: 8, queueCapacity: 1000,
+    connectTimeout: 30000, requestTimeout: 60000, onResult: (r) => results.push(r),
+  });
+  const returned = new Map();  // id -> n
+  for (let i = 0; i < 500; i++) returned.set(t.track({n: String(i)}), String(i));
+  assert.equal(returned.size, 500);
+  assert.equal(await t.flush(120000), true);
+  const s = t.stats();
+  await t.close(30000);
+  const records = await edge.stop();
+  assert.equal(s.delivered, 500);
+  assert.equal(s.failed + s.expired + s.dropped + s.queued + s.in_flight, 0);
+  // Each event reported once, delivered.
+  assert.deepEqual(results.map((r) => r.eventId).sort(), [...returned.keys()].sort());
+  assert.ok(results.every((r) => r.outcome === 'delivered'));
+  // Each event reached the edge once, with its own parameters.
+  const received = records.map((r) => {
+    const p = new Map(r.params);
+    return `${p.get('eid')} ${p.get('n')}`;
+  });
+  assert.deepEqual(received.sort(), [...returned].map(([id, n]) => `${id} ${n}`).sort());
 });
 
 test('a refused connection is reported by transport error name', async () => {

@@ -167,9 +167,10 @@ class Tracker:
 
     Options (keyword arguments; times in seconds): queue_capacity, overflow ("drop_new",
     "drop_oldest", "block"), block_timeout, allow_http, min_in_flight, max_in_flight,
-    connect_timeout, request_timeout, max_attempts, max_age, backoff_base, backoff_max,
-    retry_after_cap, outage_threshold, probe_interval, shutdown_timeout, user_agent, ca_file, proxy,
-    event_id, timestamp, on_result (called with an EventResult from a worker thread).
+    worker_threads, connect_timeout, request_timeout, max_attempts, max_age, backoff_base,
+    backoff_max, retry_after_cap, outage_threshold, probe_interval, shutdown_timeout,
+    user_agent, ca_file, proxy, event_id, timestamp, on_result (called with an EventResult
+    from a worker thread).
     Durable delivery: spool_dir (events also wait in a spool there, and what an earlier run
     left is delivered too; SpoolError when it is in use, unwritable or corrupt), durability
     ("memory", "batched", "sync": track() returns once the event is on disk),
@@ -186,6 +187,7 @@ class Tracker:
         "allow_http": ("pixel_options_set_allow_http", lambda v: 1 if v else 0),
         "min_in_flight": ("pixel_options_set_min_in_flight", int),
         "max_in_flight": ("pixel_options_set_max_in_flight", int),
+        "worker_threads": ("pixel_options_set_worker_threads", int),
         "connect_timeout": ("pixel_options_set_connect_timeout_ms", "ms"),
         "request_timeout": ("pixel_options_set_request_timeout_ms", "ms"),
         "max_attempts": ("pixel_options_set_max_attempts", int),

@@ -63,6 +63,7 @@ SIGNATURES = {
     "pixel_options_set_allow_http": (c_status, [_opts, ctypes.c_int]),
     "pixel_options_set_min_in_flight": (c_status, [_opts, ctypes.c_size_t]),
     "pixel_options_set_max_in_flight": (c_status, [_opts, ctypes.c_size_t]),
+    "pixel_options_set_worker_threads": (c_status, [_opts, ctypes.c_size_t]),
     "pixel_options_set_connect_timeout_ms": (c_status, [_opts, ctypes.c_uint32]),
     "pixel_options_set_request_timeout_ms": (c_status, [_opts, ctypes.c_uint32]),
     "pixel_options_set_max_attempts": (c_status, [_opts, ctypes.c_uint32]),

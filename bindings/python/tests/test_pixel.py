@@ -85,7 +85,7 @@ class LibraryTest(unittest.TestCase):
                 self.assertEqual(fn(*args), 1, name)
             called.add(name)
         self.assertEqual(called, set(_native.SIGNATURES))
-        self.assertEqual(len(called), 41)
+        self.assertEqual(len(called), 42)
 
 
 class BuildUrlTest(unittest.TestCase):
@@ -192,6 +192,22 @@ class TrackerTest(unittest.TestCase):
         t = pixel.Tracker("http://pixel.example", allow_http=True, shutdown_timeout=0)
         t.close(0)
 
+    def test_worker_threads_out_of_range(self):
+        # 1 to 64 and at most max_in_flight, checked by the library; a negative count by
+        # the binding.
+        for kwargs in ({"worker_threads": 0}, {"worker_threads": 65},
+                       {"worker_threads": 5, "max_in_flight": 4}, {"worker_threads": -1},
+                       {"worker_threads": 2.0}):
+            with self.subTest(kwargs=kwargs):
+                with self.assertRaises(pixel.InvalidArgumentError) as cm:
+                    pixel.Tracker("https://x.example", **kwargs)
+                self.assertEqual(cm.exception.status, 1)
+                self.assertIn("worker_threads", str(cm.exception))
+        for kwargs in ({"worker_threads": 1}, {"worker_threads": 64},
+                       {"worker_threads": 4, "max_in_flight": 4}):
+            with self.subTest(kwargs=kwargs):
+                pixel.Tracker("https://x.example", shutdown_timeout=0, **kwargs).close(0)
+
     def test_flush_timeout_queue_full_and_shutdown(self):
         hole = Blackhole()
         try:
@@ -285,6 +301,36 @@ class TrackerTest(unittest.TestCase):
             else:
                 self.assertEqual((ua, p["who"], p["text"]), ("pixel-python-test/1", "sdk",
                                                               "é & ü"))
+
+    def test_two_worker_threads_deliver_500_events_each_once(self):
+        outcomes = []
+        lock = threading.Lock()
+
+        def on_result(r):
+            with lock:
+                outcomes.append(r)
+
+        returned = {}
+        with Edge() as edge:
+            with pixel.Tracker(edge.url, worker_threads=2, max_in_flight=8, queue_capacity=1000,
+                               connect_timeout=30, request_timeout=60,
+                               on_result=on_result) as t:
+                for i in range(500):
+                    returned[t.track({"n": str(i)})] = str(i)
+                self.assertTrue(t.flush(timeout=120))
+                s = t.stats()
+            records = edge.stop()
+        self.assertEqual(len(returned), 500)
+        self.assertEqual(s["delivered"], 500, s)
+        self.assertEqual(s["failed"] + s["expired"] + s["dropped"] + s["queued"]
+                         + s["in_flight"], 0, s)
+        # Each event reported once, delivered.
+        self.assertEqual(sorted(o.event_id for o in outcomes), sorted(returned))
+        self.assertTrue(all(o.outcome == "delivered" for o in outcomes))
+        # Each event reached the edge once, with its own parameters.
+        received = sorted((dict(params)["eid"], dict(params)["n"])
+                          for _ts, _ip, _ua, params in records)
+        self.assertEqual(received, sorted(returned.items()))
 
     def test_transport_error_by_name(self):
         # Nothing listens on this port: the connection is refused, a transport error.

@@ -98,6 +98,7 @@ extern "C" {
     pub fn pixel_options_set_allow_http(o: *mut pixel_options, allow: c_int) -> pixel_status;
     pub fn pixel_options_set_min_in_flight(o: *mut pixel_options, count: usize) -> pixel_status;
     pub fn pixel_options_set_max_in_flight(o: *mut pixel_options, count: usize) -> pixel_status;
+    pub fn pixel_options_set_worker_threads(o: *mut pixel_options, count: usize) -> pixel_status;
     pub fn pixel_options_set_connect_timeout_ms(o: *mut pixel_options, ms: u32) -> pixel_status;
     pub fn pixel_options_set_request_timeout_ms(o: *mut pixel_options, ms: u32) -> pixel_status;
     pub fn pixel_options_set_max_attempts(o: *mut pixel_options, attempts: u32) -> pixel_status;

@@ -353,6 +353,7 @@ pub struct Options {
     allow_http: Option<bool>,
     min_in_flight: Option<usize>,
     max_in_flight: Option<usize>,
+    worker_threads: Option<usize>,
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
     max_attempts: Option<u32>,
@@ -383,6 +384,7 @@ impl Options {
             allow_http: None,
             min_in_flight: None,
             max_in_flight: None,
+            worker_threads: None,
             connect_timeout: None,
             request_timeout: None,
             max_attempts: None,
@@ -428,6 +430,10 @@ impl Options {
     }
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = Some(n);
+        self
+    }
+    pub fn worker_threads(mut self, n: usize) -> Self {
+        self.worker_threads = Some(n);
         self
     }
     pub fn connect_timeout(mut self, d: Duration) -> Self {
@@ -604,6 +610,9 @@ impl Tracker {
             }
             if let Some(n) = options.max_in_flight {
                 check(ffi::pixel_options_set_max_in_flight(p, n))?;
+            }
+            if let Some(n) = options.worker_threads {
+                check(ffi::pixel_options_set_worker_threads(p, n))?;
             }
             if let Some(d) = options.connect_timeout {
                 check(ffi::pixel_options_set_connect_timeout_ms(p, millis(d)))?;

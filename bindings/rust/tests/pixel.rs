@@ -148,6 +148,7 @@ fn every_declared_function_refuses_null() {
         assert_eq!(ffi::pixel_options_set_allow_http(n, 1), 1);
         assert_eq!(ffi::pixel_options_set_max_in_flight(n, 1), 1);
         assert_eq!(ffi::pixel_options_set_min_in_flight(n, 1), 1);
+        assert_eq!(ffi::pixel_options_set_worker_threads(n, 1), 1);
         assert_eq!(ffi::pixel_options_set_connect_timeout_ms(n, 1), 1);
         assert_eq!(ffi::pixel_options_set_request_timeout_ms(n, 1), 1);
         assert_eq!(ffi::pixel_options_set_max_attempts(n, 1), 1);
@@ -264,6 +265,27 @@ fn tracker_refuses_bad_options() {
     assert_eq!(e(Options::new("https://x.example").on_result(|_| {}).queue_capacity(0)), Status::InvalidArgument);
     let t = Tracker::new(Options::new("http://pixel.example").allow_http(true).shutdown_timeout(Duration::ZERO));
     assert!(t.is_ok());
+}
+
+#[test]
+fn worker_threads_out_of_range_are_refused() {
+    // 1 to 64 and at most max_in_flight.
+    for (workers, max_in_flight) in [(0, None), (65, None), (5, Some(4))] {
+        let mut o = Options::new("https://x.example").worker_threads(workers);
+        if let Some(m) = max_in_flight {
+            o = o.max_in_flight(m);
+        }
+        let e = Tracker::new(o).err().expect("must fail");
+        assert_eq!(e.status(), Status::InvalidArgument, "{workers}: {e}");
+        assert!(e.message().contains("worker_threads"), "{workers}: {e}");
+    }
+    for (workers, max_in_flight) in [(1, 1024), (64, 1024), (4, 4)] {
+        let o = Options::new("https://x.example")
+            .worker_threads(workers)
+            .max_in_flight(max_in_flight)
+            .shutdown_timeout(Duration::ZERO);
+        assert!(Tracker::new(o).is_ok(), "{workers}");
+    }
 }
 
 #[test]
@@ -397,6 +419,55 @@ fn delivers_1000_events_to_the_edge() {
             assert_eq!((ua.as_str(), p["who"].as_str(), p["text"].as_str()), ("pixel-rust-test/1", "sdk", "é & ü"));
         }
     }
+}
+
+#[test]
+fn two_worker_threads_deliver_500_events_each_once() {
+    let edge = Edge::start("workers");
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&results);
+    let stats;
+    let mut returned: Vec<(String, String)> = Vec::new(); // (id, n)
+    {
+        let t = Tracker::new(
+            Options::new(edge.url.clone())
+                .worker_threads(2)
+                .max_in_flight(8)
+                .queue_capacity(1000)
+                .connect_timeout(Duration::from_secs(30))
+                .request_timeout(Duration::from_secs(60))
+                .on_result(move |r| sink.lock().unwrap().push(r.clone())),
+        )
+        .unwrap();
+        for i in 0..500 {
+            let n = i.to_string();
+            returned.push((t.track(&[("n", &n)]).unwrap(), n));
+        }
+        t.flush(Duration::from_secs(120)).unwrap();
+        stats = t.stats();
+    }
+    let records = edge.stop();
+    assert_eq!(stats.delivered, 500, "{stats:?}");
+    assert_eq!(stats.failed + stats.expired + stats.dropped + stats.queued + stats.in_flight, 0);
+    returned.sort();
+    let ids: Vec<&str> = returned.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 500);
+    // Each event reported once, delivered.
+    let results = results.lock().unwrap();
+    assert!(results.iter().all(|r| r.outcome == Outcome::Delivered));
+    let mut reported: Vec<&str> = results.iter().map(|r| r.event_id.as_str()).collect();
+    reported.sort_unstable();
+    assert_eq!(reported, ids);
+    // Each event reached the edge once, with its own parameters.
+    let mut received: Vec<(String, String)> = records
+        .iter()
+        .map(|r| {
+            let p: HashMap<String, String> = r.params.iter().cloned().collect();
+            (p["eid"].clone(), p["n"].clone())
+        })
+        .collect();
+    received.sort();
+    assert_eq!(received, returned);
 }
 
 #[test]
