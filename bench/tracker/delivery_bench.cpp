@@ -5,6 +5,7 @@
 //
 //   pixel_delivery_bench [--events N] [--wrk-seconds S] [--rounds R] [--memory-events M]
 //   pixel_delivery_bench --latency-ms D [--events N] [--baseline-events B] [--rounds R]
+//                        [--fixed-in-flight F] [--keepalive-requests K] [--worker-threads W]
 //
 // Phases, in this order:
 //   1. memory: a tracker with capacity M filled against a blackhole (accepts, never answers):
@@ -17,7 +18,9 @@
 // Latency mode (--latency-ms D) instead: nginx answers after D ms (echo_sleep), over TLS +
 // HTTP/2 and over plain HTTP/1.1; in each round the 16-handle curl_multi loop (B events)
 // and the tracker with default options (N events); events/s, connections used (distinct
-// $connection in nginx's log) and client CPU per event.
+// $connection in nginx's log) and client CPU per event; with --fixed-in-flight F and
+// --worker-threads W, also the tracker with F transfers always in flight and with W worker
+// threads.
 // Exits non-zero when any phase loses an event or negotiates the wrong protocol, so that
 // the quick run in ctest (--events 2000) keeps the whole program honest.
 #include <curl/curl.h>
@@ -476,14 +479,17 @@ struct latency_run {
 };
 
 // The tracker as a user configures it: endpoint, CA file and a queue that holds the run.
-// `fixed` > 0: min_in_flight = max_in_flight = fixed instead (a reference for the limiter).
+// `fixed` > 0: min_in_flight = max_in_flight = fixed instead (a reference for the limiter);
+// `threads` > 1: that many worker threads.
 latency_run run_default_tracker(const pixel_test::nginx_server& srv, std::uint64_t total,
-                                const std::string& ca_file, std::size_t fixed = 0) {
+                                const std::string& ca_file, std::size_t fixed = 0,
+                                std::size_t threads = 1) {
   pixel::tracker_options o;
   o.endpoint = srv.base_url();
   o.ca_file = ca_file;
   o.queue_capacity = static_cast<std::size_t>(total);
   if (fixed > 0) o.min_in_flight = o.max_in_flight = fixed;
+  o.worker_threads = threads;
   auto created = pixel::tracker::create(std::move(o));
   if (!created) throw std::runtime_error("tracker: " + created.error().message());
   auto& t = *created;
@@ -531,6 +537,7 @@ struct args {
   int latency_ms = -1;              // >= 0: latency mode
   std::uint64_t baseline_events = 10'000;
   std::size_t fixed_in_flight = 0;  // latency mode: also a tracker with this many fixed
+  std::size_t worker_threads = 0;   // latency mode: also a tracker with this many threads
   // Latency mode: requests nginx serves on one connection before closing it (over HTTP/2,
   // a GOAWAY). nginx's own default.
   unsigned keepalive_requests = 1000;
@@ -571,20 +578,13 @@ int run_latency(const args& a) {
     pixel_test::nginx_server srv(o);
     const std::string ca = su.tls ? certs.ca_file() : std::string();
     std::printf("\n== %s, %s\n", su.name, srv.pixel_url().c_str());
-    std::vector<double> b_rate, t_rate, ratio;
+    std::vector<double> b_rate, t_rate, ratio, w_ratio;
     for (int round = 1; round <= rounds; ++round) {
       const std::uintmax_t from = srv.log_offset();
       const rate b = run_baseline(pixel_url_for(srv.base_url()), 16, baseline_events, ca, su.http2);
       const log_count bl =
           count_log(srv, from, static_cast<std::size_t>(baseline_events), "baseline");
       const latency_run t = run_default_tracker(srv, events, ca);
-      if (fixed > 0) {
-        const latency_run f = run_default_tracker(srv, events, ca, fixed);
-        std::printf(
-            "  round %d: tracker with %zu transfers always in flight %7.0f ev/s, %4zu "
-            "connections, %5.1f us CPU/event\n",
-            round, fixed, f.r.events_per_s, f.log.connections, f.r.cpu_us_per_event);
-      }
       std::printf(
           "  round %d: curl_multi loop %7.0f req/s, %4zu connections, %5.1f us CPU/req | "
           "tracker %7.0f ev/s, %4zu connections (%zu open at once, at most %zu requests on one), "
@@ -593,12 +593,32 @@ int run_latency(const args& a) {
           round, b.events_per_s, bl.connections, b.cpu_us_per_event, t.r.events_per_s,
           t.log.connections, t.log.max_open, t.log.max_per_connection, t.r.cpu_us_per_event,
           t.stats.retried, t.peak_in_flight, t.peak_limit, t.r.events_per_s / b.events_per_s);
+      if (fixed > 0) {
+        const latency_run f = run_default_tracker(srv, events, ca, fixed);
+        std::printf(
+            "  round %d: tracker with %zu transfers always in flight %7.0f ev/s, %4zu "
+            "connections, %5.1f us CPU/event\n",
+            round, fixed, f.r.events_per_s, f.log.connections, f.r.cpu_us_per_event);
+      }
+      if (a.worker_threads > 0) {
+        const latency_run w = run_default_tracker(srv, events, ca, 0, a.worker_threads);
+        std::printf(
+            "  round %d: tracker with %zu worker threads %7.0f ev/s, %4zu connections (%zu open "
+            "at once), %5.1f us CPU/event | /1 thread %.2fx\n",
+            round, a.worker_threads, w.r.events_per_s, w.log.connections, w.log.max_open,
+            w.r.cpu_us_per_event, w.r.events_per_s / t.r.events_per_s);
+        w_ratio.push_back(w.r.events_per_s / t.r.events_per_s);
+      }
       b_rate.push_back(b.events_per_s);
       t_rate.push_back(t.r.events_per_s);
       ratio.push_back(t.r.events_per_s / b.events_per_s);
     }
     std::printf("  median: curl_multi loop %7.0f req/s | tracker %7.0f ev/s | tracker/loop %.2fx\n",
                 median(b_rate), median(t_rate), median(ratio));
+    if (!w_ratio.empty()) {
+      std::printf("  median: %zu worker threads / 1 thread %.2fx\n", a.worker_threads,
+                  median(w_ratio));
+    }
   }
   curl_global_cleanup();
   if (g_errors.load() != 0) {
@@ -629,6 +649,9 @@ args parse_args(int argc, char** argv) {
       if (a.latency_ms < 0) throw std::invalid_argument("--latency-ms must not be negative");
     } else if (s == "--fixed-in-flight") {
       a.fixed_in_flight = std::stoul(next());
+    } else if (s == "--worker-threads") {
+      a.worker_threads = std::stoul(next());
+      if (a.worker_threads == 0) throw std::invalid_argument("--worker-threads must be >= 1");
     } else if (s == "--baseline-events") {
       a.baseline_events = std::stoull(next());
     } else if (s == "--keepalive-requests") {
@@ -640,7 +663,7 @@ args parse_args(int argc, char** argv) {
           "usage: " + std::string(argv[0]) +
           " [--events N] [--wrk-seconds S] [--rounds R] [--memory-events M]"
           " | --latency-ms D [--events N] [--baseline-events B] [--rounds R]"
-          " [--fixed-in-flight F] [--keepalive-requests K]");
+          " [--fixed-in-flight F] [--keepalive-requests K] [--worker-threads W]");
     }
   }
   if (a.events < 100) throw std::invalid_argument("--events must be at least 100");

@@ -199,7 +199,8 @@ struct tracker_options {
 };
 
 // Delivers pixel events in the background: a bounded event store, one worker thread that
-// drives an HTTP transport, retry with backoff and full jitter, outage detection.
+// drives an HTTP transport (with worker_threads > 1, over that many transfer threads of
+// its own), retry with backoff and full jitter, outage detection.
 // track(), stats() and flush() are safe from any number of threads.
 class PIXEL_CXX_API tracker {
  public:

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The tracker: track() on the callers' threads, one worker thread in a short loop over the
 // three seams (tracker/seams.hpp). The event store holds the events and their ledger, the
-// delivery policy decides, the transport moves bytes.
+// delivery policy decides, the transport moves bytes (with worker_threads > 1, on transfer
+// threads of its own: tracker/parallel_transport.hpp).
 //
 // Locks: the store synchronises itself. The tracker's own mutex guards only flush()
 // bookkeeping (acceptance numbers, unsettled events, waiters), held for short steps and
