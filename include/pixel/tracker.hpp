@@ -159,9 +159,10 @@ struct tracker_options {
   std::size_t min_in_flight = 16;
   std::size_t max_in_flight = 1024;
   // Threads that run transfers, each with its own libcurl multi handle and an equal share
-  // of the in-flight limit (1 to 64, at most max_in_flight). One is enough up to some
-  // 25,000 events/s on a core; more spread libcurl's work (TLS, HTTP/2 framing) over cores.
-  // Events are handed to them without a lock shared between threads.
+  // of the in-flight limit (1 to 64, at most max_in_flight). One is enough until its core
+  // is the limit (libcurl, TLS and the kernel cost some 30 to 110 us of CPU per event over
+  // HTTPS, depending on the machine); more spread that work over cores. Events are handed
+  // to them without a lock shared between threads.
   std::size_t worker_threads = 1;
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds request_timeout{10'000};  // whole transfer
