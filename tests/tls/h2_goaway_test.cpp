@@ -1,8 +1,9 @@
 // HTTP/2 connections that the server ends with GOAWAY: nginx with `keepalive_requests 100`
 // ends every connection after 100 streams while the tracker has many more in flight, on a
-// machine kept busy by the test itself. The flush must take about as long as with
-// connections that live for the whole run (best of three interleaved rounds each): no
-// transfer may sit waiting for a timer that is seconds away. Needs nginx: built only with
+// machine kept busy by the test itself. No stall: nginx never goes 250 ms (the worker's
+// guard wait, the unit the stall was made of) without answering a request, and the flush
+// takes at most 3x as long as with connections that live for the whole run (best of three
+// interleaved rounds each; the stall made it 5-8x). Needs nginx: built only with
 // PIXEL_TEST_EXTERNAL.
 // SPDX-License-Identifier: MIT
 #include <gtest/gtest.h>
@@ -62,7 +63,20 @@ struct run_result {
   double flush_seconds = 0;
   pixel::tracker_stats stats;
   std::size_t connections = 0;  // distinct $connection in nginx's log
+  double longest_pause = 0;     // seconds: the longest nginx went without answering one
 };
+
+// The longest time between two consecutive answers in nginx's log ($msec, when each was
+// sent), in seconds.
+double longest_pause(const std::vector<pixel_test::access_record>& records) {
+  std::vector<double> at;
+  at.reserve(records.size());
+  for (const auto& r : records) at.push_back(std::stod(r.msec));
+  std::sort(at.begin(), at.end());
+  double most = 0;
+  for (std::size_t i = 1; i < at.size(); ++i) most = std::max(most, at[i] - at[i - 1]);
+  return most;
+}
 
 // Delivers `n` events with `in_flight` transfers to an HTTP/2 nginx that ends each
 // connection after `keepalive_requests` streams, and checks that each arrived once.
@@ -112,10 +126,11 @@ run_result deliver(unsigned keepalive_requests, int n, std::size_t in_flight) {
   for (const auto& id : ids) EXPECT_EQ(seen[id], 1) << id;
   for (const auto& [conn, k] : per_connection) EXPECT_LE(k, static_cast<int>(keepalive_requests));
   r.connections = per_connection.size();
+  r.longest_pause = longest_pause(records);
   return r;
 }
 
-TEST(H2Goaway, FlushWithGoawayEvery100StreamsTakesAboutAsLongAsWithout) {
+TEST(H2Goaway, FlushWithGoawayEvery100StreamsNeverStalls) {
   constexpr int n = 10'000;
   constexpr std::size_t in_flight = 128;
   const cpu_load load(2);
@@ -127,15 +142,18 @@ TEST(H2Goaway, FlushWithGoawayEvery100StreamsTakesAboutAsLongAsWithout) {
     const run_result a = deliver(1'000'000, n, in_flight);
     const run_result b = deliver(100, n, in_flight);
     std::printf(
-        "round %d: no GOAWAY %.2f s, %zu connections, %llu retried | GOAWAY every 100 streams "
-        "%.2f s, %zu connections, %llu retried\n",
+        "round %d: no GOAWAY %.2f s, %zu connections, %llu retried, longest pause %.3f s | "
+        "GOAWAY every 100 streams %.2f s, %zu connections, %llu retried, longest pause %.3f s\n",
         round + 1, a.flush_seconds, a.connections, static_cast<unsigned long long>(a.stats.retried),
-        b.flush_seconds, b.connections, static_cast<unsigned long long>(b.stats.retried));
+        a.longest_pause, b.flush_seconds, b.connections,
+        static_cast<unsigned long long>(b.stats.retried), b.longest_pause);
     steady.push_back(a.flush_seconds);
     goaway.push_back(b.flush_seconds);
     goaway_connections = std::max(goaway_connections, b.connections);
     // Without GOAWAY, 128 streams need two connections (100 streams each).
     EXPECT_LE(a.connections, 2u);
+    // Transfers never sat waiting while nginx was idle.
+    EXPECT_LT(b.longest_pause, 0.25);
   }
   const double best_steady = *std::min_element(steady.begin(), steady.end());
   const double best_goaway = *std::min_element(goaway.begin(), goaway.end());
@@ -143,7 +161,10 @@ TEST(H2Goaway, FlushWithGoawayEvery100StreamsTakesAboutAsLongAsWithout) {
               best_goaway / best_steady);
   // nginx really ended connections: at least n / 100 of them carried a run.
   EXPECT_GE(goaway_connections, static_cast<std::size_t>(n / 100));
-  EXPECT_LE(best_goaway, 1.5 * best_steady);
+  // Each of the 100 connections costs a handshake, and the streams libcurl sent after a
+  // GOAWAY are refused and retried: on a slow machine the best rounds took 1.2-2.3x as
+  // long, with no pause over 17 ms in nginx's log.
+  EXPECT_LE(best_goaway, 3.0 * best_steady);
 }
 
 }  // namespace
