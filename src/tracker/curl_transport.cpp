@@ -208,12 +208,14 @@ class curl_transport final : public transport {
 
   // Waits at most `timeout`, at most until libcurl's next timer, and at most k_park_check
   // while transfers run: libcurl 7.88 can leave transfers parked with no socket and no
-  // timer due (curl_connections.hpp).
+  // timer due (curl_connections.hpp). A timeout of 0 still runs the sockets that are
+  // ready: a worker woken again and again by producers must not starve its transfers.
   void poll(std::chrono::milliseconds timeout, std::vector<completion>& out) override {
     const std::size_t before = out.size();
     run_timers();
     collect(out);
-    if (out.size() != before || timeout.count() <= 0) return;
+    if (out.size() != before) return;
+    timeout = std::max(timeout, std::chrono::milliseconds(0));
     if (in_flight() > 0) timeout = std::min(timeout, k_park_check);
     if (timer_set_) {
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(timer_due_ - clock::now());

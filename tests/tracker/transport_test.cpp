@@ -111,6 +111,20 @@ TEST(CurlTransport, WakeEndsAPollFromAnotherThread) {
   deliver_all(*t, server, 10);
 }
 
+// A worker that producers wake again and again polls with a timeout of 0: the transfers
+// must still move.
+TEST(CurlTransport, ZeroTimeoutPollsStillRunTheTransfers) {
+  http_server server;
+  auto t = curl(options_for(server.url()), 8);
+  ASSERT_TRUE(t);
+  for (int i = 0; i < 8; ++i) t->start(event_for(server.url(), i));
+  std::vector<completion> out;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (out.size() < 8 && std::chrono::steady_clock::now() < deadline) t->poll(0ms, out);
+  ASSERT_EQ(out.size(), 8u);
+  for (const auto& c : out) EXPECT_EQ(c.status, 200);
+}
+
 TEST(CurlTransport, AbortHandsEveryRunningEventBack) {
   http_server server;
   pixel_test::response_step stall(200);
