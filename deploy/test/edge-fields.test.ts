@@ -37,8 +37,15 @@ function get(url: string, headers: Record<string, string>): Promise<number> {
 describe('the local edge and the reader default to the stack field list', () => {
   let edge: ChildProcess | undefined;
   let dir = '';
-  afterEach(() => {
-    edge?.kill('SIGTERM');
+  afterEach(async () => {
+    // The edge flushes its files as it exits: remove the directory only once it has.
+    const running = edge;
+    if (running && running.exitCode === null && running.signalCode === null) {
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGTERM');
+      await exited;
+    }
+    edge = undefined;
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
