@@ -21,6 +21,7 @@
 
 #include "pixel/config.hpp"
 #include "pixel/error.hpp"
+#include "pixel/sampling.hpp"
 #include "pixel/url.hpp"
 #include "pixel/version.hpp"
 
@@ -142,6 +143,7 @@ struct tracker_stats {
   std::uint64_t dropped = 0;
   std::uint64_t concurrency_limit = 0;   // transfers in flight allowed now
   std::uint64_t receipts_unwritten = 0;  // receipts a write failed for (receipts_path)
+  std::uint64_t sampled_out = 0;         // left out by sample_rate: never sent, not lost
 };
 
 struct tracker_options {
@@ -181,6 +183,16 @@ struct tracker_options {
   // lose records a throttled Kinesis stream cannot take (1,000 records/s per shard) while
   // the viewer still gets its 200. 0: unpaced. See docs/capacity.md.
   double max_rate = 0;
+
+  // Deterministic sampling (pixel/sampling.hpp): with sample_rate below 1, an event whose
+  // sample_key parameter is present is kept when sample_keeps(sample_rate, sample_salt,
+  // value) says so; kept events carry `sr=<rate>` (shortest decimal) so readers can weight
+  // them; events without the key are kept (without sr). An event sampled out is never
+  // built or queued: track() returns its id, stats().sampled_out counts it, and it is not
+  // reported to on_result (it is not lost).
+  double sample_rate = 1.0;  // in (0, 1]
+  std::string sample_key = "userid";
+  std::string sample_salt;  // bytes
 
   std::string user_agent = "pixel-cpp/" PIXEL_VERSION_STRING;
   std::string ca_file;  // PEM bundle; empty: the system's

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
@@ -113,6 +114,26 @@ class tracker::impl {
     stored_event e;
     e.id = event_id::generate();
     const instant now = clock_.now();
+    thread_local std::vector<param> with_rate;
+    if (sampling_) {
+      const param* key = nullptr;
+      for (const param& p : params) {
+        if (p.key == k_sample_rate_key) {
+          return error(errc::invalid_argument,
+                       "parameter 'sr' is reserved for the sample rate when sampling is on");
+        }
+        if (key == nullptr && p.key == options_.sample_key) key = &p;
+      }
+      if (key != nullptr) {
+        if (!sample_keeps(options_.sample_rate, options_.sample_salt, key->value)) {
+          sampled_out_.fetch_add(1, std::memory_order_relaxed);
+          return e.id;
+        }
+        with_rate.assign(params.begin(), params.end());
+        with_rate.push_back({k_sample_rate_key, sample_rate_text_});
+        params = with_rate;
+      }
+    }
     // Build into this thread's scratch buffer (sized for the worst case, reused), then copy
     // the exact bytes: a waiting event holds only its URL's length.
     thread_local std::string scratch;
@@ -202,6 +223,7 @@ class tracker::impl {
     tracker_stats s = store_->stats();
     s.concurrency_limit = limit_.load(std::memory_order_relaxed);
     if (receipts_) s.receipts_unwritten = receipts_->unwritten();
+    s.sampled_out = sampled_out_.load(std::memory_order_relaxed);
     return s;
   }
 
@@ -470,6 +492,13 @@ class tracker::impl {
   }
 
   static constexpr const char* k_too_old = "older than retry_policy::max_age";
+  static constexpr std::string_view k_sample_rate_key = "sr";
+
+  static std::string rate_text(double rate) {
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, rate);
+    return std::string(buf, r.ptr);
+  }
 
   const tracker_options options_;
   const url_builder builder_;
@@ -477,6 +506,9 @@ class tracker::impl {
   const std::unique_ptr<detail::event_store> store_;
   const std::unique_ptr<detail::transport> transport_;
   const std::unique_ptr<detail::receipts_writer> receipts_;  // null without receipts_path
+  const bool sampling_ = options_.sample_rate < 1.0;
+  const std::string sample_rate_text_ = rate_text(options_.sample_rate);
+  std::atomic<std::uint64_t> sampled_out_{0};
 
   // flush() bookkeeping, guarded by mutex_.
   mutable std::mutex mutex_;
@@ -538,6 +570,12 @@ result<void> validate(const tracker_options& options) {
   if (options.retry.max_age.count() <= 0) return bad("retry.max_age must be positive");
   if (options.retry_after_cap.count() < 0) return bad("retry_after_cap must not be negative");
   if (options.probe_interval.count() <= 0) return bad("probe_interval must be positive");
+  if (!(options.sample_rate > 0 && options.sample_rate <= 1)) {
+    return bad("sample_rate must be in (0, 1]");
+  }
+  if (options.sample_rate < 1 && options.sample_key.empty()) {
+    return bad("sample_key must not be empty");
+  }
   if (!(options.max_rate >= 0) || !std::isfinite(options.max_rate)) {
     return bad("max_rate must be a finite number of events per second, >= 0");
   }
