@@ -62,7 +62,11 @@ int run_send(const send_args& a) {
     if (!from) return fail(from.error().message());
     o.endpoint = std::move(from->endpoint);
     // Paced to the stream's capacity unless --max-rate says otherwise.
-    if (!a.max_rate_given && from->records_per_second) o.max_rate = *from->records_per_second;
+    if (!a.max_rate_given && from->records_per_second) {
+      o.max_rate = *from->records_per_second;
+      std::fprintf(stderr, "pixel: paced to %g events/s (StreamRecordsPerSecond of %s)\n",
+                   o.max_rate, a.endpoint_from.c_str());
+    }
   }
   o.allow_http = a.allow_http;
   o.url.event_id = !a.no_event_id;
