@@ -346,6 +346,13 @@ export class PixelTrackingStack extends Stack {
     new CfnOutput(this, 'StreamName', { description: 'Kinesis stream of the real-time logs', value: this.stream.streamName });
     new CfnOutput(this, 'TableName', { description: 'Glue table over the log objects', value: `${databaseName}.${tableName}` });
     new CfnOutput(this, 'WorkGroupName', { description: 'Athena workgroup with the named queries', value: workgroup.ref });
+    // What the stream takes before it throttles (and CloudFront drops records after the
+    // 200): 1,000 records/s per shard; an on-demand stream starts near 4,000 records/s.
+    // `pixel send --endpoint-from` paces itself to it (docs/capacity.md).
+    new CfnOutput(this, 'StreamRecordsPerSecond', {
+      description: 'Records per second the log stream takes (pixel send --endpoint-from uses it as --max-rate)',
+      value: String(props.shardCount === undefined ? 4000 : props.shardCount * 1000),
+    });
     new CfnOutput(this, 'LogFields', { description: 'Real-time log fields, in record order', value: this.fields.map((f) => f.name).join(',') });
   }
 }

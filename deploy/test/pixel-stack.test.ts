@@ -353,6 +353,11 @@ describe('outputs', () => {
     base.template.hasOutput('TableName', { Value: 'pixel.events' });
     base.template.hasOutput('LogFields', { Value: CATALOG.default.join(',') });
   });
+
+  test('the stream capacity producers pace themselves to', () => {
+    base.template.hasOutput('StreamRecordsPerSecond', { Value: '4000' });
+    synth({ shardCount: 3 }).template.hasOutput('StreamRecordsPerSecond', { Value: '3000' });
+  });
 });
 
 describe('checks', () => {

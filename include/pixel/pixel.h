@@ -255,6 +255,33 @@ PIXEL_API pixel_status pixel_options_set_durability(pixel_options* options, pixe
    applies. Ages: max_age (pixel_options_set_max_age_ms) holds across restarts. */
 PIXEL_API pixel_status pixel_options_set_spool_max_bytes(pixel_options* options, uint64_t bytes);
 
+/* ---- The sink's capacity (docs/capacity.md) ----------------------------------------- */
+/* Append one JSON line per event, when it has its outcome, to the file at `path` (created
+   if missing; copied; "" for none, the default):
+     {"eid":"...","outcome":"delivered","status":200,"attempts":1,"at":1795746757.547}
+   `pixel reconcile` matches them with the log records. Written by the worker in batches;
+   under PIXEL_DURABILITY_SYNC a receipt is on disk before its event leaves the spool.
+   pixel_tracker_new fails (INVALID_ARGUMENT) when the file cannot be opened. */
+PIXEL_API pixel_status pixel_options_set_receipts_path(pixel_options* options, const char* path);
+/* Start at most `per_second` requests per second (bursts of a tenth of that), so bursts wait
+   in the queue instead of overrunning the log stream (1,000 records/s per Kinesis shard).
+   0 (the default): unpaced. Negative, NaN or infinite: INVALID_ARGUMENT from
+   pixel_tracker_new. */
+PIXEL_API pixel_status pixel_options_set_max_rate(pixel_options* options, double per_second);
+/* Deterministic sampling: an event whose sample-key parameter (default "userid") is present
+   is kept when pixel_sample_keeps(rate, salt, value) says so, and then carries sr=<rate>;
+   an event sampled out is not sent, not reported, and counted in stats (sampled_out).
+   Events without the key are kept. rate in (0, 1]; default 1 (no sampling). */
+PIXEL_API pixel_status pixel_options_set_sample_rate(pixel_options* options, double rate);
+PIXEL_API pixel_status pixel_options_set_sample_key(pixel_options* options, const char* key);
+/* `len` bytes at `salt` (NULL allowed when len is 0); copied. Default: no salt. */
+PIXEL_API pixel_status pixel_options_set_sample_salt(pixel_options* options, const void* salt,
+                                                     size_t len);
+/* The sampling decision on its own: *keep is 1 when the first 8 bytes of
+   SHA-256(salt || value), big-endian, are below rate x 2^64, else 0. */
+PIXEL_API pixel_status pixel_sample_keeps(double rate, const void* salt, size_t salt_len,
+                                          const char* value, size_t value_len, int* keep);
+
 /* ---- Tracker ----------------------------------------------------------------------
    pixel_track, pixel_tracker_flush, pixel_tracker_stats and pixel_tracker_shutdown are
    safe to call from any number of threads at once. pixel_tracker_free must be the last

@@ -21,6 +21,7 @@
 
 #include "pixel/config.hpp"
 #include "pixel/error.hpp"
+#include "pixel/sampling.hpp"
 #include "pixel/url.hpp"
 #include "pixel/version.hpp"
 
@@ -140,7 +141,9 @@ struct tracker_stats {
   std::uint64_t failed = 0;
   std::uint64_t expired = 0;
   std::uint64_t dropped = 0;
-  std::uint64_t concurrency_limit = 0;  // transfers in flight allowed now
+  std::uint64_t concurrency_limit = 0;   // transfers in flight allowed now
+  std::uint64_t receipts_unwritten = 0;  // receipts a write failed for (receipts_path)
+  std::uint64_t sampled_out = 0;         // left out by sample_rate: never sent, not lost
 };
 
 struct tracker_options {
@@ -175,6 +178,22 @@ struct tracker_options {
   std::uint32_t outage_threshold = 5;
   std::chrono::milliseconds probe_interval{500};
 
+  // Pacing: at most this many requests start per second (bursts of a tenth of that), so a
+  // burst waits in the queue instead of overrunning the sink: CloudFront's real-time logs
+  // lose records a throttled Kinesis stream cannot take (1,000 records/s per shard) while
+  // the viewer still gets its 200. 0: unpaced. See docs/capacity.md.
+  double max_rate = 0;
+
+  // Deterministic sampling (pixel/sampling.hpp): with sample_rate below 1, an event whose
+  // sample_key parameter is present is kept when sample_keeps(sample_rate, sample_salt,
+  // value) says so; kept events carry `sr=<rate>` (shortest decimal) so readers can weight
+  // them; events without the key are kept (without sr). An event sampled out is never
+  // built or queued: track() returns its id, stats().sampled_out counts it, and it is not
+  // reported to on_result (it is not lost).
+  double sample_rate = 1.0;  // in (0, 1]
+  std::string sample_key = "userid";
+  std::string sample_salt;  // bytes
+
   std::string user_agent = "pixel-cpp/" PIXEL_VERSION_STRING;
   std::string ca_file;  // PEM bundle; empty: the system's
   std::string proxy;    // proxy URL (http://host:port, socks5://host:port); empty: none
@@ -192,6 +211,15 @@ struct tracker_options {
   std::chrono::milliseconds spool_commit_interval{10};  // batched: a commit at least this often
   std::size_t spool_commit_batch = 1'000;  // batched: staged events that start a commit at once
   bool spool_recreate_if_corrupt = false;  // move a corrupt spool aside (its events are lost)
+
+  // Receipts: with receipts_path set, one JSON line per event is appended to that file when
+  // the event has its outcome (docs/tracker.md, "Receipts"; `pixel reconcile` reads them):
+  //   {"eid":"...","outcome":"delivered","status":200,"attempts":1,"at":1795746757.547}
+  // Written by the worker in batches, never by track(); under durability::sync a receipt
+  // is on disk before its event leaves the spool. Past receipts_max_bytes the file is
+  // renamed to the first free PATH.1, PATH.2, ... and a new one started (0: never).
+  std::string receipts_path;
+  std::uint64_t receipts_max_bytes = 64ULL << 20;
 
   // Called once per event with its outcome: on the worker thread, or for queue-full drops
   // on the thread calling track() (after its locks are released). Must not throw; keep it

@@ -456,6 +456,59 @@ pixel_status pixel_options_set_spool_max_bytes(pixel_options* options, uint64_t 
   });
 }
 
+pixel_status pixel_options_set_receipts_path(pixel_options* options, const char* path) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    return set_text(path, "path", options->cpp.receipts_path);
+  });
+}
+
+pixel_status pixel_options_set_max_rate(pixel_options* options, double per_second) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    options->cpp.max_rate = per_second;
+    return ok();
+  });
+}
+
+pixel_status pixel_options_set_sample_rate(pixel_options* options, double rate) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    options->cpp.sample_rate = rate;
+    return ok();
+  });
+}
+
+pixel_status pixel_options_set_sample_key(pixel_options* options, const char* key) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    return set_text(key, "key", options->cpp.sample_key);
+  });
+}
+
+pixel_status pixel_options_set_sample_salt(pixel_options* options, const void* salt, size_t len) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    if (salt == nullptr && len > 0) return null_argument("salt");
+    options->cpp.sample_salt.assign(static_cast<const char*>(salt), len);
+    return ok();
+  });
+}
+
+pixel_status pixel_sample_keeps(double rate, const void* salt, size_t salt_len, const char* value,
+                                size_t value_len, int* keep) {
+  return guarded([&] {
+    if (keep == nullptr) return null_argument("keep");
+    if (salt == nullptr && salt_len > 0) return null_argument("salt");
+    if (value == nullptr && value_len > 0) return null_argument("value");
+    *keep = pixel::sample_keeps(rate, std::string_view(static_cast<const char*>(salt), salt_len),
+                                std::string_view(value, value_len))
+                ? 1
+                : 0;
+    return ok();
+  });
+}
+
 pixel_status pixel_options_set_backoff_base_ms(pixel_options* options, uint32_t ms) {
   return guarded([&] {
     if (options == nullptr) return null_argument("options");

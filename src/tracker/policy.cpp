@@ -38,6 +38,7 @@ policy_options policy_options::from(const tracker_options& o, std::string endpoi
   p.min_in_flight = std::min(o.min_in_flight, o.max_in_flight);
   p.max_in_flight = o.max_in_flight;
   p.endpoint_host = std::move(endpoint_host);
+  p.max_rate = o.max_rate;
   return p;
 }
 
@@ -51,7 +52,10 @@ limiter_config limits(const policy_options& o) {
 }  // namespace
 
 delivery_policy::delivery_policy(policy_options options, random_source random)
-    : options_(std::move(options)), random_(std::move(random)), limiter_(limits(options_)) {}
+    : options_(std::move(options)),
+      random_(std::move(random)),
+      limiter_(limits(options_)),
+      pacer_(options_.max_rate > 0 ? pacer(options_.max_rate) : pacer()) {}
 
 namespace {
 std::string describe(const attempt_result& r) {
@@ -182,6 +186,11 @@ decision delivery_policy::retry_or_give_up(decision d, const attempt_result& res
 admission delivery_policy::admit(steady_clock::time_point now, std::size_t in_flight) const {
   admission a;
   if (now < paused_until_) return a;
+  const std::size_t paced = pacer_.available(now);
+  if (paced == 0) {
+    a.paced = true;
+    return a;
+  }
   if (outage_) {
     if (in_flight == 0 && now >= next_probe_) {
       a.count = 1;
@@ -190,7 +199,9 @@ admission delivery_policy::admit(steady_clock::time_point now, std::size_t in_fl
     return a;
   }
   const std::size_t limit = in_flight_limit();
-  a.count = in_flight < limit ? limit - in_flight : 0;
+  const std::size_t room = in_flight < limit ? limit - in_flight : 0;
+  a.count = std::min(room, paced);
+  a.paced = paced < room;
   return a;
 }
 
@@ -199,7 +210,7 @@ void delivery_policy::probe_started(steady_clock::time_point now) {
 }
 
 std::optional<steady_clock::time_point> delivery_policy::next_admission(
-    steady_clock::time_point, std::size_t in_flight,
+    steady_clock::time_point now, std::size_t in_flight,
     std::optional<steady_clock::time_point> next_due) const {
   if (!next_due) return std::nullopt;
   std::optional<steady_clock::time_point> at;
@@ -208,7 +219,7 @@ std::optional<steady_clock::time_point> delivery_policy::next_admission(
   } else if (in_flight < in_flight_limit()) {
     at = next_due;
   }
-  if (at) at = std::max(*at, paused_until_);
+  if (at) at = std::max({*at, paused_until_, pacer_.next(now)});
   return at;
 }
 

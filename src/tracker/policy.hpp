@@ -18,6 +18,7 @@
 #include "pixel/tracker.hpp"
 #include "tracker/clock.hpp"
 #include "tracker/limiter.hpp"
+#include "tracker/pacer.hpp"
 
 namespace pixel::detail {
 
@@ -112,6 +113,7 @@ struct policy_options {
   std::size_t min_in_flight = 16;  // the adaptive limit's floor
   std::size_t max_in_flight = 1024;
   std::string endpoint_host;  // redirects are followed on this host only
+  double max_rate = 0;        // starts per second, at most (pacer.hpp); 0: unpaced
 
   static policy_options from(const tracker_options& o, std::string endpoint_host);
 };
@@ -123,6 +125,7 @@ using random_source = std::function<double()>;
 struct admission {
   std::size_t count = 0;  // events to take from the store
   bool probe = false;     // take the oldest event as an outage probe instead (count is 1)
+  bool paced = false;     // the pacing budget (max_rate), not the in-flight limit, set count
 };
 
 // Stateful (the endpoint's health), used by the worker thread only.
@@ -138,6 +141,8 @@ class delivery_policy {
   admission admit(steady_clock::time_point now, std::size_t in_flight) const;
   // The worker started the probe admit() asked for.
   void probe_started(steady_clock::time_point now);
+  // The worker started `n` transfers (probes included): they spend the pacing budget.
+  void note_started(steady_clock::time_point now, std::size_t n) noexcept { pacer_.take(now, n); }
 
   // When admit() may next say yes, given the store's next due time (nothing when nothing
   // waits). Nothing: only a completion or a new event can change the answer.
@@ -163,6 +168,7 @@ class delivery_policy {
   policy_options options_;
   random_source random_;
   concurrency_limiter limiter_;
+  pacer pacer_;
   std::uint32_t consecutive_failures_ = 0;
   bool outage_ = false;
   steady_clock::time_point next_probe_{};

@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
+#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <random>
@@ -22,6 +24,7 @@
 #include "tracker/backoff.hpp"
 #include "tracker/curl_transport.hpp"
 #include "tracker/parallel_transport.hpp"
+#include "tracker/receipts.hpp"
 #include "tracker/seams.hpp"
 #include "tracker/store_sqlite.hpp"
 
@@ -46,6 +49,7 @@ struct report {
   stored_event event;
   outcome what;
   std::string message;
+  bool settle_in_store = false;  // the store still holds it (a finished attempt)
 };
 
 // flush() callers: each waits for the events accepted before it (seq < target).
@@ -74,12 +78,14 @@ result<void> check_user_agent(std::string_view ua, const char* what) {
 class tracker::impl {
  public:
   impl(tracker_options options, url_builder builder, detail::tracker_seams seams,
-       std::unique_ptr<detail::event_store> store, std::unique_ptr<detail::transport> transport)
+       std::unique_ptr<detail::event_store> store, std::unique_ptr<detail::transport> transport,
+       std::unique_ptr<detail::receipts_writer> receipts)
       : options_(std::move(options)),
         builder_(std::move(builder)),
         clock_(seams.clock != nullptr ? *seams.clock : detail::system_clock_source()),
         store_(std::move(store)),
         transport_(std::move(transport)),
+        receipts_(std::move(receipts)),
         policy_(detail::policy_options::from(options_, builder_.target().host()),
                 std::move(seams.random)) {
     const std::size_t recovered = store_->recovered();
@@ -108,6 +114,26 @@ class tracker::impl {
     stored_event e;
     e.id = event_id::generate();
     const instant now = clock_.now();
+    thread_local std::vector<param> with_rate;
+    if (sampling_) {
+      const param* key = nullptr;
+      for (const param& p : params) {
+        if (p.key == k_sample_rate_key) {
+          return error(errc::invalid_argument,
+                       "parameter 'sr' is reserved for the sample rate when sampling is on");
+        }
+        if (key == nullptr && p.key == options_.sample_key) key = &p;
+      }
+      if (key != nullptr) {
+        if (!sample_keeps(options_.sample_rate, options_.sample_salt, key->value)) {
+          sampled_out_.fetch_add(1, std::memory_order_relaxed);
+          return e.id;
+        }
+        with_rate.assign(params.begin(), params.end());
+        with_rate.push_back({k_sample_rate_key, sample_rate_text_});
+        params = with_rate;
+      }
+    }
     // Build into this thread's scratch buffer (sized for the worst case, reused), then copy
     // the exact bytes: a waiting event holds only its URL's length.
     thread_local std::string scratch;
@@ -139,6 +165,7 @@ class tracker::impl {
     const detail::put_status put = store_->put(std::move(e), block_until, evicted, &why);
     if (!evicted.empty()) {
       for (auto& ev : evicted) {
+        receipt(ev, outcome::dropped);
         notify(ev, outcome::dropped, "queue full: evicted by a newer event (drop_oldest)");
       }
       settle(evicted, [](const stored_event& ev) { return ev.seq; });
@@ -148,6 +175,7 @@ class tracker::impl {
         wake();
         return id;
       case detail::put_status::full:
+        receipt(e, outcome::dropped);
         notify(e, outcome::dropped, "queue full");
         settle_one(seq);
         return error(errc::queue_full,
@@ -155,6 +183,7 @@ class tracker::impl {
       case detail::put_status::closed:
         break;
       case detail::put_status::unwritable:
+        receipt(e, outcome::dropped);
         notify(e, outcome::dropped, why.message());
         settle_one(seq);
         return why;
@@ -193,6 +222,8 @@ class tracker::impl {
   tracker_stats stats() const {
     tracker_stats s = store_->stats();
     s.concurrency_limit = limit_.load(std::memory_order_relaxed);
+    if (receipts_) s.receipts_unwritten = receipts_->unwritten();
+    s.sampled_out = sampled_out_.load(std::memory_order_relaxed);
     return s;
   }
 
@@ -244,16 +275,18 @@ class tracker::impl {
       stored_event e;
       if (!store_->take_oldest(e)) return;
       policy_.probe_started(now.steady);
+      policy_.note_started(now.steady, 1);
       probe_seq_ = e.seq;
       start(std::move(e), true);
     } else if (a.count > 0 && store_->take_ready(now.steady, a.count, batch_) > 0) {
       // Taken up to the limit and more are due: demand the limit held back.
-      if (batch_.size() == a.count) {
+      if (batch_.size() == a.count && !a.paced) {
         if (auto due = store_->next_deadline(); due && *due <= now.steady) policy_.note_limited();
       }
+      policy_.note_started(now.steady, batch_.size());
       for (auto& e : batch_) start(std::move(e), false);
       batch_.clear();
-    } else if (a.count == 0 && !policy_.in_outage()) {
+    } else if (a.count == 0 && !a.paced && !policy_.in_outage()) {
       if (auto due = store_->next_deadline(); due && *due <= now.steady) policy_.note_limited();
     }
   }
@@ -340,14 +373,22 @@ class tracker::impl {
     store_->requeue(std::move(e));
   }
 
+  // The store settles it in publish(), after its receipt is written.
   void finish(stored_event&& e, outcome what, std::string message) {
-    store_->settle(e, what);
-    reports_.push_back({std::move(e), what, std::move(message)});
+    reports_.push_back({std::move(e), what, std::move(message), true});
   }
 
-  // Reports outcomes (no lock held), then tells flush() callers.
+  // Writes the receipts (on disk first under durability::sync), settles finished events in
+  // the store, reports outcomes (no lock held), then tells flush() callers.
   void publish() {
     if (reports_.empty()) return;
+    if (receipts_) {
+      for (const auto& r : reports_) receipt(r.event, r.what);
+      receipts_->write(options_.durability == durability::sync);
+    }
+    for (const auto& r : reports_) {
+      if (r.settle_in_store) store_->settle(r.event, r.what);
+    }
     for (auto& r : reports_) notify(r.event, r.what, r.message);
     settle(reports_, [](const report& r) { return r.event.seq; });
     reports_.clear();
@@ -372,6 +413,11 @@ class tracker::impl {
   }
 
   // ---- shared with track(), flush(), shutdown() --------------------------------------
+
+  void receipt(const stored_event& e, outcome what) {
+    if (!receipts_) return;
+    receipts_->add(e.id.view(), what, e.last_status, e.attempts, clock_.now().unix_ms);
+  }
 
   void notify(const stored_event& e, outcome what, std::string_view message) noexcept {
     if (!options_.on_result) return;
@@ -410,6 +456,8 @@ class tracker::impl {
       transport_->wake();
       worker_.join();
     }
+    // Receipts of queue-full drops that raced the worker's last write.
+    if (receipts_) receipts_->write(options_.durability == durability::sync);
   }
 
   bool flush_until(steady_clock::time_point deadline) {
@@ -444,12 +492,23 @@ class tracker::impl {
   }
 
   static constexpr const char* k_too_old = "older than retry_policy::max_age";
+  static constexpr std::string_view k_sample_rate_key = "sr";
+
+  static std::string rate_text(double rate) {
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, rate);
+    return std::string(buf, r.ptr);
+  }
 
   const tracker_options options_;
   const url_builder builder_;
   detail::clock_source& clock_;
   const std::unique_ptr<detail::event_store> store_;
   const std::unique_ptr<detail::transport> transport_;
+  const std::unique_ptr<detail::receipts_writer> receipts_;  // null without receipts_path
+  const bool sampling_ = options_.sample_rate < 1.0;
+  const std::string sample_rate_text_ = rate_text(options_.sample_rate);
+  std::atomic<std::uint64_t> sampled_out_{0};
 
   // flush() bookkeeping, guarded by mutex_.
   mutable std::mutex mutex_;
@@ -511,6 +570,15 @@ result<void> validate(const tracker_options& options) {
   if (options.retry.max_age.count() <= 0) return bad("retry.max_age must be positive");
   if (options.retry_after_cap.count() < 0) return bad("retry_after_cap must not be negative");
   if (options.probe_interval.count() <= 0) return bad("probe_interval must be positive");
+  if (!(options.sample_rate > 0 && options.sample_rate <= 1)) {
+    return bad("sample_rate must be in (0, 1]");
+  }
+  if (options.sample_rate < 1 && options.sample_key.empty()) {
+    return bad("sample_key must not be empty");
+  }
+  if (!(options.max_rate >= 0) || !std::isfinite(options.max_rate)) {
+    return bad("max_rate must be a finite number of events per second, >= 0");
+  }
   if (options.shutdown_timeout.count() < 0) return bad("shutdown_timeout must not be negative");
   if (auto ok = check_user_agent(options.user_agent, "user_agent"); !ok) return ok.error();
   if (options.proxy.find_first_of("\r\n") != std::string::npos) {
@@ -558,9 +626,15 @@ result<tracker> tracker_access::create(tracker_options options, tracker_seams se
           static_cast<std::uint64_t>(steady_clock::now().time_since_epoch().count()));
       seams.random = [jitter]() mutable { return jitter(); };
     }
-    auto p =
-        std::make_unique<tracker::impl>(std::move(options), std::move(builder).value(),
-                                        std::move(seams), std::move(*store), std::move(*transport));
+    std::unique_ptr<receipts_writer> receipts;
+    if (!options.receipts_path.empty()) {
+      auto opened = receipts_writer::open(options.receipts_path, options.receipts_max_bytes);
+      if (!opened) return opened.error();
+      receipts = std::move(opened).value();
+    }
+    auto p = std::make_unique<tracker::impl>(std::move(options), std::move(builder).value(),
+                                             std::move(seams), std::move(*store),
+                                             std::move(*transport), std::move(receipts));
     if (auto ok = p->start(); !ok) return ok.error();
     return tracker(std::move(p));
   } catch (const std::exception& e) {  // allocating the store, seeding the jitter

@@ -84,6 +84,30 @@ TEST_F(EndpointFrom, SendDeliversToIt) {
   EXPECT_EQ(reqs[0].param("userid"), "aws_user");
 }
 
+// The stack's StreamRecordsPerSecond is send's default --max-rate; --max-rate overrides it.
+TEST_F(EndpointFrom, SendPacesToTheStreamCapacity) {
+  pixel::test::http_server server;
+  const std::string file = write("paced.json", R"({"S": {"PixelUrl": ")" + server.url() +
+                                                   R"(", "StreamRecordsPerSecond": "1000"}})");
+  auto r = pixel_cli({"send", "--endpoint-from", file, "userid=a"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("pixel: paced to 1000 events/s (StreamRecordsPerSecond of " + file + ")"),
+            std::string::npos)
+      << r.err;
+  r = pixel_cli({"send", "--endpoint-from", file, "--max-rate", "0", "userid=b"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("paced to"), std::string::npos) << r.err;
+  ASSERT_TRUE(server.wait_for_requests(2, std::chrono::seconds(10)));
+  for (const char* bad : {R"("fast")", R"("-5")", R"("")"}) {
+    expect_invalid_input(
+        pixel_cli({"send", "--endpoint-from",
+                   write("bad.json", R"({"S": {"PixelUrl": ")" + server.url() +
+                                         R"(", "StreamRecordsPerSecond": )" + bad + "}}"),
+                   "userid=c"}),
+        "StreamRecordsPerSecond of 'S' is not a positive number");
+  }
+}
+
 TEST_F(EndpointFrom, BadFilesAreTypedErrors) {
   const std::string missing = (dir_ / "nope.json").string();
   for (const char* cmd : {"url", "img", "send"}) {

@@ -466,3 +466,68 @@ TEST(PolicyLimit, GrowsFromTheFloorWithFlatLatencyAndHalvesOn503) {
 }
 
 }  // namespace
+
+namespace {
+
+// Pacing (max_rate): a token bucket on starts, bursts of a tenth of a second's worth.
+TEST(PolicyPacing, AtMostTheRateInAnySecondAfterABurst) {
+  policy_options o = options();
+  o.max_in_flight = 1000;
+  o.min_in_flight = 1000;
+  o.max_rate = 900;
+  delivery_policy p = make(o);
+  // A burst of 90 at once, then none until the next token.
+  auto a = p.admit(t0, 0);
+  EXPECT_EQ(a.count, 90u);
+  EXPECT_TRUE(a.paced);
+  p.note_started(t0, a.count);
+  EXPECT_EQ(p.admit(t0, 0).count, 0u);
+  EXPECT_TRUE(p.admit(t0, 0).paced);
+  // The next start is due 1/900 s later, and next_admission says so.
+  const auto next = p.next_admission(t0, 0, t0);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_GT(*next, t0);
+  EXPECT_LE(*next, t0 + std::chrono::microseconds(1112));
+  // Starting everything admitted, millisecond by millisecond, for ten seconds: no window of
+  // one second ever holds more than 990 starts (90 + 900), and the long-run rate is 900/s.
+  std::vector<std::size_t> per_ms(10'000, 0);
+  per_ms[0] = a.count;
+  for (int ms = 1; ms < 10'000; ++ms) {
+    const auto now = t0 + std::chrono::milliseconds(ms);
+    const auto n = p.admit(now, 0).count;
+    p.note_started(now, n);
+    per_ms[static_cast<std::size_t>(ms)] = n;
+  }
+  std::size_t window = 0, most = 0, total = 0;
+  for (std::size_t i = 0; i < per_ms.size(); ++i) {
+    window += per_ms[i];
+    total += per_ms[i];
+    if (i >= 1000) window -= per_ms[i - 1000];
+    most = std::max(most, window);
+  }
+  EXPECT_LE(most, 990u);
+  EXPECT_NEAR(static_cast<double>(total), 90 + 900 * 9.999, 2);
+}
+
+TEST(PolicyPacing, OffByDefaultAndProbesArePacedToo) {
+  delivery_policy p = make();
+  EXPECT_EQ(p.admit(t0, 0).count, 16u);
+  EXPECT_FALSE(p.admit(t0, 0).paced);
+  policy_options o = options();
+  o.max_rate = 5;  // a burst of 1, a token every 200 ms
+  o.probe_interval = 100ms;
+  delivery_policy slow = make(o);
+  // Three consecutive failures: an outage, where one probe goes out when due and paced.
+  attempt_context c;
+  for (int i = 0; i < 3; ++i) slow.judge(failure(transport_error::connect), c, at(0ms));
+  ASSERT_TRUE(slow.in_outage());
+  auto a = slow.admit(t0 + 600ms, 0);
+  ASSERT_TRUE(a.probe);
+  slow.note_started(t0 + 600ms, 1);
+  slow.probe_started(t0 + 600ms);
+  EXPECT_EQ(slow.admit(t0 + 700ms, 0).count, 0u);  // probe due, but no token until 800 ms
+  EXPECT_TRUE(slow.admit(t0 + 700ms, 0).paced);
+  EXPECT_TRUE(slow.admit(t0 + 800ms, 0).probe);
+}
+
+}  // namespace

@@ -3,14 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include "pixel/tracker.hpp"
 #include "test_server.hpp"
@@ -215,7 +220,99 @@ TEST(Tracker, CreateValidatesOptions) {
   EXPECT_EQ(with([](opts& o) { o.max_in_flight = 4, o.worker_threads = 5; }),
             errc::invalid_argument);
   EXPECT_EQ(with([](opts& o) { o.worker_threads = 64; }), errc::ok);
+  EXPECT_EQ(with([](opts& o) { o.max_rate = -1; }), errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.max_rate = std::nan(""); }), errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.sample_rate = 0; }), errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.sample_rate = 1.5; }), errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.sample_rate = 0.5, o.sample_key = ""; }), errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.receipts_path = "/nonexistent/dir/receipts"; }),
+            errc::invalid_argument);
   EXPECT_EQ(with([](opts&) {}), errc::ok);
+}
+
+// Sampled-out events are never sent nor reported, and counted; kept ones carry sr.
+TEST(Tracker, SamplingKeepsTheSameUsersAndCountsTheRest) {
+  http_server server;
+  outcome_log log;
+  auto o = options_for(server.url(), &log);
+  o.sample_rate = 0.5;
+  o.sample_salt = std::string("s\0lt", 4);  // bytes, a NUL included
+  auto t = make(std::move(o));
+  EXPECT_EQ(t.track({{"userid", "u"}, {"sr", "1"}}).code(), pixel::errc::invalid_argument);
+  std::set<std::string> kept;
+  for (int i = 0; i < 400; ++i) {
+    const std::string user = "user-" + std::to_string(i);
+    ASSERT_TRUE(t.track({{"userid", user}}));
+    if (pixel::sample_keeps(0.5, std::string("s\0lt", 4), user)) kept.insert(user);
+  }
+  ASSERT_TRUE(t.track({{"page", "home"}}));  // no sample key: kept, without sr
+  ASSERT_TRUE(t.flush(k_long));
+  const auto s = t.stats();
+  EXPECT_EQ(s.sampled_out, 400 - kept.size());
+  EXPECT_EQ(s.delivered, kept.size() + 1);
+  expect_settled(s, kept.size() + 1);
+  EXPECT_EQ(log.all().size(), kept.size() + 1);
+  std::set<std::string> got;
+  for (const auto& r : server.requests()) {
+    if (r.param("page") == "home") {
+      EXPECT_EQ(r.param("sr"), "");
+      continue;
+    }
+    EXPECT_EQ(r.param("sr"), "0.5");
+    got.insert(r.param("userid"));
+  }
+  EXPECT_EQ(got, kept);
+  EXPECT_GT(kept.size(), 150u);
+  EXPECT_LT(kept.size(), 250u);
+}
+
+// One JSON line per settled event, whatever its outcome, rotated by size.
+TEST(Tracker, ReceiptsOnePerEventAndRotated) {
+  http_server server;
+  server.script({response_step{404}});  // the first request fails for good
+  const std::string dir = ::testing::TempDir() + "receipts-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/r.jsonl";
+  auto o = options_for(server.url());
+  o.receipts_path = path;
+  o.receipts_max_bytes = 4096;  // ~40 receipts a file
+  o.queue_capacity = 300;
+  o.overflow = pixel::overflow_policy::drop_new;
+  auto t = make(std::move(o));
+  std::set<std::string> ids;
+  for (int i = 0; i < 200; ++i) {
+    auto id = t.track({{"n", std::to_string(i)}});
+    ASSERT_TRUE(id);
+    ids.insert(id->str());
+  }
+  ASSERT_TRUE(t.flush(k_long));
+  ASSERT_TRUE(t.shutdown(5s));
+  EXPECT_EQ(t.stats().receipts_unwritten, 0u);
+  std::map<std::string, std::string> outcomes;
+  std::size_t files = 0, bytes = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir)) {
+    ++files;
+    std::ifstream in(f.path());
+    std::string line;
+    while (std::getline(in, line)) {
+      bytes += line.size() + 1;
+      // {"eid":"<26>","outcome":"...","status":N,"attempts":N,"at":S.mmm}
+      ASSERT_EQ(line.rfind("{\"eid\":\"", 0), 0u) << line;
+      const std::string eid = line.substr(8, 26);
+      const auto o0 = line.find("\"outcome\":\"") + 11;
+      outcomes[eid] = line.substr(o0, line.find('"', o0) - o0);
+      EXPECT_NE(line.find("\"attempts\":1,\"at\":17"), std::string::npos) << line;
+    }
+  }
+  EXPECT_EQ(outcomes.size(), 200u);
+  for (const auto& id : ids) EXPECT_EQ(outcomes.count(id), 1u) << id;
+  std::size_t failed = 0;
+  for (const auto& [eid, what] : outcomes) failed += what == "failed";
+  EXPECT_EQ(failed, 1u);
+  EXPECT_GE(files, 4u);  // r.jsonl, r.jsonl.1, ...
+  EXPECT_TRUE(std::filesystem::exists(path + ".1"));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Tracker, RetriesAfter500ThenDelivers) {

@@ -3,6 +3,7 @@
 #ifndef PIXEL_TOOLS_CLI_HPP
 #define PIXEL_TOOLS_CLI_HPP
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,15 +42,23 @@ std::vector<std::pair<std::string, std::string>> parse_key_values(
 std::vector<std::string> raw_arguments(int argc, const char* const* argv);  // for App::parse
 void keep_bytes(CLI::App& app);
 
-void add_url_commands(CLI::App& app, context& ctx);  // url, img
-void add_edge_command(CLI::App& app, context& ctx);  // edge
-void add_logs_command(CLI::App& app, context& ctx);  // logs
-void add_send_command(CLI::App& app, context& ctx);  // send
+void add_url_commands(CLI::App& app, context& ctx);       // url, img
+void add_edge_command(CLI::App& app, context& ctx);       // edge
+void add_logs_command(CLI::App& app, context& ctx);       // logs
+void add_send_command(CLI::App& app, context& ctx);       // send
+void add_reconcile_command(CLI::App& app, context& ctx);  // reconcile
 
 // The PixelUrl output of the outputs file that `cdk deploy --outputs-file` writes
 // (deploy/): errc::invalid_argument when the file is missing, not such a file, or has no
 // (or more than one) PixelUrl.
 result<std::string> endpoint_from_outputs(const std::string& path);
+// The same file's outputs that configure a producer: the endpoint, and the records per
+// second the log stream takes (StreamRecordsPerSecond), when the stack says.
+struct deployed_outputs {
+  std::string endpoint;
+  std::optional<double> records_per_second;
+};
+result<deployed_outputs> outputs_of(const std::string& path);
 
 }  // namespace pixel::cli
 

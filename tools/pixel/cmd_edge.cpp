@@ -3,7 +3,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -28,6 +30,10 @@ struct edge_args {
   double reset_rate = 0;
   int delay_ms = 0;
   std::uint64_t seed = 0;
+  int sampling = 100;
+  double drop_records = 0;
+  std::uint64_t max_records_per_second = 0;
+  std::string lost_out;
   bool to_stdout = false;
   long buffer_interval_ms = 1000;
   std::size_t buffer_size = 5 * 1024 * 1024;
@@ -71,6 +77,17 @@ int run_edge(const edge_args& a) {
   o.reset_rate = a.reset_rate;
   o.delay_ms = a.delay_ms;
   o.seed = a.seed;
+  o.sampling = a.sampling;
+  o.drop_records = a.drop_records;
+  o.max_records_per_second = a.max_records_per_second;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> lost(nullptr, &std::fclose);
+  if (!a.lost_out.empty()) {
+    lost.reset(std::fopen(a.lost_out.c_str(), "w"));
+    if (!lost) return fail("--lost-out: cannot write " + a.lost_out + ": " + std::strerror(errno));
+    o.on_lost_record = [f = lost.get()](std::string_view line) {
+      std::fwrite(line.data(), 1, line.size(), f);
+    };
+  }
   o.buffer_interval = std::chrono::milliseconds(a.buffer_interval_ms);
   o.buffer_size = a.buffer_size;
   o.threads = a.threads;
@@ -103,6 +120,13 @@ int run_edge(const edge_args& a) {
   });
   auto done = s.run();
   waiter.join();
+  if (const std::uint64_t n = s.lost_records(); n > 0) {
+    std::fprintf(stderr,
+                 "pixel edge: %llu records lost to --sampling, --drop-records or "
+                 "--max-records-per-second (answered, not logged)\n",
+                 static_cast<unsigned long long>(n));
+  }
+  if (lost && std::fflush(lost.get()) != 0) return fail("--lost-out: cannot write " + a.lost_out);
   if (!done) return fail(done.error().message());
   return exit_ok;
 }
@@ -155,6 +179,19 @@ void add_edge_command(CLI::App& app, context& ctx) {
   cmd->add_option("--delay-ms", a->delay_ms, "Latency added to every pixel answer")
       ->check(CLI::Range(0, 600000));
   cmd->add_option("--seed", a->seed, "Seed of the fault draws (same seed, same faults)");
+  cmd->add_option("--sampling", a->sampling,
+                  "Percent of requests that get a record (the real-time log sampling rate)")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  cmd->add_option("--drop-records", a->drop_records,
+                  "Fraction of records lost after the answer (best-effort log delivery)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--max-records-per-second", a->max_records_per_second,
+                  "Records beyond N in one second are lost after the answer (a throttled "
+                  "Kinesis stream: 1,000 per shard)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
+  cmd->add_option("--lost-out", a->lost_out,
+                  "Write every lost record to FILE (what the log would have held)");
   cmd->add_flag("--stdout", a->to_stdout, "Also print each record on stdout");
   cmd->add_option("--buffer-interval", a->buffer_interval_ms,
                   "Milliseconds before a buffered object is written")

@@ -38,6 +38,9 @@ struct send_args {
   bool quiet = false;
   std::string spool;                // durable delivery: the spool directory
   std::string durability = "sync";  // with --spool: sync or batched
+  std::string receipts;             // append one receipt per event here
+  double max_rate = 0;              // requests started per second, at most; 0: unpaced
+  bool max_rate_given = false;      // --max-rate overrides --endpoint-from's capacity
 };
 
 struct counts {
@@ -53,10 +56,17 @@ int run_send(const send_args& a) {
   auto c = std::make_shared<counts>();
   tracker_options o;
   o.endpoint = a.endpoint;
+  o.max_rate = a.max_rate;
   if (!a.endpoint_from.empty()) {
-    auto from = endpoint_from_outputs(a.endpoint_from);
+    auto from = outputs_of(a.endpoint_from);
     if (!from) return fail(from.error().message());
-    o.endpoint = std::move(*from);
+    o.endpoint = std::move(from->endpoint);
+    // Paced to the stream's capacity unless --max-rate says otherwise.
+    if (!a.max_rate_given && from->records_per_second) {
+      o.max_rate = *from->records_per_second;
+      std::fprintf(stderr, "pixel: paced to %g events/s (StreamRecordsPerSecond of %s)\n",
+                   o.max_rate, a.endpoint_from.c_str());
+    }
   }
   o.allow_http = a.allow_http;
   o.url.event_id = !a.no_event_id;
@@ -71,6 +81,7 @@ int run_send(const send_args& a) {
   o.block_timeout = std::chrono::milliseconds(a.wait_ms);
   if (!a.user_agent.empty()) o.user_agent = a.user_agent;
   o.ca_file = a.ca_file;
+  o.receipts_path = a.receipts;
   if (!a.spool.empty()) {
     o.spool_dir = a.spool;
     o.durability = a.durability == "batched" ? durability::batched : durability::sync;
@@ -240,12 +251,20 @@ void add_send_command(CLI::App& app, context& ctx) {
       cmd->add_option("--spool", a->spool,
                       "Keep events in a spool in DIR until each has an outcome; what an earlier "
                       "run left there is delivered too (alone: drain it)");
+  CLI::Option* max_rate =
+      cmd->add_option("--max-rate", a->max_rate,
+                      "Start at most N requests per second (the sink's capacity; 0: unpaced; "
+                      "default with --endpoint-from: the stack's StreamRecordsPerSecond)")
+          ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--receipts", a->receipts,
+                  "Append one JSON receipt per event to FILE (for pixel reconcile)");
   cmd->add_option("--durability", a->durability,
                   "With --spool: sync (each event on disk before the next) or batched")
       ->check(CLI::IsMember({"sync", "batched"}))
       ->needs(spool)
       ->capture_default_str();
-  cmd->callback([a, cmd, &ctx] {
+  cmd->callback([a, cmd, max_rate, &ctx] {
+    a->max_rate_given = max_rate->count() > 0;
     if (cmd->get_option("--endpoint")->count() == 0 &&
         cmd->get_option("--endpoint-from")->count() == 0) {
       throw CLI::RequiredError("--endpoint or --endpoint-from");

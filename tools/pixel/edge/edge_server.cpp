@@ -26,6 +26,7 @@
 #include <cctype>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -66,6 +67,11 @@ double draw(std::uint64_t seed, std::uint64_t n, std::uint64_t lane) {
   const std::uint64_t v = mix(mix(seed) ^ mix(n * 2 + lane));
   return static_cast<double>(v >> 11) * (1.0 / 9007199254740992.0);
 }
+// The sink's draws (lanes 0 and 1 again), under a seed of their own so they are independent
+// of the answer's faults.
+double sink_draw(std::uint64_t seed, std::uint64_t n, std::uint64_t lane) {
+  return draw(seed ^ 0x6A09E667F3BCC909ULL, n, lane);
+}
 
 void append_seconds(std::string& out, std::int64_t ms) {
   char b[32];
@@ -101,6 +107,7 @@ std::string endpoint_text(const sockaddr_storage& ss, int& port) {
 // What the pixel handler saw; turned into a record once the response is out.
 struct hit {
   bool present = false;
+  std::uint64_t n = 0;  // the pixel request's number, for the draws
   std::int64_t ts_ms = 0;
   clock::time_point start;
   clock::time_point answered;
@@ -338,6 +345,13 @@ class server::impl {
   std::atomic<std::uint64_t> seq_{0};
   std::mutex rng_m_;
   std::mt19937_64 rng_;
+  // The sink's losses (options::sampling, drop_records, max_records_per_second).
+  std::mutex sink_m_;
+  std::map<std::int64_t, std::uint64_t> per_second_;  // records kept per second, recent ones
+  std::atomic<std::uint64_t> lost_{0};
+
+  // Hands request n's record to the log, or to on_lost_record when the sink loses it.
+  void sink(std::uint64_t n, std::int64_t ts_ms, std::string line);
 
   // The connection loop, for both plain and TLS servers.
   void serve(int sock, SSL_CTX* ctx);
@@ -469,8 +483,8 @@ bool edge_http<Base>::process_and_close_socket(socket_t sock) {
     const bool ok = this->request(strm, last, closed, target);
     current_hit = nullptr;
     if (h.present) {
-      owner_.writer_.append(
-          owner_.format(h, strm, strm.bytes_in() - in0, strm.bytes_out() - out0, ssl), h.ts_ms);
+      owner_.sink(h.n, h.ts_ms,
+                  owner_.format(h, strm, strm.bytes_in() - in0, strm.bytes_out() - out0, ssl));
     }
     if (h.reset) {
       reset = true;
@@ -572,6 +586,32 @@ std::string server::impl::request_id() {
   return id;
 }
 
+void server::impl::sink(std::uint64_t n, std::int64_t ts_ms, std::string line) {
+  bool keep = opt_.sampling >= 100 || sink_draw(opt_.seed, n, 0) * 100.0 < opt_.sampling;
+  if (keep && opt_.drop_records > 0) keep = sink_draw(opt_.seed, n, 1) >= opt_.drop_records;
+  if (keep && opt_.max_records_per_second > 0) {
+    std::lock_guard<std::mutex> lock(sink_m_);
+    // Seconds are counted by the record's timestamp; connections finish out of order, so a
+    // few recent seconds are kept.
+    const std::int64_t second = ts_ms / 1000;
+    std::uint64_t& count = per_second_[second];
+    keep = count < opt_.max_records_per_second;
+    if (keep) ++count;
+    while (!per_second_.empty() && per_second_.begin()->first < second - 10) {
+      per_second_.erase(per_second_.begin());
+    }
+  }
+  if (keep) {
+    writer_.append(line, ts_ms);
+    return;
+  }
+  lost_.fetch_add(1, std::memory_order_relaxed);
+  if (opt_.on_lost_record) {
+    std::lock_guard<std::mutex> lock(sink_m_);
+    opt_.on_lost_record(line);
+  }
+}
+
 void server::impl::handle_pixel(const httplib::Request& req, httplib::Response& res) {
   hit* h = current_hit;
   const std::uint64_t n = seq_.fetch_add(1, std::memory_order_relaxed);
@@ -593,6 +633,7 @@ void server::impl::handle_pixel(const httplib::Request& req, httplib::Response& 
   }
   if (!h) return;
   h->present = true;
+  h->n = n;
   h->status = status;
   h->reset = reset;
   // A viewer that hung up while the answer was pending gets none and is logged 000.
@@ -926,6 +967,9 @@ void server::stop() {
 }
 std::uint64_t server::records() const noexcept {
   return impl_->writer_.records();
+}
+std::uint64_t server::lost_records() const noexcept {
+  return impl_->lost_.load(std::memory_order_relaxed);
 }
 
 }  // namespace pixel::edge

@@ -46,6 +46,17 @@ struct options {
   int delay_ms = 0;      // added before every pixel answer
   std::uint64_t seed = 0;
 
+  // Losses of the sink after the answer, as on AWS: the viewer gets its answer and the
+  // record never reaches the log. Applied in this order to every record (each request n
+  // draws under `seed`, as the faults above do):
+  int sampling = 100;       // percent of requests that get a record (real-time log sampling)
+  double drop_records = 0;  // fraction of the sampled records lost (best-effort delivery)
+  // Records beyond this many in one second (of their timestamp) are lost, as a throttled
+  // Kinesis stream loses them (a shard takes 1,000 records/s); 0: no cap.
+  std::uint64_t max_records_per_second = 0;
+  // Called with each lost record line, under a lock: what the log would have held.
+  std::function<void(std::string_view)> on_lost_record;
+
   std::chrono::milliseconds buffer_interval{1000};  // a new object at least this often
   std::size_t buffer_size = 5 * 1024 * 1024;        // or when the buffer reaches this
   std::size_t threads = 256;              // connections served at once (keep-alive holds one)
@@ -73,7 +84,8 @@ class server {
   // Thread-safe; returns at once. Not async-signal-safe: call it from a normal thread.
   void stop();
 
-  std::uint64_t records() const noexcept;  // records produced so far
+  std::uint64_t records() const noexcept;       // records written (or buffered) so far
+  std::uint64_t lost_records() const noexcept;  // records lost to the sink options
 
   class impl;
 
