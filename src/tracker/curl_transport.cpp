@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tracker/curl_connections.hpp"
+#include "tracker/fork.hpp"
 #include "tracker/policy.hpp"
 
 namespace pixel::detail {
@@ -222,8 +223,12 @@ class curl_transport final : public transport {
       timeout = std::clamp(left, std::chrono::milliseconds(0), timeout);
     }
     std::array<epoll_event, 64> ready{};
-    const int n = ::epoll_wait(epoll_, ready.data(), static_cast<int>(ready.size()),
-                               static_cast<int>(timeout.count()));
+    int n = 0;
+    {
+      const idle_scope waiting;  // a fork may happen meanwhile
+      n = ::epoll_wait(epoll_, ready.data(), static_cast<int>(ready.size()),
+                       static_cast<int>(timeout.count()));
+    }
     for (int i = 0; i < n; ++i) {
       const epoll_event& ev = ready[static_cast<std::size_t>(i)];
       if (ev.data.fd == wake_fd_) {

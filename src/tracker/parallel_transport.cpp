@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "tracker/fork.hpp"
+
 namespace pixel::detail {
 
 namespace {
@@ -141,7 +143,10 @@ class parallel_transport final : public transport {
     const std::size_t before = out.size();
     collect(out);
     if (out.size() != before || timeout.count() <= 0) return;
-    signal_.wait(timeout);
+    {
+      const idle_scope waiting;  // a fork may happen meanwhile
+      signal_.wait(timeout);
+    }
     collect(out);
   }
 
@@ -164,6 +169,8 @@ class parallel_transport final : public transport {
  private:
   // A lane's thread: start what was handed over, drive the transfers, hand back what ended.
   void run(lane& l) {
+    // Inside the fork gate except while waiting in the lane's transport.
+    const active_scope active;
     std::vector<stored_event> todo;
     std::vector<completion> done;
     for (;;) {

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <utility>
 
+#include "tracker/fork.hpp"
+
 namespace pixel::detail {
 
 namespace {
@@ -324,6 +326,7 @@ spool::spool(spool_config config, int lock_fd, sqlite3* db, std::string db_path,
       open_(),
       next_key_(next_key) {
   open_ = new_group();
+  close_in_child(lock_fd_);  // a forked child must not keep the spool locked
 }
 
 spool::~spool() {
@@ -338,7 +341,10 @@ spool::~spool() {
   sqlite3_finalize(update_stmt_);
   sqlite3_finalize(delete_stmt_);
   close_db(db_);
-  if (lock_fd_ >= 0) ::close(lock_fd_);
+  if (lock_fd_ >= 0) {
+    forget_in_child(lock_fd_);
+    ::close(lock_fd_);
+  }
 }
 
 result<void> spool::prepare() {
@@ -509,6 +515,7 @@ void spool::lead(std::unique_lock<std::mutex>& lock, bool durable) {
 }
 
 result<void> spool::write(group& g, bool durable) {
+  const active_scope writing;  // a fork waits: SQLite's locks are never held across it
   const int level = durable ? 2 : 1;
   if (synchronous_ != level) {
     if (auto r = exec(db_, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
