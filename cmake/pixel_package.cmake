@@ -29,7 +29,8 @@ endif()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/pixel
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev
   FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h")
-install(FILES ${PROJECT_BINARY_DIR}/include/pixel/version.hpp
+install(FILES ${PROJECT_BINARY_DIR}/include/pixel/version.h
+  ${PROJECT_BINARY_DIR}/include/pixel/version.hpp
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/pixel COMPONENT dev)
 
 install(TARGETS ${_pixel_targets}

@@ -515,8 +515,7 @@ class engine {
 // the first call that needs it.
 class tracker::impl {
  public:
-  impl(tracker_options options, url_builder builder, detail::tracker_seams seams,
-       bool own_random)
+  impl(tracker_options options, url_builder builder, detail::tracker_seams seams, bool own_random)
       : options_(std::move(options)),
         builder_(std::move(builder)),
         seams_(std::move(seams)),
@@ -570,7 +569,9 @@ class tracker::impl {
   const tracker_options& options() const noexcept { return options_; }
 
  private:
-  bool stale() const noexcept { return pid_.load(std::memory_order_acquire) != detail::current_pid(); }
+  bool stale() const noexcept {
+    return pid_.load(std::memory_order_acquire) != detail::current_pid();
+  }
 
   // This process's engine, started now if the tracker comes from a parent process.
   result<engine*> current() {
@@ -632,8 +633,8 @@ class tracker::impl {
     }
     std::string notice;
     if (in_child && spooled) {
-      notice = "tracked in a forked child: kept in memory, not in the spool " +
-               options_.spool_dir + " (a spool belongs to the process that opened it)";
+      notice = "tracked in a forked child: kept in memory, not in the spool " + options_.spool_dir +
+               " (a spool belongs to the process that opened it)";
     }
     auto e = std::make_unique<engine>(options_, builder_, clock_, std::move(*store),
                                       std::move(*transport), std::move(random), std::move(notice));

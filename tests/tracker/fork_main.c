@@ -54,6 +54,7 @@ static int track_one(const char* who, int n) {
   params[1].key = "n";
   params[1].value = value;
   memset(&event, 0, sizeof event);
+  event.size = sizeof event;
   event.params = params;
   event.count = 2;
   st = pixel_track_event(tracker, &event, id);
@@ -84,6 +85,7 @@ static int child(int index, int count) {
     return 3;
   }
   memset(&s, 0, sizeof s);
+  s.size = sizeof s;
   if (pixel_tracker_stats(tracker, &s) != PIXEL_OK) return 4;
   /* The child starts empty: only its own events, all delivered. */
   if (acked != count || s.delivered != (uint64_t)count || s.queued != 0 || s.in_flight != 0 ||
@@ -133,8 +135,7 @@ int main(int argc, char** argv) {
   pthread_join(producer, NULL);
   for (i = 0; i < children; ++i) {
     int status = 0;
-    if (waitpid(pids[i], &status, 0) != pids[i] || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0) {
+    if (waitpid(pids[i], &status, 0) != pids[i] || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
       fprintf(stderr, "child %d: status %d\n", i, status);
       failed = 1;
     }
@@ -145,6 +146,7 @@ int main(int argc, char** argv) {
     return 3;
   }
   memset(&s, 0, sizeof s);
+  s.size = sizeof s;
   if (pixel_tracker_stats(tracker, &s) != PIXEL_OK) return 4;
   /* The parent's own events only, each delivered once. */
   if (s.delivered != (uint64_t)parent_events + 1 || s.dropped != 0 || s.queued != 0) {
