@@ -4,7 +4,7 @@
 #   - with PIXEL_INSTALL (on for the top-level project only): install rules for the
 #     CMake package, pkg-config files and the tool, in three components that CPack turns
 #     into Debian packages (scripts/package.sh):
-#       lib   -> libpixel0     libpixel.so.0, the C ABI
+#       lib   -> libpixel1     libpixel.so.1, the C ABI (PIXEL_SOVERSION)
 #       dev   -> libpixel-dev  headers, libpixelcpp.a, CMake package, pkg-config files
 #       tools -> pixel-tools   the pixel command and its man page
 include(CMakePackageConfigHelpers)
