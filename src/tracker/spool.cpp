@@ -19,7 +19,8 @@ namespace pixel::detail {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr int k_schema_version = 1;
+// 1: the events' full URLs; 2: their queries (migrated at open).
+constexpr int k_schema_version = 2;
 constexpr int k_application_id = 0x50584c31;  // "PXL1": a pixel spool, not another database
 constexpr const char* k_db_name = "events.db";
 constexpr const char* k_lock_name = "spool.lock";
@@ -30,7 +31,7 @@ constexpr const char* k_schema =
     "CREATE TABLE events("
     " key INTEGER PRIMARY KEY,"
     " eid TEXT NOT NULL,"
-    " url TEXT NOT NULL,"
+    " query TEXT NOT NULL,"
     " user_agent TEXT NOT NULL,"
     " attempts INTEGER NOT NULL,"
     " budget_used INTEGER NOT NULL,"
@@ -159,7 +160,7 @@ void close_db(sqlite3* db) noexcept {
 result<void> load_rows(sqlite3* db, std::vector<spool_row>& rows, std::uint64_t& next_key) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db,
-                              "SELECT key, eid, url, user_agent, attempts, budget_used, "
+                              "SELECT key, eid, query, user_agent, attempts, budget_used, "
                               "created_ms, not_before_ms FROM events ORDER BY key",
                               -1, &stmt, nullptr);
   if (rc != SQLITE_OK) return sqlite_error(db, rc, "cannot read the spool");
@@ -177,7 +178,7 @@ result<void> load_rows(sqlite3* db, std::vector<spool_row>& rows, std::uint64_t&
     spool_row row;
     row.key = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
     row.id = text(1);
-    row.url = text(2);
+    row.query = text(2);
     row.user_agent = text(3);
     row.attempts = count(4);
     row.budget_used = count(5);
@@ -240,6 +241,19 @@ result<opened> open_db(const std::string& path, spool_recovery& found) {
   } else if (*app != std::to_string(k_application_id)) {
     return fail(error(errc::spool_corrupt,
                       path + " is a SQLite database but not a pixel spool; refusing to use it"));
+  } else if (*version == "1") {
+    // Schema 1 kept each event's full URL: keep its query only.
+    const char* migrate =
+        "BEGIN IMMEDIATE;"
+        "ALTER TABLE events RENAME COLUMN url TO query;"
+        "UPDATE events SET query = CASE WHEN instr(query, '?') > 0"
+        " THEN substr(query, instr(query, '?') + 1) ELSE '' END;"
+        "PRAGMA user_version=2;"
+        "COMMIT;";
+    if (auto r = exec(o.db, migrate, "cannot upgrade the spool " + path); !r) {
+      sqlite3_exec(o.db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return fail(r.error());
+    }
   } else if (*version != std::to_string(k_schema_version)) {
     return fail(error(errc::spool_corrupt, "the spool " + path + " has schema version " + *version +
                                                "; this version of pixel reads " +
@@ -349,11 +363,10 @@ spool::~spool() {
 
 result<void> spool::prepare() {
   const std::pair<const char*, sqlite3_stmt**> statements[] = {
-      {"INSERT INTO events(key, eid, url, user_agent, attempts, budget_used, created_ms, "
+      {"INSERT INTO events(key, eid, query, user_agent, attempts, budget_used, created_ms, "
        "not_before_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
        &insert_stmt_},
-      {"UPDATE events SET attempts=?2, budget_used=?3, not_before_ms=?4, url=coalesce(?5, url) "
-       "WHERE key=?1",
+      {"UPDATE events SET attempts=?2, budget_used=?3, not_before_ms=?4 WHERE key=?1",
        &update_stmt_},
       {"DELETE FROM events WHERE key=?1", &delete_stmt_},
   };
@@ -385,7 +398,7 @@ spool_row* spool::staged(std::uint64_t key) {
   const auto it = g.index.find(key);
   if (it == g.index.end()) return nullptr;
   spool_row& row = g.inserts[it->second];
-  return row.url.empty() ? nullptr : &row;
+  return row.key == 0 ? nullptr : &row;
 }
 
 result<std::uint64_t> spool::stage(spool_row row, bool durable) {
@@ -426,8 +439,9 @@ result<std::uint64_t> spool::insert_durable(spool_row row) {
 void spool::remove(std::uint64_t key) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (spool_row* row = staged(key)) {
-    row->url.clear();  // cancelled: never written
-    row->url.shrink_to_fit();
+    row->key = 0;  // cancelled: never written
+    row->query.clear();
+    row->query.shrink_to_fit();
     --open_->live_inserts;
     ++stats_.inserts_cancelled;
     return;
@@ -437,16 +451,15 @@ void spool::remove(std::uint64_t key) {
 }
 
 void spool::update(std::uint64_t key, std::uint32_t attempts, std::uint32_t budget_used,
-                   std::int64_t not_before_ms, std::string url) {
+                   std::int64_t not_before_ms) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (spool_row* row = staged(key)) {
     row->attempts = attempts;
     row->budget_used = budget_used;
     row->not_before_ms = not_before_ms;
-    if (!url.empty()) row->url = std::move(url);
     return;
   }
-  open_->updates.push_back(update_op{key, attempts, budget_used, not_before_ms, std::move(url)});
+  open_->updates.push_back(update_op{key, attempts, budget_used, not_before_ms});
   note_work();
 }
 
@@ -534,11 +547,11 @@ result<void> spool::write(group& g, bool durable) {
   };
   int rc = SQLITE_DONE;
   for (const auto& row : g.inserts) {
-    if (row.url.empty()) continue;  // cancelled
+    if (row.key == 0) continue;  // cancelled
     sqlite3_bind_int64(insert_stmt_, 1, static_cast<sqlite3_int64>(row.key));
     sqlite3_bind_text(insert_stmt_, 2, row.id.data(), static_cast<int>(row.id.size()),
                       SQLITE_STATIC);
-    sqlite3_bind_text(insert_stmt_, 3, row.url.data(), static_cast<int>(row.url.size()),
+    sqlite3_bind_text(insert_stmt_, 3, row.query.data(), static_cast<int>(row.query.size()),
                       SQLITE_STATIC);
     sqlite3_bind_text(insert_stmt_, 4, row.user_agent.data(),
                       static_cast<int>(row.user_agent.size()), SQLITE_STATIC);
@@ -554,12 +567,6 @@ result<void> spool::write(group& g, bool durable) {
       sqlite3_bind_int64(update_stmt_, 2, u.attempts);
       sqlite3_bind_int64(update_stmt_, 3, u.budget_used);
       sqlite3_bind_int64(update_stmt_, 4, u.not_before_ms);
-      if (u.url.empty()) {
-        sqlite3_bind_null(update_stmt_, 5);
-      } else {
-        sqlite3_bind_text(update_stmt_, 5, u.url.data(), static_cast<int>(u.url.size()),
-                          SQLITE_STATIC);
-      }
       if ((rc = step(update_stmt_)) != SQLITE_DONE) break;
     }
   }

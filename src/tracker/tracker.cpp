@@ -88,9 +88,18 @@ class engine {
         notice_(std::move(notice)),
         policy_(detail::policy_options::from(options_, builder_.target().host()),
                 std::move(random)) {
-    const std::size_t recovered = store_->recovered();
-    next_seq_ = recovered;
-    unsettled_ = recovered;
+    // Events from an earlier run: those kept are queued; those beyond the bounds are
+    // reported as dropped by the worker's first round (flush() waits for them too).
+    std::vector<stored_event> dropped;
+    store_->take_dropped_at_open(dropped);
+    for (auto& e : dropped) {
+      reports_.push_back({std::move(e), outcome::dropped,
+                          "found in the spool at open beyond the bounds (queue_capacity " +
+                              std::to_string(options_.queue_capacity) + ", spool_max_bytes " +
+                              std::to_string(options_.spool_max_bytes) + ")"});
+    }
+    next_seq_ = store_->recovered() + reports_.size();
+    unsettled_ = next_seq_;
   }
 
   ~engine() {
@@ -217,6 +226,7 @@ class engine {
     }
     // Inside the fork gate except while it waits (in the transport) or calls the user.
     const detail::active_scope active;
+    publish();  // what the store dropped at open
     while (!stop_.load()) {
       wake_pending_.store(false);
       const instant now = clock_.now();

@@ -284,3 +284,54 @@ TEST(SpoolTracker, AFullDiskIsReportedPerEventAndNothingElseIsLost) {
 }
 
 }  // namespace
+
+// A restart with another endpoint and a smaller queue: the events the spool kept go to the
+// new endpoint with their own parameters, those beyond the new capacity are reported as
+// dropped at open, and the spool ends empty.
+TEST(SpoolTracker, ReopenedWithANewEndpointAndASmallerQueueDeliversThereAndReportsTheRest) {
+  pixel_test::temp_dir tmp("pixel-spool-tracker");
+  const fs::path dir = tmp / "spool";
+  std::vector<std::string> ids;
+  {
+    refused_port dead;
+    auto t = create(spool_options(dead.url(), dir));
+    ASSERT_TRUE(t) << t.error().message();
+    for (int i = 0; i < 5; ++i) {
+      auto id = t->track({{"n", std::to_string(i)}});
+      ASSERT_TRUE(id);
+      ids.emplace_back(id->view());
+    }
+    t->shutdown(0ms);
+  }
+  http_server server;
+  auto o = spool_options(server.base_url() + "/elsewhere/p.gif", dir);
+  o.queue_capacity = 3;
+  result_log log;
+  log.attach(o);
+  auto t = create(std::move(o));
+  ASSERT_TRUE(t) << t.error().message();
+  ASSERT_TRUE(t->flush(30s));
+  ASSERT_TRUE(log.wait_for(5));
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  std::set<std::string> delivered_ids;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    EXPECT_EQ(requests[i].path, "/elsewhere/p.gif");
+    delivered_ids.insert(requests[i].param("eid"));
+  }
+  EXPECT_EQ(delivered_ids, (std::set<std::string>{ids[0], ids[1], ids[2]}));  // the oldest
+  std::set<std::string> dropped_ids;
+  for (const auto& e : log.snapshot()) {
+    if (e.what != outcome::dropped) continue;
+    dropped_ids.insert(e.id);
+    EXPECT_NE(e.message.find("beyond the bounds (queue_capacity 3"), std::string::npos)
+        << e.message;
+  }
+  EXPECT_EQ(dropped_ids, (std::set<std::string>{ids[3], ids[4]}));
+  const auto s = t->stats();
+  EXPECT_EQ(s.delivered, 3u);
+  EXPECT_EQ(s.dropped, 2u);
+  EXPECT_EQ(total(s), 5u);
+  t->shutdown(1s);
+  EXPECT_EQ(rows_on_disk(dir, tmp / "sqlite.log"), "0\n");
+}
