@@ -31,9 +31,9 @@ namespace pixel::detail {
 // endpoint configured then. Times are wall-clock Unix milliseconds, so that ages carry over
 // a restart.
 struct spool_row {
-  std::uint64_t key = 0;  // unique; 0 on insert: the spool assigns the next free one
-  std::string id;         // event id text
-  std::string query;      // the URL's query (after '?'), percent-encoded as sent
+  std::uint64_t key = 0;   // unique; 0 on insert: the spool assigns the next free one
+  std::string id;          // event id text
+  std::string query;       // the URL's query (after '?'), percent-encoded as sent
   std::string user_agent;  // empty: the tracker's
   std::uint32_t attempts = 0;
   std::uint32_t budget_used = 0;

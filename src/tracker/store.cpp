@@ -349,9 +349,9 @@ class memory_store final : public event_store {
   ledger ledger_;
   std::size_t recovered_ = 0;
   std::vector<stored_event> dropped_at_open_;  // until take_dropped_at_open()
-  std::uint64_t bytes_ = 0;           // URL + User-Agent bytes of waiting events
-  std::size_t reserved_ = 0;          // events being written to the journal
-  std::uint64_t reserved_bytes_ = 0;  // and their bytes
+  std::uint64_t bytes_ = 0;                    // URL + User-Agent bytes of waiting events
+  std::size_t reserved_ = 0;                   // events being written to the journal
+  std::uint64_t reserved_bytes_ = 0;           // and their bytes
   bool closed_ = false;
   std::vector<stored_event> ring_;  // new events, FIFO
   std::size_t head_ = 0;
