@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -263,6 +264,12 @@ result<opened> open_db(const std::string& path, spool_recovery& found) {
     found.rows.clear();
     return fail(r.error());
   }
+  // The header (and the application id) into the database file itself, not only the WAL:
+  // each commit checks it there (spool::check_file).
+  if (auto r = query_text(o.db, "PRAGMA wal_checkpoint(PASSIVE)", "cannot checkpoint " + path);
+      !r) {
+    return fail(r.error());
+  }
   return o;
 }
 
@@ -322,6 +329,13 @@ result<std::unique_ptr<spool>> spool::open(const spool_config& config, spool_rec
     return db.error();
   }
   std::unique_ptr<spool> s(new spool(config, lock_fd, db->db, path, db->next_key));
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int e = errno;
+    return error(errc_from_errno(e), "cannot stat the spool " + path + ": " + std::strerror(e));
+  }
+  s->file_dev_ = static_cast<std::uint64_t>(st.st_dev);
+  s->file_ino_ = static_cast<std::uint64_t>(st.st_ino);
   if (auto r = s->prepare(); !r) return r.error();
   try {
     s->writer_ = std::thread([p = s.get()] { p->run_writer(); });
@@ -527,8 +541,42 @@ void spool::lead(std::unique_lock<std::mutex>& lock, bool durable) {
   retired_ = std::move(g);  // freed by the next leader, outside the lock
 }
 
+result<void> spool::check_file() const {
+  auto gone = [&](const std::string& what) {
+    return error(errc::spool_corrupt, "the spool " + db_path_ + " " + what +
+                                          " while in use: events are no longer kept on disk");
+  };
+  // The path by stat(2), and the header through SQLite's own descriptor: opening and
+  // closing another one would drop SQLite's POSIX locks on the file (close(2) releases
+  // every lock the process holds on it).
+  struct stat st {};
+  if (::stat(db_path_.c_str(), &st) != 0) return gone("was removed");
+  if (static_cast<std::uint64_t>(st.st_dev) != file_dev_ ||
+      static_cast<std::uint64_t>(st.st_ino) != file_ino_) {
+    return gone("was replaced by another file");
+  }
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK ||
+      file == nullptr || file->pMethods == nullptr) {
+    return error(errc::spool_io, "cannot reach the spool file " + db_path_);
+  }
+  unsigned char header[100] = {};
+  if (file->pMethods->xRead(file, header, sizeof header, 0) != SQLITE_OK) {
+    return gone("was truncated");
+  }
+  // A SQLite database begins with this text; its application id is at byte 68, big-endian.
+  const std::uint32_t app = (std::uint32_t{header[68]} << 24) | (std::uint32_t{header[69]} << 16) |
+                            (std::uint32_t{header[70]} << 8) | std::uint32_t{header[71]};
+  if (std::memcmp(header, "SQLite format 3", 16) != 0 ||
+      app != static_cast<std::uint32_t>(k_application_id)) {
+    return gone("was overwritten");
+  }
+  return {};
+}
+
 result<void> spool::write(group& g, bool durable) {
   const active_scope writing;  // a fork waits: SQLite's locks are never held across it
+  if (auto ok = check_file(); !ok) return ok;
   const int level = durable ? 2 : 1;
   if (synchronous_ != level) {
     if (auto r = exec(db_, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",

@@ -121,6 +121,7 @@ class spool {
   // writing. Only one caller at a time (committing_).
   void lead(std::unique_lock<std::mutex>& lock, bool durable);
   result<void> write(group& g, bool durable);
+  result<void> check_file() const;
   result<std::uint64_t> stage(spool_row row, bool durable);
   spool_row* staged(std::uint64_t key);     // a staged insert, under mutex_
   void note_work(bool wake_writer = true);  // a write staged into open_, under mutex_
@@ -135,6 +136,10 @@ class spool {
   sqlite3_stmt* update_stmt_ = nullptr;
   sqlite3_stmt* delete_stmt_ = nullptr;
   int synchronous_ = -1;  // the PRAGMA synchronous in force (1 NORMAL, 2 FULL)
+  // The database file as opened: a commit first checks that it is still this file with a
+  // spool's header (SQLite would not notice it overwritten until it next reads a page).
+  std::uint64_t file_dev_ = 0;
+  std::uint64_t file_ino_ = 0;
 
   mutable std::mutex mutex_;
   std::condition_variable done_cv_;    // a commit finished

@@ -456,3 +456,36 @@ TEST(Spool, BadConfigurationIsInvalidArgument) {
 }
 
 }  // namespace
+
+// The database overwritten, replaced or removed under an open spool: the next commit fails
+// with spool_corrupt, and so does every insert after it.
+TEST(Spool, AFileOverwrittenReplacedOrRemovedWhileOpenFailsTheNextCommit) {
+  for (const char* how : {"overwritten", "replaced by another file", "removed"}) {
+    SCOPED_TRACE(how);
+    pixel_test::temp_dir tmp("pixel-spool");
+    spool_recovery found;
+    auto s = open_ok(config_for(tmp.path()), found);
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->insert_durable(row(1)));
+    const fs::path db = tmp / "events.db";
+    if (std::string(how) == "overwritten") {
+      std::ofstream(db, std::ios::binary | std::ios::trunc) << std::string(8192, 'x');
+    } else if (std::string(how) == "removed") {
+      fs::remove(db);
+    } else {
+      fs::copy_file(db, tmp / "copy.db");
+      fs::rename(tmp / "copy.db", db);
+    }
+    ASSERT_TRUE(s->insert(row(2)));  // staged; the commit finds out
+    const auto committed = s->commit(false);
+    ASSERT_FALSE(committed);
+    EXPECT_EQ(committed.code(), errc::spool_corrupt);
+    EXPECT_NE(committed.error().message().find(std::string("was ") + how + " while in use"),
+              std::string::npos)
+        << committed.error().message();
+    const auto refused = s->insert(row(3));
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.code(), errc::spool_corrupt);
+    EXPECT_EQ(s->insert_durable(row(4)).code(), errc::spool_corrupt);
+  }
+}
