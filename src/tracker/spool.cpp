@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "tracker/file_lock.hpp"
 #include "tracker/fork.hpp"
 
 namespace pixel::detail {
@@ -112,9 +112,9 @@ result<std::string> query_text(sqlite3* db, const char* sql, const std::string& 
   return r;
 }
 
-// flock on dir/spool.lock: held for the spool's life, released by close() or by the process
-// dying (so a kill -9 never leaves a stale lock). Locks belong to the open file
-// description, so a second open in the same process conflicts too.
+// A lock on dir/spool.lock (tracker/file_lock.hpp: flock, where there is one): held for
+// the spool's life, released by close() or by the process dying (so a kill -9 never leaves
+// a stale lock).
 result<int> take_lock(const std::string& dir) {
   const std::string path = dir + "/" + k_lock_name;
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -123,7 +123,7 @@ result<int> take_lock(const std::string& dir) {
     return error(errc_from_errno(e),
                  "cannot open the spool lock " + path + ": " + std::strerror(e));
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  if (const lock_result locked = lock_exclusive(fd); locked != lock_result::taken) {
     const int e = errno;
     std::string holder;
     char buf[32] = {};
@@ -131,7 +131,7 @@ result<int> take_lock(const std::string& dir) {
     if (n > 0) holder.assign(buf, static_cast<std::size_t>(n));
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
     ::close(fd);
-    if (e == EWOULDBLOCK) {
+    if (locked == lock_result::held_elsewhere) {
       return error(errc::spool_locked, "the spool " + dir + " is in use by another tracker" +
                                            (holder.empty() ? "" : " (process " + holder + ")"));
     }
