@@ -32,13 +32,8 @@
 
 #include "pixel/version.h" /* PIXEL_VERSION_MAJOR, _MINOR, _PATCH, _NUM, _STRING */
 
-#if defined(_WIN32)
-#if defined(PIXEL_C_BUILDING)
-#define PIXEL_API __declspec(dllexport)
-#else
-#define PIXEL_API __declspec(dllimport)
-#endif
-#elif defined(__GNUC__) || defined(__clang__)
+/* Linux, and POSIX systems with the portable poller (README, "Platforms"); not Windows. */
+#if defined(__GNUC__) || defined(__clang__)
 #define PIXEL_API __attribute__((visibility("default")))
 #else
 #define PIXEL_API
