@@ -44,7 +44,7 @@ if(NOT LIBRARY)
   endif()
 endif()
 
-# The file is named by its SONAME (libpixel.so.0), as the loaders look for it.
+# The file is named by its SONAME (libpixel.so.1), as the loaders look for it.
 get_filename_component(_real ${LIBRARY} REALPATH)
 get_filename_component(_name ${_real} NAME)
 string(REGEX MATCH "^libpixel\\.so\\.[0-9]+" _soname "${_name}")

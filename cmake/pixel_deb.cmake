@@ -1,12 +1,12 @@
 # Debian packages of the install components, built by `cpack -G DEB` (scripts/package.sh):
-# libpixel0, libpixel-dev and pixel-tools, each with its copyright and changelog, their
+# libpixel${PIXEL_SOVERSION} (libpixel1), libpixel-dev and pixel-tools, each with its copyright and changelog, their
 # dependencies computed by dpkg-shlibdeps.
 option(PIXEL_INSTALL_MAN "Install the pixel(1) man page, generated from --help by help2man" OFF)
 
 set(PIXEL_DEB_RELEASE 1)
 set(PIXEL_DEB_VERSION ${PROJECT_VERSION}-${PIXEL_DEB_RELEASE})
 set(PIXEL_DEB_MAINTAINER "The pixel authors <maintainers@pixel.invalid>")
-set(PIXEL_DEB_PACKAGES lib=libpixel0 dev=libpixel-dev tools=pixel-tools)
+set(PIXEL_DEB_PACKAGES lib=libpixel${PIXEL_SOVERSION} dev=libpixel-dev tools=pixel-tools)
 find_program(PIXEL_GZIP gzip REQUIRED)  # before its first use: the man page and the changelog
 
 if(TARGET pixel_cli AND PIXEL_INSTALL_MAN)
@@ -73,7 +73,7 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
 
 set(CPACK_DEBIAN_LIB_PACKAGE_SECTION libs)
-# shlibs (for packages linking libpixel.so.0) and the ldconfig trigger; CPack would
+# shlibs (for packages linking libpixel.so.${PIXEL_SOVERSION}) and the ldconfig trigger; CPack would
 # otherwise call ldconfig from postinst and postrm, which ours leave to the trigger.
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_LIB_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/cmake/debian/triggers
@@ -83,12 +83,12 @@ libpixel builds tracking-pixel URLs and <img> tags for a CloudFront
 distribution with real-time logs, and delivers pixel events in the
 background with retries, bounded queues and timeouts.
 .
-This package holds the shared library libpixel.so.0 with the C API, which
+This package holds the shared library libpixel.so.${PIXEL_SOVERSION} with the C API, which
 the Python, Node.js and Rust bindings load.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-  "libpixel0 (= ${PIXEL_DEB_VERSION}), libcurl4-openssl-dev | libcurl-dev, zlib1g-dev, libssl-dev")
+  "libpixel${PIXEL_SOVERSION} (= ${PIXEL_DEB_VERSION}), libcurl4-openssl-dev | libcurl-dev, zlib1g-dev, libssl-dev")
 set(CPACK_DEBIAN_DEV_DESCRIPTION "tracking-pixel SDK for CloudFront real-time logs (development files)
 libpixel builds tracking-pixel URLs and <img> tags for a CloudFront
 distribution with real-time logs, and delivers pixel events in the

@@ -4,7 +4,7 @@
 #   - with PIXEL_INSTALL (on for the top-level project only): install rules for the
 #     CMake package, pkg-config files and the tool, in three components that CPack turns
 #     into Debian packages (scripts/package.sh):
-#       lib   -> libpixel0     libpixel.so.0, the C ABI
+#       lib   -> libpixel1     libpixel.so.1, the C ABI (PIXEL_SOVERSION)
 #       dev   -> libpixel-dev  headers, libpixelcpp.a, CMake package, pkg-config files
 #       tools -> pixel-tools   the pixel command and its man page
 include(CMakePackageConfigHelpers)
@@ -29,7 +29,8 @@ endif()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/pixel
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev
   FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h")
-install(FILES ${PROJECT_BINARY_DIR}/include/pixel/version.hpp
+install(FILES ${PROJECT_BINARY_DIR}/include/pixel/version.h
+  ${PROJECT_BINARY_DIR}/include/pixel/version.hpp
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/pixel COMPONENT dev)
 
 install(TARGETS ${_pixel_targets}

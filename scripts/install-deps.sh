@@ -7,8 +7,8 @@ packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git ca-certificates
   clang libclang-rt-14-dev
-  # lint (scripts/lint.sh) and Debian packages (scripts/package.sh)
-  clang-format clang-tidy dpkg-dev lintian help2man gzip xz-utils
+  # lint (scripts/lint.sh), Debian packages and their ABI check (scripts/package.sh)
+  clang-format clang-tidy dpkg-dev lintian help2man gzip xz-utils abigail-tools
   # libraries
   libcurl4-openssl-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcpp-httplib-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev libssl-dev zlib1g-dev
@@ -17,6 +17,7 @@ packages=(
   nginx-light libnginx-mod-http-echo wrk openssl curl procps python3 python3-pip python3-venv
   chromium mawk
   sqlite3  # the spool tests read the database with SQLite's own shell
+  gunicorn  # the Python binding under a pre-forking server (bindings/python/tests)
 )
 
 missing=()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Debian packages libpixel0, libpixel-dev and pixel-tools into build/packages/
+# Builds the Debian packages libpixel1, libpixel-dev and pixel-tools into build/packages/
 # (a Release build under /usr with Debian's hardening flags, then CPack), and checks each
 # with lintian: any error fails, warnings are printed.
 #   scripts/package.sh [OUTPUT_DIR]

@@ -15,16 +15,19 @@ const fs = require('fs');
 const path = require('path');
 const koffi = require('koffi');
 
+// libpixel.so.<ABI> (PIXEL_ABI_VERSION), tried first; test/abi.test.js checks it.
+const LIBRARY_NAME = 'libpixel.so.1';
+
 function loadLibrary() {
   const candidates = [];
   if (process.env.PIXEL_LIBRARY) {
     candidates.push(process.env.PIXEL_LIBRARY);  // an explicit choice: no fallback
   } else {
-    for (const name of ['libpixel.so.0', 'libpixel.so', 'libpixel.dylib', 'pixel.dll']) {
+    for (const name of [LIBRARY_NAME, 'libpixel.so', 'libpixel.dylib', 'pixel.dll']) {
       const p = path.join(__dirname, name);
       if (fs.existsSync(p)) candidates.push(p);
     }
-    candidates.push('libpixel.so.0', 'libpixel.so');
+    candidates.push(LIBRARY_NAME, 'libpixel.so');
   }
   const errors = [];
   for (const c of candidates) {
@@ -40,18 +43,27 @@ function loadLibrary() {
 
 const lib = loadLibrary();
 
-koffi.struct('pixel_param', {key: 'const char *', value: 'const char *'});
-koffi.struct('pixel_stats', {
-  queued: 'uint64_t', in_flight: 'uint64_t', delivered: 'uint64_t', retried: 'uint64_t',
-  failed: 'uint64_t', expired: 'uint64_t', dropped: 'uint64_t', concurrency_limit: 'uint64_t',
-});
-const EventResultType = koffi.struct('pixel_event_result', {
-  event_id: 'const char *', outcome: 'int', attempts: 'uint32_t', http_status: 'long',
-  transport_error: 'int', message: 'const char *',
-});
-koffi.struct('pixel_event', {
-  params: 'const pixel_param *', count: 'size_t', user_agent: 'const char *',
-});
+// The struct layouts of pixel.h, here only; test/abi.test.js checks each against the C
+// compiler's (bindings/abi_layout.c). pixel_stats, pixel_event and pixel_event_result begin
+// with their size (set by the side that allocates them); fields are appended, never moved.
+const STRUCTS = {
+  pixel_param: koffi.struct('pixel_param', {key: 'const char *', value: 'const char *'}),
+  pixel_stats: koffi.struct('pixel_stats', {
+    size: 'size_t', queued: 'uint64_t', in_flight: 'uint64_t', delivered: 'uint64_t',
+    retried: 'uint64_t', failed: 'uint64_t', expired: 'uint64_t', dropped: 'uint64_t',
+    concurrency_limit: 'uint64_t',
+  }),
+  pixel_event_result: koffi.struct('pixel_event_result', {
+    size: 'size_t', event_id: 'const char *', outcome: 'int', attempts: 'uint32_t',
+    http_status: 'long', transport_error: 'int', message: 'const char *',
+  }),
+  pixel_event: koffi.struct('pixel_event', {
+    size: 'size_t', params: 'const pixel_param *', count: 'size_t', user_agent: 'const char *',
+  }),
+};
+const EventResultType = STRUCTS.pixel_event_result;
+const STATS_SIZE = koffi.sizeof(STRUCTS.pixel_stats);
+const EVENT_SIZE = koffi.sizeof(STRUCTS.pixel_event);
 const EVENT_ID_SIZE = 27;
 koffi.opaque('pixel_options');
 koffi.opaque('pixel_tracker');
@@ -103,7 +115,7 @@ const SIGNATURES = [
       'size_t count, const char *user_agent)',
   'int pixel_track_event(pixel_tracker *tracker, const pixel_event *event, _Out_ uint8_t *id_out)',
   'int pixel_tracker_flush(pixel_tracker *tracker, uint32_t timeout_ms)',
-  'int pixel_tracker_stats(const pixel_tracker *tracker, _Out_ pixel_stats *out)',
+  'int pixel_tracker_stats(const pixel_tracker *tracker, _Inout_ pixel_stats *out)',
   'int pixel_tracker_shutdown(pixel_tracker *tracker, uint32_t timeout_ms)',
   'void pixel_tracker_free(pixel_tracker *tracker)',
 ];
@@ -362,7 +374,8 @@ class Tracker {
     const ua = userAgent === undefined || userAgent === null ? null :
                                                                cString(userAgent, 'userAgent');
     const id = Buffer.alloc(EVENT_ID_SIZE);
-    check(native.pixel_track_event(h, {params: ps, count: ps.length, user_agent: ua}, id));
+    check(native.pixel_track_event(
+        h, {size: EVENT_SIZE, params: ps, count: ps.length, user_agent: ua}, id));
     return id.toString('latin1', 0, EVENT_ID_SIZE - 1);
   }
 
@@ -378,7 +391,7 @@ class Tracker {
   // The counters: queued, in_flight, delivered, retried, failed, expired, dropped (Numbers).
   stats() {
     if (this._handle === null) return {...this._finalStats};
-    const s = {};
+    const s = {size: STATS_SIZE};
     check(native.pixel_tracker_stats(this._handle, s));
     const out = {};
     for (const n of STAT_NAMES) out[n] = Number(s[n]);
@@ -405,5 +418,5 @@ class Tracker {
 }
 
 module.exports = {
-  version, buildUrl, imgTag, Tracker, PixelError, native, SIGNATURES,
+  version, buildUrl, imgTag, Tracker, PixelError, native, SIGNATURES, STRUCTS, LIBRARY_NAME,
 };

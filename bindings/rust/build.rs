@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Links libpixel: the file named by PIXEL_LIBRARY, else -lpixel from PIXEL_LIB_DIR, else
-// from pkg-config (pixel.pc), else a libpixel.so.0 built here from the repository's C++
+// from pkg-config (pixel.pc), else a libpixel.so.1 built here from the repository's C++
 // sources with CMake (cmake/build_libpixel.cmake, into OUT_DIR). The directory goes into
 // the rpath, ahead of $ORIGIN, so tests and binaries find the same library at run time.
 use std::env;
@@ -37,7 +37,7 @@ fn from_pkg_config() -> Option<Vec<String>> {
     Some(text.split_whitespace().filter_map(|f| f.strip_prefix("-L")).map(String::from).collect())
 }
 
-// Builds libpixel.so.0 with CMake from the source tree this crate sits in.
+// Builds libpixel.so.1 with CMake from the source tree this crate sits in.
 fn build_with_cmake() -> PathBuf {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let source = manifest.join("../..");
@@ -64,7 +64,7 @@ fn build_with_cmake() -> PathBuf {
     if !status.success() {
         panic!("pixel: building libpixel with CMake failed ({status})");
     }
-    dest.join("libpixel.so.0")
+    dest.join("libpixel.so.1")
 }
 
 fn main() {

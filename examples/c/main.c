@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   pixel_status st;
   pixel_options* opts;
   pixel_tracker* tracker = NULL;
-  pixel_stats stats;
+  pixel_stats stats = PIXEL_STATS_INIT;
   outcomes seen = {0, 0};
   long i;
 

@@ -5,9 +5,8 @@
 
 // The compiled C++ library hides its symbols by default; its public API is marked with
 // PIXEL_CXX_API so that it stays visible when libpixelcpp is built as a shared library.
-#if defined(_WIN32)
-#define PIXEL_CXX_API
-#elif defined(__GNUC__) || defined(__clang__)
+// (Linux, and POSIX systems with the portable poller: README, "Platforms"; not Windows.)
+#if defined(__GNUC__) || defined(__clang__)
 #define PIXEL_CXX_API __attribute__((visibility("default")))
 #else
 #define PIXEL_CXX_API

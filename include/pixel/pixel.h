@@ -16,6 +16,13 @@
  * - NULL where a pointer is required gives PIXEL_ERR_INVALID_ARGUMENT; nothing aborts.
  * - A failing call leaves a message for the calling thread in pixel_last_error().
  * - Output strings go into the caller's buffer, snprintf-style (see pixel_url_build).
+ * - Structs that may grow (pixel_stats, pixel_event, pixel_event_result) begin with
+ *   `size_t size`, the struct's size as the side that allocated it knows it. New fields are
+ *   only ever appended; the library reads and writes only the fields inside `size`, so a
+ *   program built against an older pixel.h keeps working with a newer libpixel.so.1 (and a
+ *   newer program with an older one, which leaves the fields it does not know untouched).
+ *   Compile-time version: PIXEL_VERSION_NUM (MAJOR * 10000 + MINOR * 100 + PATCH);
+ *   run-time: pixel_version().
  */
 #ifndef PIXEL_PIXEL_H
 #define PIXEL_PIXEL_H
@@ -23,13 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(_WIN32)
-#if defined(PIXEL_C_BUILDING)
-#define PIXEL_API __declspec(dllexport)
-#else
-#define PIXEL_API __declspec(dllimport)
-#endif
-#elif defined(__GNUC__) || defined(__clang__)
+#include "pixel/version.h" /* PIXEL_VERSION_MAJOR, _MINOR, _PATCH, _NUM, _STRING */
+
+/* Linux, and POSIX systems with the portable poller (README, "Platforms"); not Windows. */
+#if defined(__GNUC__) || defined(__clang__)
 #define PIXEL_API __attribute__((visibility("default")))
 #else
 #define PIXEL_API
@@ -60,10 +64,15 @@ typedef struct pixel_param {
 } pixel_param; /* NUL-terminated UTF-8 */
 enum { PIXEL_URL_EVENT_ID = 1u, PIXEL_URL_TIMESTAMP = 2u };
 typedef enum pixel_img_style { PIXEL_IMG_EMAIL = 0, PIXEL_IMG_PAGE = 1 } pixel_img_style;
+/* Filled by pixel_tracker_stats. The caller sets `size` (PIXEL_STATS_INIT does); fields
+   are appended in later versions, never moved. */
 typedef struct pixel_stats {
+  size_t size; /* sizeof(pixel_stats), set by the caller */
   uint64_t queued, in_flight, delivered, retried, failed, expired, dropped;
   uint64_t concurrency_limit; /* transfers in flight allowed now (the adaptive limit) */
 } pixel_stats;
+#define PIXEL_STATS_INIT \
+  { sizeof(pixel_stats), 0, 0, 0, 0, 0, 0, 0, 0 }
 typedef struct pixel_options pixel_options;
 typedef struct pixel_tracker pixel_tracker;
 
@@ -99,8 +108,11 @@ typedef enum pixel_transport_error {
   PIXEL_TRANSPORT_OTHER = 10       /* anything else (a local failure) */
 } pixel_transport_error;
 
-/* Passed to a pixel_result_callback. The strings are valid during the call only. */
+/* Passed to a pixel_result_callback. The strings are valid during the call only. `size` is
+   the library's sizeof(pixel_event_result): read a field appended in a later version only
+   when `size` covers it (offsetof(pixel_event_result, field) + sizeof(field) <= size). */
 typedef struct pixel_event_result {
+  size_t size;          /* set by the library */
   const char* event_id; /* 26 characters, NUL-terminated */
   pixel_outcome outcome;
   uint32_t attempts;                     /* requests sent for this event */
@@ -111,12 +123,16 @@ typedef struct pixel_event_result {
 
 #define PIXEL_EVENT_ID_SIZE 27 /* 26 characters and the NUL */
 
-/* One event for pixel_track_event. */
+/* One event for pixel_track_event. The caller sets `size` (PIXEL_EVENT_INIT does); a field
+   beyond it takes its default. */
 typedef struct pixel_event {
+  size_t size;               /* sizeof(pixel_event), set by the caller */
   const pixel_param* params; /* may be NULL when count is 0 */
   size_t count;
   const char* user_agent; /* NULL: the tracker's User-Agent */
 } pixel_event;
+#define PIXEL_EVENT_INIT \
+  { sizeof(pixel_event), NULL, 0, NULL }
 
 /* Called once per event with its outcome, on the tracker's worker thread (or, for
    queue-full drops, on the thread calling pixel_track). Keep it short; it may call
@@ -302,14 +318,18 @@ PIXEL_API pixel_status pixel_track_with_user_agent(pixel_tracker* tracker,
                                                    const char* user_agent);
 /* As pixel_track; on PIXEL_OK writes the event id (the eid sent, and the one later passed
    to the result callback) into id_out, which may be NULL. On an error id_out holds "".
-   Errors: as pixel_track, and INVALID_UTF8 or INVALID_ARGUMENT for a bad user_agent. */
+   Errors: as pixel_track, INVALID_UTF8 or INVALID_ARGUMENT for a bad user_agent, and
+   INVALID_ARGUMENT when event->size is smaller than the first version of pixel_event
+   (size, params, count). */
 PIXEL_API pixel_status pixel_track_event(pixel_tracker* tracker, const pixel_event* event,
                                          char id_out[PIXEL_EVENT_ID_SIZE]);
 /* Waits until every event tracked before the call has an outcome (OK) or the timeout
    passes (PIXEL_ERR_TIMEOUT). */
 PIXEL_API pixel_status pixel_tracker_flush(pixel_tracker* tracker,
                                            uint32_t timeout_ms); /* OK or TIMEOUT */
-/* A snapshot of the counters: queued and in_flight are current counts, the rest totals. */
+/* A snapshot of the counters: queued and in_flight are current counts, the rest totals.
+   Fills the fields that out->size covers and leaves the rest of the caller's struct
+   alone. INVALID_ARGUMENT when out->size is smaller than size_t (not set). */
 PIXEL_API pixel_status pixel_tracker_stats(const pixel_tracker* tracker, pixel_stats* out);
 /* Stops accepting events, flushes up to timeout_ms, then drops what is left (counted and
    reported). Returns by its deadline. OK also when events had to be dropped (see

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -180,6 +181,53 @@ static_assert(PIXEL_TRANSPORT_DNS == static_cast<int>(pixel::transport_error::dn
                   PIXEL_TRANSPORT_PROTOCOL == static_cast<int>(pixel::transport_error::protocol) &&
                   PIXEL_TRANSPORT_OTHER == static_cast<int>(pixel::transport_error::other),
               "pixel_transport_error mirrors pixel::transport_error");
+
+// ---- size-prefixed structs: the fields both sides know ----
+
+// A field of a size-prefixed struct: where it is and how long.
+struct field {
+  std::size_t offset;
+  std::size_t length;
+};
+#define PIXEL_FIELD(type, member)                                       \
+  field {                                                               \
+    offsetof(type, member), sizeof(static_cast<type*>(nullptr)->member) \
+  }
+
+// Copies from `from` to `to` the fields (after `size`) that lie wholly inside `size` bytes:
+// what both the caller's and the library's version of the struct have.
+template <std::size_t N>
+void copy_known(void* to, const void* from, std::size_t size, const field (&fields)[N]) noexcept {
+  for (const field& f : fields) {
+    if (f.offset + f.length > size) continue;
+    std::memcpy(static_cast<char*>(to) + f.offset, static_cast<const char*>(from) + f.offset,
+                f.length);
+  }
+}
+
+constexpr field stats_fields[] = {
+    PIXEL_FIELD(pixel_stats, queued),    PIXEL_FIELD(pixel_stats, in_flight),
+    PIXEL_FIELD(pixel_stats, delivered), PIXEL_FIELD(pixel_stats, retried),
+    PIXEL_FIELD(pixel_stats, failed),    PIXEL_FIELD(pixel_stats, expired),
+    PIXEL_FIELD(pixel_stats, dropped),   PIXEL_FIELD(pixel_stats, concurrency_limit),
+};
+constexpr field event_fields[] = {
+    PIXEL_FIELD(pixel_event, params),
+    PIXEL_FIELD(pixel_event, count),
+    PIXEL_FIELD(pixel_event, user_agent),
+};
+// The first pixel_event: size, params, count.
+constexpr std::size_t event_min_size = offsetof(pixel_event, count) + sizeof(size_t);
+static_assert(offsetof(pixel_stats, size) == 0 && offsetof(pixel_event, size) == 0 &&
+                  offsetof(pixel_event_result, size) == 0,
+              "size comes first");
+
+// The caller's size field, read without assuming the rest of the struct exists.
+std::size_t size_of(const void* s) noexcept {
+  std::size_t n;
+  std::memcpy(&n, s, sizeof n);
+  return n;
+}
 
 pixel_transport_error to_c(pixel::transport_error e) noexcept {
   return static_cast<pixel_transport_error>(static_cast<int>(e));
@@ -593,6 +641,7 @@ pixel_status pixel_tracker_new(const pixel_options* options, pixel_tracker** out
           // Out of memory: the outcome still reaches the caller, without its text.
         }
         pixel_event_result c{};
+        c.size = sizeof c;
         c.event_id = id;
         switch (r.outcome) {
           case pixel::outcome::delivered:
@@ -640,7 +689,15 @@ pixel_status pixel_track_event(pixel_tracker* tracker, const pixel_event* event,
   return guarded([&] {
     if (id_out != nullptr) id_out[0] = '\0';
     if (event == nullptr) return null_argument("event");
-    return track(tracker, event->params, event->count, event->user_agent, id_out);
+    const std::size_t size = size_of(event);
+    if (size < event_min_size) {
+      return fail(PIXEL_ERR_INVALID_ARGUMENT,
+                  "event->size is " + std::to_string(size) +
+                      ": set it to sizeof(pixel_event) (PIXEL_EVENT_INIT does)");
+    }
+    pixel_event e = PIXEL_EVENT_INIT;
+    copy_known(&e, event, size, event_fields);
+    return track(tracker, e.params, e.count, e.user_agent, id_out);
   });
 }
 
@@ -657,15 +714,23 @@ pixel_status pixel_tracker_stats(const pixel_tracker* tracker, pixel_stats* out)
   return guarded([&] {
     if (tracker == nullptr) return null_argument("tracker");
     if (out == nullptr) return null_argument("out");
+    const std::size_t size = size_of(out);
+    if (size < sizeof(size_t)) {
+      return fail(PIXEL_ERR_INVALID_ARGUMENT,
+                  "out->size is " + std::to_string(size) +
+                      ": set it to sizeof(pixel_stats) (PIXEL_STATS_INIT does)");
+    }
     const pixel::tracker_stats s = tracker->cpp.stats();
-    out->queued = s.queued;
-    out->in_flight = s.in_flight;
-    out->delivered = s.delivered;
-    out->retried = s.retried;
-    out->failed = s.failed;
-    out->expired = s.expired;
-    out->dropped = s.dropped;
-    out->concurrency_limit = s.concurrency_limit;
+    pixel_stats all = PIXEL_STATS_INIT;
+    all.queued = s.queued;
+    all.in_flight = s.in_flight;
+    all.delivered = s.delivered;
+    all.retried = s.retried;
+    all.failed = s.failed;
+    all.expired = s.expired;
+    all.dropped = s.dropped;
+    all.concurrency_limit = s.concurrency_limit;
+    copy_known(out, &all, size, stats_fields);
     return ok();
   });
 }

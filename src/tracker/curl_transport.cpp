@@ -1,10 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "tracker/curl_transport.hpp"
 
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -18,6 +14,7 @@
 
 #include "tracker/curl_connections.hpp"
 #include "tracker/policy.hpp"
+#include "tracker/poller.hpp"
 
 namespace pixel::detail {
 
@@ -103,11 +100,8 @@ CURLcode configure_easy(CURL* easy, const tracker_options& options, bool secure,
 }
 
 namespace {
-// libcurl's socket interface (curl_multi_socket_action) over an epoll set: libcurl says
-// which sockets it waits on and when its next timer is due, and is then run only for the
-// sockets that are ready and the timers that are due. curl_multi_perform would instead
-// run every transfer on each call, each with a poll() of its own socket (libcurl 7.88):
-// hundreds of system calls per wake-up with hundreds of transfers in flight.
+// One multi handle and its easy handles, driven by the poller of this build
+// (tracker/poller.hpp): which sockets are waited on, and how, is the poller's business.
 class curl_transport final : public transport {
  public:
   curl_transport(const tracker_options& options, bool secure)
@@ -119,33 +113,20 @@ class curl_transport final : public transport {
       if (t->busy) curl_multi_remove_handle(multi_, t->easy);
       curl_easy_cleanup(t->easy);
     }
-    if (multi_ != nullptr) curl_multi_cleanup(multi_);  // may still tell on_socket
+    if (multi_ != nullptr) curl_multi_cleanup(multi_);  // may still tell the poller
+    poller_.reset();
     if (share_ != nullptr) curl_share_cleanup(share_);
-    if (wake_fd_ >= 0) ::close(wake_fd_);
-    if (epoll_ >= 0) ::close(epoll_);
   }
 
   // Easy handles for the floor now (a configuration error shows at create), the others
   // when the in-flight limit first needs them.
   result<void> init(std::size_t capacity) {
     if (!curl_global_ready()) return error(errc::internal, "curl_global_init failed");
-    epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_ < 0)
-      return error(errc::internal, std::string("epoll_create1: ") + std::strerror(errno));
-    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wake_fd_ < 0) return error(errc::internal, std::string("eventfd: ") + std::strerror(errno));
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = wake_fd_;
-    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
-      return error(errc::internal, std::string("epoll_ctl: ") + std::strerror(errno));
-    }
     multi_ = curl_multi_init();
     if (multi_ == nullptr) return error(errc::internal, "curl_multi_init failed");
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &on_socket);
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &on_timer);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    auto p = make_poller(multi_);
+    if (!p) return p.error();
+    poller_ = std::move(*p);
     capacity_ = capacity;
     // TLS sessions shared by every easy handle: a new connection (after a GOAWAY, say)
     // resumes the session whichever handle opens it. One thread uses them: no lock.
@@ -212,41 +193,16 @@ class curl_transport final : public transport {
   // ready: a worker woken again and again by producers must not starve its transfers.
   void poll(std::chrono::milliseconds timeout, std::vector<completion>& out) override {
     const std::size_t before = out.size();
-    run_timers();
+    poller_->drive();
     collect(out);
     if (out.size() != before) return;
     timeout = std::max(timeout, std::chrono::milliseconds(0));
     if (in_flight() > 0) timeout = std::min(timeout, k_park_check);
-    if (timer_set_) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(timer_due_ - clock::now());
-      timeout = std::clamp(left, std::chrono::milliseconds(0), timeout);
-    }
-    std::array<epoll_event, 64> ready{};
-    const int n = ::epoll_wait(epoll_, ready.data(), static_cast<int>(ready.size()),
-                               static_cast<int>(timeout.count()));
-    for (int i = 0; i < n; ++i) {
-      const epoll_event& ev = ready[static_cast<std::size_t>(i)];
-      if (ev.data.fd == wake_fd_) {
-        std::uint64_t value = 0;
-        [[maybe_unused]] const ssize_t r = ::read(wake_fd_, &value, sizeof value);
-        continue;
-      }
-      // An error or a hang-up is read (or written) to find out what it was.
-      int bits = 0;
-      if ((ev.events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) bits |= CURL_CSELECT_IN;
-      if ((ev.events & (EPOLLOUT | EPOLLERR)) != 0) bits |= CURL_CSELECT_OUT;
-      int running = 0;
-      curl_multi_socket_action(multi_, ev.data.fd, bits, &running);
-    }
-    run_timers();
+    poller_->wait_and_drive(timeout);
     collect(out);
   }
 
-  void wake() noexcept override {
-    const std::uint64_t one = 1;
-    // Fails only when the counter would overflow: a wake-up is pending already.
-    [[maybe_unused]] const ssize_t r = ::write(wake_fd_, &one, sizeof one);
-  }
+  void wake() noexcept override { poller_->wake(); }
 
   void abort_all(std::vector<stored_event>& out) override {
     for (auto& t : transfers_) {
@@ -324,42 +280,6 @@ class curl_transport final : public transport {
     }
   }
 
-  // libcurl: wait for `what` on `s` (CURL_POLL_*), or no longer.
-  static int on_socket(CURL*, curl_socket_t s, int what, void* self, void*) {
-    const int ep = static_cast<curl_transport*>(self)->epoll_;
-    if (what == CURL_POLL_REMOVE) {
-      ::epoll_ctl(ep, EPOLL_CTL_DEL, s, nullptr);  // it may be closed already: no matter
-      return 0;
-    }
-    epoll_event ev{};
-    ev.events =
-        ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
-    ev.data.fd = s;
-    if (::epoll_ctl(ep, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT) {
-      ::epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev);
-    }
-    return 0;
-  }
-
-  // libcurl: run the timers in `ms` milliseconds (-1: no timer).
-  static int on_timer(CURLM*, long ms, void* self) {
-    auto* t = static_cast<curl_transport*>(self);
-    t->timer_set_ = ms >= 0;
-    if (ms >= 0) t->timer_due_ = clock::now() + std::chrono::milliseconds(ms);
-    return 0;
-  }
-
-  // Runs libcurl's timers when due (new transfers are due at once), then asks for the
-  // next one: the timer callback tells only changes.
-  void run_timers() {
-    if (!timer_set_ || clock::now() < timer_due_) return;
-    int running = 0;
-    curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
-    long ms = -1;
-    curl_multi_timeout(multi_, &ms);
-    on_timer(multi_, ms, this);
-  }
-
   // Moves the finished transfers (and any refused by start) to `out`.
   void collect(std::vector<completion>& out) {
     for (auto& c : refused_) out.push_back(std::move(c));
@@ -411,10 +331,7 @@ class curl_transport final : public transport {
   std::vector<transfer*> free_;
   std::vector<completion> refused_;  // start() could not add them
   clock::time_point next_park_check_{};
-  int epoll_ = -1;          // the sockets libcurl waits on, and wake_fd_
-  int wake_fd_ = -1;        // wake(): an eventfd
-  bool timer_set_ = false;  // libcurl's next timer, when set
-  clock::time_point timer_due_{};
+  std::unique_ptr<poller> poller_;  // after multi_ in destruction (see the destructor)
 };
 }  // namespace
 

@@ -1,10 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "tracker/parallel_transport.hpp"
 
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -17,41 +13,15 @@
 #include <utility>
 #include <vector>
 
+#include "tracker/fork.hpp"
+#include "tracker/poller.hpp"
+
 namespace pixel::detail {
 
 namespace {
 // The longest a lane with nothing to do waits before it looks at its inbox again (a guard:
 // the worker wakes it for every batch it hands over).
 constexpr std::chrono::milliseconds k_lane_idle_wait{250};
-
-// An eventfd: any thread signals, the worker waits with a timeout.
-class signal_fd {
- public:
-  signal_fd() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
-  ~signal_fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  signal_fd(const signal_fd&) = delete;
-  signal_fd& operator=(const signal_fd&) = delete;
-
-  bool valid() const noexcept { return fd_ >= 0; }
-  void raise() const noexcept {
-    const std::uint64_t one = 1;
-    // Fails only when the counter would overflow: it is raised already.
-    [[maybe_unused]] const ssize_t n = ::write(fd_, &one, sizeof one);
-  }
-  // Waits until raised or `timeout` passes, then lowers it.
-  void wait(std::chrono::milliseconds timeout) const noexcept {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) > 0) {
-      std::uint64_t value = 0;
-      [[maybe_unused]] const ssize_t n = ::read(fd_, &value, sizeof value);
-    }
-  }
-
- private:
-  int fd_;
-};
 
 struct lane {
   std::unique_ptr<transport> inner;
@@ -77,7 +47,8 @@ class parallel_transport final : public transport {
 
   result<void> init(std::size_t count, std::size_t capacity, const lane_factory& make_lane) {
     if (!signal_.valid()) {
-      return error(errc::internal, std::string("eventfd failed: ") + std::strerror(errno));
+      return error(errc::internal,
+                   std::string("cannot make a wake-up signal: ") + std::strerror(errno));
     }
     capacity_ = capacity;
     lanes_.reserve(count);
@@ -141,7 +112,10 @@ class parallel_transport final : public transport {
     const std::size_t before = out.size();
     collect(out);
     if (out.size() != before || timeout.count() <= 0) return;
-    signal_.wait(timeout);
+    {
+      const idle_scope waiting;  // a fork may happen meanwhile
+      signal_.wait(timeout);
+    }
     collect(out);
   }
 
@@ -164,6 +138,8 @@ class parallel_transport final : public transport {
  private:
   // A lane's thread: start what was handed over, drive the transfers, hand back what ended.
   void run(lane& l) {
+    // Inside the fork gate except while waiting in the lane's transport.
+    const active_scope active;
     std::vector<stored_event> todo;
     std::vector<completion> done;
     for (;;) {
@@ -218,7 +194,7 @@ class parallel_transport final : public transport {
     }
   }
 
-  signal_fd signal_;
+  wake_signal signal_;  // raised by the lanes for the worker
   std::size_t capacity_ = 0;
   std::size_t running_ = 0;  // the worker's: handed to a lane, not yet collected
   std::vector<std::unique_ptr<lane>> lanes_;

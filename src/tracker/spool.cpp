@@ -3,7 +3,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,12 +12,16 @@
 #include <filesystem>
 #include <utility>
 
+#include "tracker/file_lock.hpp"
+#include "tracker/fork.hpp"
+
 namespace pixel::detail {
 
 namespace {
 namespace fs = std::filesystem;
 
-constexpr int k_schema_version = 1;
+// 1: the events' full URLs; 2: their queries (migrated at open).
+constexpr int k_schema_version = 2;
 constexpr int k_application_id = 0x50584c31;  // "PXL1": a pixel spool, not another database
 constexpr const char* k_db_name = "events.db";
 constexpr const char* k_lock_name = "spool.lock";
@@ -28,7 +32,7 @@ constexpr const char* k_schema =
     "CREATE TABLE events("
     " key INTEGER PRIMARY KEY,"
     " eid TEXT NOT NULL,"
-    " url TEXT NOT NULL,"
+    " query TEXT NOT NULL,"
     " user_agent TEXT NOT NULL,"
     " attempts INTEGER NOT NULL,"
     " budget_used INTEGER NOT NULL,"
@@ -108,9 +112,9 @@ result<std::string> query_text(sqlite3* db, const char* sql, const std::string& 
   return r;
 }
 
-// flock on dir/spool.lock: held for the spool's life, released by close() or by the process
-// dying (so a kill -9 never leaves a stale lock). Locks belong to the open file
-// description, so a second open in the same process conflicts too.
+// A lock on dir/spool.lock (tracker/file_lock.hpp: flock, where there is one): held for
+// the spool's life, released by close() or by the process dying (so a kill -9 never leaves
+// a stale lock).
 result<int> take_lock(const std::string& dir) {
   const std::string path = dir + "/" + k_lock_name;
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -119,7 +123,7 @@ result<int> take_lock(const std::string& dir) {
     return error(errc_from_errno(e),
                  "cannot open the spool lock " + path + ": " + std::strerror(e));
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  if (const lock_result locked = lock_exclusive(fd); locked != lock_result::taken) {
     const int e = errno;
     std::string holder;
     char buf[32] = {};
@@ -127,7 +131,7 @@ result<int> take_lock(const std::string& dir) {
     if (n > 0) holder.assign(buf, static_cast<std::size_t>(n));
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
     ::close(fd);
-    if (e == EWOULDBLOCK) {
+    if (locked == lock_result::held_elsewhere) {
       return error(errc::spool_locked, "the spool " + dir + " is in use by another tracker" +
                                            (holder.empty() ? "" : " (process " + holder + ")"));
     }
@@ -157,7 +161,7 @@ void close_db(sqlite3* db) noexcept {
 result<void> load_rows(sqlite3* db, std::vector<spool_row>& rows, std::uint64_t& next_key) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db,
-                              "SELECT key, eid, url, user_agent, attempts, budget_used, "
+                              "SELECT key, eid, query, user_agent, attempts, budget_used, "
                               "created_ms, not_before_ms FROM events ORDER BY key",
                               -1, &stmt, nullptr);
   if (rc != SQLITE_OK) return sqlite_error(db, rc, "cannot read the spool");
@@ -175,7 +179,7 @@ result<void> load_rows(sqlite3* db, std::vector<spool_row>& rows, std::uint64_t&
     spool_row row;
     row.key = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
     row.id = text(1);
-    row.url = text(2);
+    row.query = text(2);
     row.user_agent = text(3);
     row.attempts = count(4);
     row.budget_used = count(5);
@@ -238,6 +242,19 @@ result<opened> open_db(const std::string& path, spool_recovery& found) {
   } else if (*app != std::to_string(k_application_id)) {
     return fail(error(errc::spool_corrupt,
                       path + " is a SQLite database but not a pixel spool; refusing to use it"));
+  } else if (*version == "1") {
+    // Schema 1 kept each event's full URL: keep its query only.
+    const char* migrate =
+        "BEGIN IMMEDIATE;"
+        "ALTER TABLE events RENAME COLUMN url TO query;"
+        "UPDATE events SET query = CASE WHEN instr(query, '?') > 0"
+        " THEN substr(query, instr(query, '?') + 1) ELSE '' END;"
+        "PRAGMA user_version=2;"
+        "COMMIT;";
+    if (auto r = exec(o.db, migrate, "cannot upgrade the spool " + path); !r) {
+      sqlite3_exec(o.db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return fail(r.error());
+    }
   } else if (*version != std::to_string(k_schema_version)) {
     return fail(error(errc::spool_corrupt, "the spool " + path + " has schema version " + *version +
                                                "; this version of pixel reads " +
@@ -245,6 +262,12 @@ result<opened> open_db(const std::string& path, spool_recovery& found) {
   }
   if (auto r = load_rows(o.db, found.rows, o.next_key); !r) {
     found.rows.clear();
+    return fail(r.error());
+  }
+  // The header (and the application id) into the database file itself, not only the WAL:
+  // each commit checks it there (spool::check_file).
+  if (auto r = query_text(o.db, "PRAGMA wal_checkpoint(PASSIVE)", "cannot checkpoint " + path);
+      !r) {
     return fail(r.error());
   }
   return o;
@@ -306,6 +329,13 @@ result<std::unique_ptr<spool>> spool::open(const spool_config& config, spool_rec
     return db.error();
   }
   std::unique_ptr<spool> s(new spool(config, lock_fd, db->db, path, db->next_key));
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int e = errno;
+    return error(errc_from_errno(e), "cannot stat the spool " + path + ": " + std::strerror(e));
+  }
+  s->file_dev_ = static_cast<std::uint64_t>(st.st_dev);
+  s->file_ino_ = static_cast<std::uint64_t>(st.st_ino);
   if (auto r = s->prepare(); !r) return r.error();
   try {
     s->writer_ = std::thread([p = s.get()] { p->run_writer(); });
@@ -324,6 +354,7 @@ spool::spool(spool_config config, int lock_fd, sqlite3* db, std::string db_path,
       open_(),
       next_key_(next_key) {
   open_ = new_group();
+  close_in_child(lock_fd_);  // a forked child must not keep the spool locked
 }
 
 spool::~spool() {
@@ -338,16 +369,18 @@ spool::~spool() {
   sqlite3_finalize(update_stmt_);
   sqlite3_finalize(delete_stmt_);
   close_db(db_);
-  if (lock_fd_ >= 0) ::close(lock_fd_);
+  if (lock_fd_ >= 0) {
+    forget_in_child(lock_fd_);
+    ::close(lock_fd_);
+  }
 }
 
 result<void> spool::prepare() {
   const std::pair<const char*, sqlite3_stmt**> statements[] = {
-      {"INSERT INTO events(key, eid, url, user_agent, attempts, budget_used, created_ms, "
+      {"INSERT INTO events(key, eid, query, user_agent, attempts, budget_used, created_ms, "
        "not_before_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
        &insert_stmt_},
-      {"UPDATE events SET attempts=?2, budget_used=?3, not_before_ms=?4, url=coalesce(?5, url) "
-       "WHERE key=?1",
+      {"UPDATE events SET attempts=?2, budget_used=?3, not_before_ms=?4 WHERE key=?1",
        &update_stmt_},
       {"DELETE FROM events WHERE key=?1", &delete_stmt_},
   };
@@ -379,7 +412,7 @@ spool_row* spool::staged(std::uint64_t key) {
   const auto it = g.index.find(key);
   if (it == g.index.end()) return nullptr;
   spool_row& row = g.inserts[it->second];
-  return row.url.empty() ? nullptr : &row;
+  return row.key == 0 ? nullptr : &row;
 }
 
 result<std::uint64_t> spool::stage(spool_row row, bool durable) {
@@ -420,8 +453,9 @@ result<std::uint64_t> spool::insert_durable(spool_row row) {
 void spool::remove(std::uint64_t key) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (spool_row* row = staged(key)) {
-    row->url.clear();  // cancelled: never written
-    row->url.shrink_to_fit();
+    row->key = 0;  // cancelled: never written
+    row->query.clear();
+    row->query.shrink_to_fit();
     --open_->live_inserts;
     ++stats_.inserts_cancelled;
     return;
@@ -431,16 +465,15 @@ void spool::remove(std::uint64_t key) {
 }
 
 void spool::update(std::uint64_t key, std::uint32_t attempts, std::uint32_t budget_used,
-                   std::int64_t not_before_ms, std::string url) {
+                   std::int64_t not_before_ms) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (spool_row* row = staged(key)) {
     row->attempts = attempts;
     row->budget_used = budget_used;
     row->not_before_ms = not_before_ms;
-    if (!url.empty()) row->url = std::move(url);
     return;
   }
-  open_->updates.push_back(update_op{key, attempts, budget_used, not_before_ms, std::move(url)});
+  open_->updates.push_back(update_op{key, attempts, budget_used, not_before_ms});
   note_work();
 }
 
@@ -508,7 +541,42 @@ void spool::lead(std::unique_lock<std::mutex>& lock, bool durable) {
   retired_ = std::move(g);  // freed by the next leader, outside the lock
 }
 
+result<void> spool::check_file() const {
+  auto gone = [&](const std::string& what) {
+    return error(errc::spool_corrupt, "the spool " + db_path_ + " " + what +
+                                          " while in use: events are no longer kept on disk");
+  };
+  // The path by stat(2), and the header through SQLite's own descriptor: opening and
+  // closing another one would drop SQLite's POSIX locks on the file (close(2) releases
+  // every lock the process holds on it).
+  struct stat st {};
+  if (::stat(db_path_.c_str(), &st) != 0) return gone("was removed");
+  if (static_cast<std::uint64_t>(st.st_dev) != file_dev_ ||
+      static_cast<std::uint64_t>(st.st_ino) != file_ino_) {
+    return gone("was replaced by another file");
+  }
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK ||
+      file == nullptr || file->pMethods == nullptr) {
+    return error(errc::spool_io, "cannot reach the spool file " + db_path_);
+  }
+  unsigned char header[100] = {};
+  if (file->pMethods->xRead(file, header, sizeof header, 0) != SQLITE_OK) {
+    return gone("was truncated");
+  }
+  // A SQLite database begins with this text; its application id is at byte 68, big-endian.
+  const std::uint32_t app = (std::uint32_t{header[68]} << 24) | (std::uint32_t{header[69]} << 16) |
+                            (std::uint32_t{header[70]} << 8) | std::uint32_t{header[71]};
+  if (std::memcmp(header, "SQLite format 3", 16) != 0 ||
+      app != static_cast<std::uint32_t>(k_application_id)) {
+    return gone("was overwritten");
+  }
+  return {};
+}
+
 result<void> spool::write(group& g, bool durable) {
+  const active_scope writing;  // a fork waits: SQLite's locks are never held across it
+  if (auto ok = check_file(); !ok) return ok;
   const int level = durable ? 2 : 1;
   if (synchronous_ != level) {
     if (auto r = exec(db_, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
@@ -527,11 +595,11 @@ result<void> spool::write(group& g, bool durable) {
   };
   int rc = SQLITE_DONE;
   for (const auto& row : g.inserts) {
-    if (row.url.empty()) continue;  // cancelled
+    if (row.key == 0) continue;  // cancelled
     sqlite3_bind_int64(insert_stmt_, 1, static_cast<sqlite3_int64>(row.key));
     sqlite3_bind_text(insert_stmt_, 2, row.id.data(), static_cast<int>(row.id.size()),
                       SQLITE_STATIC);
-    sqlite3_bind_text(insert_stmt_, 3, row.url.data(), static_cast<int>(row.url.size()),
+    sqlite3_bind_text(insert_stmt_, 3, row.query.data(), static_cast<int>(row.query.size()),
                       SQLITE_STATIC);
     sqlite3_bind_text(insert_stmt_, 4, row.user_agent.data(),
                       static_cast<int>(row.user_agent.size()), SQLITE_STATIC);
@@ -547,12 +615,6 @@ result<void> spool::write(group& g, bool durable) {
       sqlite3_bind_int64(update_stmt_, 2, u.attempts);
       sqlite3_bind_int64(update_stmt_, 3, u.budget_used);
       sqlite3_bind_int64(update_stmt_, 4, u.not_before_ms);
-      if (u.url.empty()) {
-        sqlite3_bind_null(update_stmt_, 5);
-      } else {
-        sqlite3_bind_text(update_stmt_, 5, u.url.data(), static_cast<int>(u.url.size()),
-                          SQLITE_STATIC);
-      }
       if ((rc = step(update_stmt_)) != SQLITE_DONE) break;
     }
   }

@@ -26,12 +26,14 @@ struct sqlite3_stmt;
 
 namespace pixel::detail {
 
-// One event as the spool keeps it. Times are wall-clock Unix milliseconds, so that ages
-// carry over a restart.
+// One event as the spool keeps it: what the event is, not where it was going (the query
+// of its URL, not the endpoint or a redirect target), so that a later run sends it to the
+// endpoint configured then. Times are wall-clock Unix milliseconds, so that ages carry over
+// a restart.
 struct spool_row {
-  std::uint64_t key = 0;  // unique; 0 on insert: the spool assigns the next free one
-  std::string id;         // event id text
-  std::string url;
+  std::uint64_t key = 0;   // unique; 0 on insert: the spool assigns the next free one
+  std::string id;          // event id text
+  std::string query;       // the URL's query (after '?'), percent-encoded as sent
   std::string user_agent;  // empty: the tracker's
   std::uint32_t attempts = 0;
   std::uint32_t budget_used = 0;
@@ -73,10 +75,10 @@ class spool {
   // An event settled (delivered, failed, expired, dropped): its row goes. A row whose insert
   // is still staged is never written.
   void remove(std::uint64_t key);
-  // An event goes back to wait: its attempt counts, next attempt time and (after a followed
-  // redirect; empty: unchanged) its URL.
+  // An event goes back to wait: its attempt counts and next attempt time. (A redirect
+  // target is not kept: the next run starts again from its endpoint.)
   void update(std::uint64_t key, std::uint32_t attempts, std::uint32_t budget_used,
-              std::int64_t not_before_ms, std::string url = {});
+              std::int64_t not_before_ms);
   // Commits everything staged now (durable: with fsync) and returns the outcome.
   result<void> commit(bool durable);
 
@@ -100,11 +102,10 @@ class spool {
     std::uint32_t attempts;
     std::uint32_t budget_used;
     std::int64_t not_before_ms;
-    std::string url;
   };
   // A batch of staged writes and the callers waiting for it.
   struct group {
-    std::vector<spool_row> inserts;                        // an empty URL: cancelled
+    std::vector<spool_row> inserts;                        // key 0: cancelled
     std::unordered_map<std::uint64_t, std::size_t> index;  // key -> position in inserts
     std::vector<update_op> updates;
     std::vector<std::uint64_t> removes;
@@ -120,6 +121,7 @@ class spool {
   // writing. Only one caller at a time (committing_).
   void lead(std::unique_lock<std::mutex>& lock, bool durable);
   result<void> write(group& g, bool durable);
+  result<void> check_file() const;
   result<std::uint64_t> stage(spool_row row, bool durable);
   spool_row* staged(std::uint64_t key);     // a staged insert, under mutex_
   void note_work(bool wake_writer = true);  // a write staged into open_, under mutex_
@@ -134,6 +136,10 @@ class spool {
   sqlite3_stmt* update_stmt_ = nullptr;
   sqlite3_stmt* delete_stmt_ = nullptr;
   int synchronous_ = -1;  // the PRAGMA synchronous in force (1 NORMAL, 2 FULL)
+  // The database file as opened: a commit first checks that it is still this file with a
+  // spool's header (SQLite would not notice it overwritten until it next reads a page).
+  std::uint64_t file_dev_ = 0;
+  std::uint64_t file_ino_ = 0;
 
   mutable std::mutex mutex_;
   std::condition_variable done_cv_;    // a commit finished

@@ -19,6 +19,13 @@ class memory_store final : public event_store {
 
   std::size_t recovered() const noexcept override { return recovered_; }
 
+  void take_dropped_at_open(std::vector<stored_event>& out) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& e : dropped_at_open_) out.push_back(std::move(e));
+    dropped_at_open_.clear();
+    dropped_at_open_.shrink_to_fit();
+  }
+
   put_status put(stored_event&& e, steady_clock::time_point block_until,
                  std::vector<stored_event>& evicted, error* why) override {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -254,13 +261,28 @@ class memory_store final : public event_store {
     ++count_;
   }
 
-  // Events from the journal's earlier run, queued in their order before any new one.
+  // Events from the journal's earlier run, queued in their order before any new one, as
+  // many as the bounds allow (the oldest first); the rest are dropped, to be reported.
   void recover() {
-    std::vector<stored_event> found = options_.journal->recover(ring_.size());
+    std::vector<stored_event> found = options_.journal->recover();
+    std::size_t kept = 0;
+    std::uint64_t bytes = 0;
+    for (; kept < found.size() && kept < ring_.size(); ++kept) {
+      bytes += bytes_of(found[kept]);
+      if (options_.max_bytes != 0 && bytes > options_.max_bytes) break;
+    }
     // Those tried before wait for their next attempt time; the others are due in order.
-    for (auto& e : found) e.attempts > 0 ? push_retry(std::move(e)) : push_new(std::move(e));
-    ledger_.move(std::nullopt, event_state::queued, found.size());
-    recovered_ = found.size();
+    for (std::size_t i = 0; i < kept; ++i) {
+      stored_event& e = found[i];
+      e.attempts > 0 ? push_retry(std::move(e)) : push_new(std::move(e));
+    }
+    ledger_.move(std::nullopt, event_state::queued, kept);
+    recovered_ = kept;
+    for (std::size_t i = kept; i < found.size(); ++i) {
+      options_.journal->settled(found[i]);
+      dropped_at_open_.push_back(std::move(found[i]));
+    }
+    ledger_.move(std::nullopt, event_state::dropped, dropped_at_open_.size());
   }
 
   void push_retry(stored_event&& e) {
@@ -326,9 +348,10 @@ class memory_store final : public event_store {
   std::condition_variable room_;  // outstanding fell below capacity, or closed
   ledger ledger_;
   std::size_t recovered_ = 0;
-  std::uint64_t bytes_ = 0;           // URL + User-Agent bytes of waiting events
-  std::size_t reserved_ = 0;          // events being written to the journal
-  std::uint64_t reserved_bytes_ = 0;  // and their bytes
+  std::vector<stored_event> dropped_at_open_;  // until take_dropped_at_open()
+  std::uint64_t bytes_ = 0;                    // URL + User-Agent bytes of waiting events
+  std::size_t reserved_ = 0;                   // events being written to the journal
+  std::uint64_t reserved_bytes_ = 0;           // and their bytes
   bool closed_ = false;
   std::vector<stored_event> ring_;  // new events, FIFO
   std::size_t head_ = 0;

@@ -132,8 +132,12 @@ class event_store {
 
   // Events found when the store was opened (a durable store's earlier run). They are
   // counted as accepted and queued, and carry seq 0 .. recovered() - 1; the tracker numbers
-  // new events after them.
+  // new events after them and after those dropped at open.
   virtual std::size_t recovered() const noexcept = 0;
+  // Events found at open beyond the store's bounds (capacity, max_bytes), newest first to
+  // go: settled as dropped and gone from the journal, with seq recovered() onwards, for the
+  // caller to report. Moved into `out` once; later calls add nothing.
+  virtual void take_dropped_at_open(std::vector<stored_event>& out) { (void)out; }
 
   // A new event (seq, created_ms, not_before set by the caller). At capacity, applies the
   // overflow policy: overflow_policy::block waits until `block_until` at most (real

@@ -10,28 +10,40 @@ namespace pixel::detail {
 namespace {
 using std::chrono::milliseconds;
 
+// The part of a URL after its '?' (empty without one): what the spool keeps of an event.
+std::string query_of(const std::string& url) {
+  const auto q = url.find('?');
+  return q == std::string::npos ? std::string() : url.substr(q + 1);
+}
+
 // Keys on disk: events found at open keep theirs (by seq, 0 .. n-1); new events take
 // first_new + (seq - n), so a key never needs a table of its own.
 class sqlite_journal final : public store_journal {
  public:
   sqlite_journal(std::unique_ptr<spool> s, std::vector<spool_row> rows, durability level,
-                 const clock_source& clock)
-      : spool_(std::move(s)), rows_(std::move(rows)), level_(level), clock_(clock) {}
+                 const clock_source& clock, std::string endpoint_url)
+      : spool_(std::move(s)),
+        rows_(std::move(rows)),
+        level_(level),
+        clock_(clock),
+        endpoint_url_(std::move(endpoint_url)) {}
 
-  std::vector<stored_event> recover(std::size_t max) override {
+  std::vector<stored_event> recover() override {
     const instant now = clock_.now();
     std::vector<stored_event> events;
     events.reserve(rows_.size());
     keys_.reserve(rows_.size());
     for (auto& row : rows_) {
       stored_event e;
-      if (!event_id::parse(row.id, e.id) || row.url.empty() || events.size() == max) {
-        spool_->remove(row.key);  // unusable (nothing could deliver or report it), or no room
+      if (!event_id::parse(row.id, e.id)) {
+        spool_->remove(row.key);  // unusable: nothing could deliver or report it
         ++skipped_;
         continue;
       }
       e.seq = keys_.size();
-      e.url = std::move(row.url);
+      e.url.reserve(endpoint_url_.size() + 1 + row.query.size());
+      e.url = endpoint_url_;
+      if (!row.query.empty()) e.url.append(1, '?').append(row.query);
       e.user_agent = std::move(row.user_agent);
       e.created_ms = row.created_ms;
       e.not_before = now.steady + milliseconds(row.not_before_ms - now.unix_ms);
@@ -50,7 +62,7 @@ class sqlite_journal final : public store_journal {
     spool_row row;
     row.key = key_of(e.seq);
     row.id.assign(e.id.view());
-    row.url = e.url;
+    row.query = query_of(e.url);
     row.user_agent = e.user_agent;
     row.attempts = e.attempts;
     row.budget_used = e.budget_used;
@@ -63,7 +75,7 @@ class sqlite_journal final : public store_journal {
   }
 
   void requeued(const stored_event& e) override {
-    spool_->update(key_of(e.seq), e.attempts, e.budget_used, wall_ms(e.not_before), e.url);
+    spool_->update(key_of(e.seq), e.attempts, e.budget_used, wall_ms(e.not_before));
   }
 
   void settled(const stored_event& e) override { spool_->remove(key_of(e.seq)); }
@@ -87,6 +99,7 @@ class sqlite_journal final : public store_journal {
   std::size_t skipped_ = 0;
   const durability level_;
   const clock_source& clock_;
+  const std::string endpoint_url_;
 };
 }  // namespace
 
@@ -106,7 +119,7 @@ result<sqlite_journal_opened> open_sqlite_journal(const sqlite_journal_options& 
   out.moved_aside = std::move(found.moved_aside);
   out.journal = std::make_unique<sqlite_journal>(
       std::move(*s), std::move(found.rows), options.level,
-      options.clock != nullptr ? *options.clock : system_clock_source());
+      options.clock != nullptr ? *options.clock : system_clock_source(), options.endpoint_url);
   return out;
 }
 
@@ -134,8 +147,13 @@ result<std::unique_ptr<event_store>> make_store(const tracker_options& options,
                                                 const store_options& store,
                                                 const clock_source* clock) {
   if (options.spool_dir.empty()) return make_memory_store(store);
+  endpoint_options eo;
+  eo.allow_http = options.allow_http;
+  auto ep = endpoint::parse(options.endpoint, eo);
+  if (!ep) return ep.error();
   sqlite_journal_options j;
   j.dir = options.spool_dir;
+  j.endpoint_url = ep->url();
   j.level = options.durability;
   j.commit_interval = options.spool_commit_interval;
   j.commit_batch = options.spool_commit_batch;

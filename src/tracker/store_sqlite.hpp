@@ -23,10 +23,10 @@ namespace pixel::detail {
 class store_journal {
  public:
   virtual ~store_journal() = default;
-  // The events found at open, oldest first, as the store will queue them (seq 0 .. n-1),
-  // at most `max`: the newer ones beyond it (a capacity lowered since) are deleted. Called
-  // once, by the store's constructor.
-  virtual std::vector<stored_event> recover(std::size_t max) = 0;
+  // The events found at open, oldest first, numbered seq 0 .. n-1, each with its URL on the
+  // current endpoint. The store keeps those that fit its bounds and settles the others as
+  // dropped (settled()). Called once, by the store's constructor.
+  virtual std::vector<stored_event> recover() = 0;
   // A new event is about to be accepted. Batched: staged for the next commit; sync:
   // returns once the event is on disk (group commit). An error refuses the event. Called
   // without the store's lock held.
@@ -39,6 +39,8 @@ class store_journal {
 
 struct sqlite_journal_options {
   std::string dir;
+  // The endpoint's URL without a query (endpoint::url()): recovered events go there.
+  std::string endpoint_url;
   durability level = durability::batched;  // batched or sync
   std::chrono::milliseconds commit_interval{10};
   std::size_t commit_batch = 1'000;

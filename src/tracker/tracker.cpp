@@ -23,6 +23,7 @@
 
 #include "tracker/backoff.hpp"
 #include "tracker/curl_transport.hpp"
+#include "tracker/fork.hpp"
 #include "tracker/parallel_transport.hpp"
 #include "tracker/receipts.hpp"
 #include "tracker/seams.hpp"
@@ -75,28 +76,45 @@ result<void> check_user_agent(std::string_view ua, const char* what) {
 }
 }  // namespace
 
-class tracker::impl {
+namespace {
+// One process's delivery: the store, the transport, the worker and flush() bookkeeping.
+// A tracker has one; a forked child that uses it starts another (tracker::impl below).
+class engine {
  public:
-  impl(tracker_options options, url_builder builder, detail::tracker_seams seams,
-       std::unique_ptr<detail::event_store> store, std::unique_ptr<detail::transport> transport,
-       std::unique_ptr<detail::receipts_writer> receipts)
-      : options_(std::move(options)),
-        builder_(std::move(builder)),
-        clock_(seams.clock != nullptr ? *seams.clock : detail::system_clock_source()),
+  engine(const tracker_options& options, const url_builder& builder, detail::clock_source& clock,
+         std::unique_ptr<detail::event_store> store, std::unique_ptr<detail::transport> transport,
+         std::unique_ptr<detail::receipts_writer> receipts, detail::random_source random,
+         std::string notice)
+      : options_(options),
+        builder_(builder),
+        clock_(clock),
         store_(std::move(store)),
         transport_(std::move(transport)),
         receipts_(std::move(receipts)),
+        notice_(std::move(notice)),
         policy_(detail::policy_options::from(options_, builder_.target().host()),
-                std::move(seams.random)) {
-    const std::size_t recovered = store_->recovered();
-    next_seq_ = recovered;
-    unsettled_ = recovered;
+                std::move(random)) {
+    // Events from an earlier run: those kept are queued; those beyond the bounds are
+    // reported as dropped by the worker's first round (flush() waits for them too).
+    std::vector<stored_event> dropped;
+    store_->take_dropped_at_open(dropped);
+    for (auto& e : dropped) {
+      reports_.push_back({std::move(e), outcome::dropped,
+                          "found in the spool at open beyond the bounds (queue_capacity " +
+                              std::to_string(options_.queue_capacity) + ", spool_max_bytes " +
+                              std::to_string(options_.spool_max_bytes) + ")"});
+    }
+    next_seq_ = store_->recovered() + reports_.size();
+    unsettled_ = next_seq_;
   }
 
-  ~impl() {
+  ~engine() {
     stop_worker();
     clock_.unsubscribe(this);
   }
+
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
 
   result<void> start() {
     limit_.store(policy_.in_flight_limit());
@@ -237,6 +255,9 @@ class tracker::impl {
       std::lock_guard<std::mutex> lock(mutex_);
       worker_id_ = std::this_thread::get_id();
     }
+    // Inside the fork gate except while it waits (in the transport) or calls the user.
+    const detail::active_scope active;
+    publish();  // what the store dropped at open
     while (!stop_.load()) {
       wake_pending_.store(false);
       const instant now = clock_.now();
@@ -421,6 +442,16 @@ class tracker::impl {
 
   void notify(const stored_event& e, outcome what, std::string_view message) noexcept {
     if (!options_.on_result) return;
+    const detail::idle_scope calling_the_user;
+    std::string with_notice;
+    if (e.seq == 0 && !notice_.empty()) {
+      // Said once: with the first event this engine accepted.
+      try {
+        with_notice = message.empty() ? notice_ : std::string(message) + "; " + notice_;
+        message = with_notice;
+      } catch (...) {
+      }
+    }
     event_result r;
     r.event_id = e.id.view();
     r.outcome = what;
@@ -500,12 +531,13 @@ class tracker::impl {
     return std::string(buf, r.ptr);
   }
 
-  const tracker_options options_;
-  const url_builder builder_;
+  const tracker_options& options_;
+  const url_builder& builder_;
   detail::clock_source& clock_;
   const std::unique_ptr<detail::event_store> store_;
   const std::unique_ptr<detail::transport> transport_;
   const std::unique_ptr<detail::receipts_writer> receipts_;  // null without receipts_path
+  const std::string notice_;  // told with the first event's outcome; empty: none
   const bool sampling_ = options_.sample_rate < 1.0;
   const std::string sample_rate_text_ = rate_text(options_.sample_rate);
   std::atomic<std::uint64_t> sampled_out_{0};
@@ -542,6 +574,161 @@ class tracker::impl {
   std::optional<std::uint64_t> probe_seq_;
   steady_clock::time_point next_expiry_{};
   bool release_ = false;
+};
+
+}  // namespace
+
+// The tracker across fork(): the options and the URL builder, and the engine of the process
+// that uses it. In a forked child the parent's engine is left as it is (its threads do not
+// exist here; its locks, sockets and queue belong to the parent) and a new one starts on
+// the first call that needs it.
+class tracker::impl {
+ public:
+  impl(tracker_options options, url_builder builder, detail::tracker_seams seams, bool own_random)
+      : options_(std::move(options)),
+        builder_(std::move(builder)),
+        seams_(std::move(seams)),
+        own_random_(own_random),
+        clock_(seams_.clock != nullptr ? *seams_.clock : detail::system_clock_source()) {}
+
+  ~impl() {
+    if (pid_.load() != detail::current_pid()) {
+      (void)owned_.release();  // the parent's: never stopped nor freed here
+    }
+  }
+
+  // The first engine, in the process that creates the tracker.
+  result<void> start() {
+    detail::install_fork_handlers();
+    pid_.store(detail::current_pid());
+    auto e = make_engine(false);
+    if (!e) return e.error();
+    owned_ = std::move(*e);
+    engine_.store(owned_.get(), std::memory_order_release);
+    return {};
+  }
+
+  result<event_id> track(params_view params, const std::string_view* user_agent) {
+    auto e = current();
+    if (!e) return e.error();
+    return (*e)->track(params, user_agent);
+  }
+
+  bool flush(milliseconds timeout) {
+    if (stale()) return true;  // nothing tracked in this process yet
+    return engine_.load(std::memory_order_acquire)->flush(timeout);
+  }
+
+  bool shutdown(milliseconds timeout) {
+    auto e = current();
+    if (!e) return false;
+    return (*e)->shutdown(timeout);
+  }
+
+  // At destruction: a child that never used the tracker has nothing to deliver.
+  void shutdown_if_used(milliseconds timeout) {
+    if (!stale()) engine_.load(std::memory_order_acquire)->shutdown(timeout);
+  }
+
+  tracker_stats stats() const {
+    if (stale()) return tracker_stats{};
+    return engine_.load(std::memory_order_acquire)->stats();
+  }
+
+  const tracker_options& options() const noexcept { return options_; }
+
+ private:
+  bool stale() const noexcept {
+    return pid_.load(std::memory_order_acquire) != detail::current_pid();
+  }
+
+  // This process's engine, started now if the tracker comes from a parent process.
+  result<engine*> current() {
+    if (!stale()) return engine_.load(std::memory_order_acquire);
+    // Inside the gate: a fork from another thread waits until the new engine is whole.
+    const detail::active_scope active;
+    std::lock_guard<std::mutex> lock(respawn_mutex_);
+    if (!stale()) return engine_.load(std::memory_order_acquire);
+    result<std::unique_ptr<engine>> e = error(errc::internal, "out of memory");
+    try {
+      e = make_engine(true);
+    } catch (const std::exception& x) {
+      e = error(errc::internal, x.what());
+    }
+    if (!e) {
+      return error(e.code(), "cannot start the tracker in a forked child: " + e.error().message());
+    }
+    (void)owned_.release();  // the parent's engine stays untouched in this process
+    owned_ = std::move(*e);
+    engine_.store(owned_.get(), std::memory_order_release);
+    pid_.store(detail::current_pid(), std::memory_order_release);
+    return owned_.get();
+  }
+
+  // A store, a transport and a worker. In a forked child, a spool stays the parent's: the
+  // child's events wait in memory, and the first one's outcome says so.
+  result<std::unique_ptr<engine>> make_engine(bool in_child) {
+    using namespace detail;
+    store_options so;
+    so.capacity = options_.queue_capacity;
+    so.overflow = options_.overflow;
+    const bool spooled = !options_.spool_dir.empty();
+    auto store = seams_.make_store ? seams_.make_store(so)
+                 : in_child        ? result<std::unique_ptr<event_store>>(make_memory_store(so))
+                                   : make_store(options_, so, seams_.clock);
+    if (!store) return store.error();
+    // One transport per transfer thread, each with its share of min_in_flight (the
+    // transfers it prepares at once) and of the capacity.
+    const bool secure = builder_.target().secure();
+    const std::size_t threads = options_.worker_threads;
+    auto make_lane = [&](std::size_t index,
+                         std::size_t capacity) -> result<std::unique_ptr<transport>> {
+      tracker_options lane = options_;
+      lane.min_in_flight = lane_share(options_.min_in_flight, threads, index);
+      return seams_.make_transport ? seams_.make_transport(lane, secure, capacity)
+                                   : make_curl_transport(lane, secure, capacity);
+    };
+    auto transport = threads > 1
+                         ? make_parallel_transport(threads, options_.max_in_flight, make_lane)
+                         : make_lane(0, options_.max_in_flight);
+    if (!transport) return transport.error();
+    random_source random = seams_.random;
+    if (own_random_ || !random) {
+      jitter_source jitter(
+          std::random_device{}() ^
+          static_cast<std::uint64_t>(steady_clock::now().time_since_epoch().count()) ^
+          static_cast<std::uint64_t>(::getpid()));
+      random = [jitter]() mutable { return jitter(); };
+    }
+    std::string notice;
+    if (in_child && spooled) {
+      notice = "tracked in a forked child: kept in memory, not in the spool " + options_.spool_dir +
+               " (a spool belongs to the process that opened it)";
+    }
+    // Receipts: each process appends to the file through its own descriptor (O_APPEND).
+    std::unique_ptr<receipts_writer> receipts;
+    if (!options_.receipts_path.empty()) {
+      auto opened = receipts_writer::open(options_.receipts_path, options_.receipts_max_bytes);
+      if (!opened) return opened.error();
+      receipts = std::move(opened).value();
+    }
+    auto e = std::make_unique<engine>(options_, builder_, clock_, std::move(*store),
+                                      std::move(*transport), std::move(receipts), std::move(random),
+                                      std::move(notice));
+    if (auto ok = e->start(); !ok) return ok.error();
+    return e;
+  }
+
+  const tracker_options options_;
+  const url_builder builder_;
+  const detail::tracker_seams seams_;
+  const bool own_random_;  // seams_.random unset: each engine seeds its own
+  detail::clock_source& clock_;
+
+  std::atomic<pid_t> pid_{0};  // the process engine_ belongs to
+  std::atomic<engine*> engine_{nullptr};
+  std::unique_ptr<engine> owned_;  // engine_, when this process made it
+  std::mutex respawn_mutex_;
 };
 
 // ---- creation ------------------------------------------------------------------------
@@ -599,42 +786,10 @@ result<tracker> tracker_access::create(tracker_options options, tracker_seams se
   auto builder = url_builder::create(std::move(ep).value(), options.url);
   if (!builder) return builder.error();
   if (auto ok = validate(options); !ok) return ok.error();
-  const bool secure = builder->target().secure();
   try {
-    store_options so;
-    so.capacity = options.queue_capacity;
-    so.overflow = options.overflow;
-    auto store = seams.make_store ? seams.make_store(so) : make_store(options, so, seams.clock);
-    if (!store) return store.error();
-    // One transport per transfer thread, each with its share of min_in_flight (the
-    // transfers it prepares at once) and of the capacity.
-    const std::size_t threads = options.worker_threads;
-    auto make_lane = [&](std::size_t index,
-                         std::size_t capacity) -> result<std::unique_ptr<transport>> {
-      tracker_options lane = options;
-      lane.min_in_flight = lane_share(options.min_in_flight, threads, index);
-      return seams.make_transport ? seams.make_transport(lane, secure, capacity)
-                                  : make_curl_transport(lane, secure, capacity);
-    };
-    auto transport = threads > 1
-                         ? make_parallel_transport(threads, options.max_in_flight, make_lane)
-                         : make_lane(0, options.max_in_flight);
-    if (!transport) return transport.error();
-    if (!seams.random) {
-      jitter_source jitter(
-          std::random_device{}() ^
-          static_cast<std::uint64_t>(steady_clock::now().time_since_epoch().count()));
-      seams.random = [jitter]() mutable { return jitter(); };
-    }
-    std::unique_ptr<receipts_writer> receipts;
-    if (!options.receipts_path.empty()) {
-      auto opened = receipts_writer::open(options.receipts_path, options.receipts_max_bytes);
-      if (!opened) return opened.error();
-      receipts = std::move(opened).value();
-    }
+    const bool own_random = !seams.random;
     auto p = std::make_unique<tracker::impl>(std::move(options), std::move(builder).value(),
-                                             std::move(seams), std::move(*store),
-                                             std::move(*transport), std::move(receipts));
+                                             std::move(seams), own_random);
     if (auto ok = p->start(); !ok) return ok.error();
     return tracker(std::move(p));
   } catch (const std::exception& e) {  // allocating the store, seeding the jitter
@@ -655,14 +810,14 @@ tracker::tracker(tracker&&) noexcept = default;
 
 tracker& tracker::operator=(tracker&& other) noexcept {
   if (this != &other) {
-    if (impl_) impl_->shutdown(impl_->options().shutdown_timeout);
+    if (impl_) impl_->shutdown_if_used(impl_->options().shutdown_timeout);
     impl_ = std::move(other.impl_);
   }
   return *this;
 }
 
 tracker::~tracker() {
-  if (impl_) impl_->shutdown(impl_->options().shutdown_timeout);
+  if (impl_) impl_->shutdown_if_used(impl_->options().shutdown_timeout);
 }
 
 result<event_id> tracker::track(params_view params) {

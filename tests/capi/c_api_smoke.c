@@ -48,8 +48,8 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
   pixel_param params[2];
   pixel_options* opts;
   pixel_tracker* tracker = NULL;
-  pixel_stats stats;
-  pixel_event event;
+  pixel_stats stats = PIXEL_STATS_INIT;
+  pixel_event event = PIXEL_EVENT_INIT;
   char id[PIXEL_EVENT_ID_SIZE];
   unsigned i;
 

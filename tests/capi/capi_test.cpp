@@ -44,7 +44,7 @@ TEST(CApiStatus, ValuesAndTextMatchTheContract) {
   EXPECT_EQ(PIXEL_ERR_SHUT_DOWN, 8);
   EXPECT_EQ(PIXEL_ERR_TIMEOUT, 9);
   EXPECT_EQ(PIXEL_ERR_INTERNAL, 10);
-  EXPECT_EQ(sizeof(pixel_stats), 8 * sizeof(uint64_t));
+  EXPECT_EQ(offsetof(pixel_stats, queued), sizeof(size_t));  // size first
   EXPECT_EQ(offsetof(pixel_param, value), sizeof(const char*));
   std::set<std::string> texts;
   for (int s = 0; s <= 10; ++s) texts.insert(pixel_status_str(static_cast<pixel_status>(s)));
@@ -216,7 +216,7 @@ TEST(CApiTracker, RefusesBadOptions) {
   EXPECT_EQ(pixel_track(nullptr, nullptr, 0), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pixel_track_with_user_agent(nullptr, nullptr, 0, "ua"), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pixel_tracker_flush(nullptr, 0), PIXEL_ERR_INVALID_ARGUMENT);
-  pixel_stats s;
+  pixel_stats s = PIXEL_STATS_INIT;
   EXPECT_EQ(pixel_tracker_stats(nullptr, &s), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pixel_tracker_shutdown(nullptr, 0), PIXEL_ERR_INVALID_ARGUMENT);
   pixel_tracker_free(nullptr);
@@ -276,7 +276,7 @@ struct tracker_fixture {
   }
   ~tracker_fixture() { pixel_tracker_free(t); }
   pixel_stats stats() const {
-    pixel_stats s{};
+    pixel_stats s = PIXEL_STATS_INIT;
     EXPECT_EQ(pixel_tracker_stats(t, &s), PIXEL_OK);
     return s;
   }
@@ -399,7 +399,7 @@ TEST(CApiTracker, FourWorkerThreadsDeliverEveryEventExactlyOnce) {
   for (std::size_t i = 0; i < n; ++i) {
     const std::string num = std::to_string(i);
     const pixel_param p[] = {{"n", num.c_str()}};
-    const pixel_event event{p, 1, nullptr};
+    const pixel_event event{sizeof(pixel_event), p, 1, nullptr};
     char id[PIXEL_EVENT_ID_SIZE];
     ASSERT_EQ(pixel_track_event(f.t, &event, id), PIXEL_OK) << pixel_last_error();
     tracked.insert(id);
@@ -506,3 +506,107 @@ TEST(CApiTracker, BadEventsAreRefusedAndNothingElseIsLost) {
 }
 
 }  // namespace
+
+// ---- the ABI: size-prefixed structs, version macros -----------------------------------
+
+static_assert(PIXEL_VERSION_NUM ==
+                  PIXEL_VERSION_MAJOR * 10000 + PIXEL_VERSION_MINOR * 100 + PIXEL_VERSION_PATCH,
+              "PIXEL_VERSION_NUM");
+
+TEST(CApiAbi, VersionMacrosMatchTheLibrary) {
+  EXPECT_EQ(std::string(pixel_version()), PIXEL_VERSION_STRING);
+  EXPECT_EQ(std::to_string(PIXEL_VERSION_MAJOR) + "." + std::to_string(PIXEL_VERSION_MINOR) + "." +
+                std::to_string(PIXEL_VERSION_PATCH),
+            PIXEL_VERSION_STRING);
+}
+
+// pixel_stats as a program built against an older pixel.h declares it (a field fewer), and
+// as a newer one would (a field more), each followed by bytes the library must not touch.
+struct old_stats {
+  size_t size;
+  uint64_t queued, in_flight, delivered, retried, failed, expired, dropped;
+};
+struct future_stats {
+  size_t size;
+  uint64_t queued, in_flight, delivered, retried, failed, expired, dropped;
+  uint64_t concurrency_limit;
+  uint64_t appended_later;
+};
+template <typename T>
+struct guarded_struct {
+  T value;
+  unsigned char after[64];
+};
+
+TEST(CApiAbi, StatsFillOnlyWhatTheCallersStructHas) {
+  pixel::test::http_server server;
+  tracker_fixture f(server.url());
+  ASSERT_NE(f.t, nullptr);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(pixel_track(f.t, nullptr, 0), PIXEL_OK);
+  ASSERT_EQ(pixel_tracker_flush(f.t, 60000), PIXEL_OK);
+
+  guarded_struct<old_stats> old;
+  std::memset(&old, 0xAB, sizeof old);
+  old.value.size = sizeof(old_stats);
+  ASSERT_EQ(pixel_tracker_stats(f.t, reinterpret_cast<pixel_stats*>(&old.value)), PIXEL_OK);
+  EXPECT_EQ(old.value.size, sizeof(old_stats));
+  EXPECT_EQ(old.value.delivered, 3u);
+  EXPECT_EQ(old.value.queued + old.value.in_flight + old.value.dropped, 0u);
+  for (unsigned char b : old.after) ASSERT_EQ(b, 0xAB) << "written past the caller's size";
+
+  guarded_struct<future_stats> later;
+  std::memset(&later, 0xCD, sizeof later);
+  later.value.size = sizeof(future_stats);
+  ASSERT_EQ(pixel_tracker_stats(f.t, reinterpret_cast<pixel_stats*>(&later.value)), PIXEL_OK);
+  EXPECT_EQ(later.value.delivered, 3u);
+  EXPECT_GE(later.value.concurrency_limit, 1u);
+  EXPECT_EQ(later.value.appended_later, 0xCDCDCDCDCDCDCDCDull);  // unknown here: untouched
+  for (unsigned char b : later.after) ASSERT_EQ(b, 0xCD);
+
+  pixel_stats unset{};  // size 0: the caller forgot it
+  EXPECT_EQ(pixel_tracker_stats(f.t, &unset), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(pixel_last_error()).find("sizeof(pixel_stats)"), std::string::npos);
+}
+
+// pixel_event as its first version (size, params, count): user_agent takes its default.
+struct first_event {
+  size_t size;
+  const pixel_param* params;
+  size_t count;
+};
+
+TEST(CApiAbi, EventReadsOnlyWhatTheCallersStructHas) {
+  pixel::test::http_server server;
+  static std::size_t result_size = 0;
+  tracker_fixture f(server.url(), [](pixel_options* o) {
+    EXPECT_EQ(pixel_options_set_user_agent(o, "default-agent"), PIXEL_OK);
+    EXPECT_EQ(pixel_options_set_result_callback(
+                  o, [](const pixel_event_result* r, void*) { result_size = r->size; }, nullptr),
+              PIXEL_OK);
+  });
+  ASSERT_NE(f.t, nullptr);
+  const pixel_param p[] = {{"n", "1"}};
+  // The bytes after the short struct would be a user_agent pointer to bad text.
+  struct {
+    first_event e;
+    const char* garbage;
+  } short_event{{sizeof(first_event), p, 1}, "bad\r\nagent"};
+  char id[PIXEL_EVENT_ID_SIZE];
+  ASSERT_EQ(pixel_track_event(f.t, reinterpret_cast<const pixel_event*>(&short_event.e), id),
+            PIXEL_OK)
+      << pixel_last_error();
+  const pixel_event full{sizeof(pixel_event), p, 1, "given-agent"};
+  ASSERT_EQ(pixel_track_event(f.t, &full, id), PIXEL_OK);
+  ASSERT_EQ(pixel_tracker_flush(f.t, 60000), PIXEL_OK);
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  std::multiset<std::string> agents;
+  for (const auto& r : requests) agents.insert(r.user_agent);
+  EXPECT_EQ(agents, (std::multiset<std::string>{"default-agent", "given-agent"}));
+  EXPECT_EQ(result_size, sizeof(pixel_event_result));
+
+  const pixel_event unset{0, p, 1, nullptr};
+  EXPECT_EQ(pixel_track_event(f.t, &unset, id), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(id[0], '\0');
+  EXPECT_NE(std::string(pixel_last_error()).find("sizeof(pixel_event)"), std::string::npos);
+}

@@ -1,6 +1,6 @@
 cmake_minimum_required(VERSION 3.25)
 # Checks libpixel.so: every dynamic symbol it defines is a pixel_* function declared in
-# pixel.h (or the version node PIXEL_0), every function in pixel.h is exported, and the
+# pixel.h (or its version node PIXEL_<ABI>), every function in pixel.h is exported, and the
 # SONAME carries the major version.
 execute_process(COMMAND ${NM} -D --defined-only ${LIB}
   OUTPUT_VARIABLE nm_out RESULT_VARIABLE rc)
@@ -15,7 +15,7 @@ foreach(line IN LISTS lines)
   endif()
   string(REGEX REPLACE "^[0-9a-fA-F]* *[A-Za-z] +" "" name "${line}")
   string(REGEX REPLACE "@.*$" "" name "${name}")
-  if(name STREQUAL "PIXEL_0")
+  if(name MATCHES "^PIXEL_[0-9]+$")
     continue()
   endif()
   if(NOT name MATCHES "^pixel_[a-z0-9_]+$")

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   pixel_options* opts;
   pixel_tracker* tracker = NULL;
   pixel_param params[2];
-  pixel_event event;
+  pixel_event event = PIXEL_EVENT_INIT;
   char id[PIXEL_EVENT_ID_SIZE];
   char n[16];
   int i, count;

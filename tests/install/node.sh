@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Node.js binding installed the documented way into a fresh project outside the
-# repository: `npm pack <repo>/bindings/node` (its prepack builds libpixel.so.0 with CMake
+# repository: `npm pack <repo>/bindings/node` (its prepack builds libpixel.so.1 with CMake
 # and packs it next to index.js), then `npm install ./pixel-<version>.tgz`. With no
 # libpixel anywhere else it builds a URL and delivers events to a live `pixel edge`.
 #   node.sh REPO PIXEL_CLI
@@ -11,7 +11,7 @@ npm pack --silent --pack-destination "${project}" "${REPO}/bindings/node" > pack
 tarball=$(tail -n 1 packed)
 tar -tzf "${tarball}" | sort > contents
 cat contents
-grep -qx 'package/libpixel.so.0' contents
+grep -qx 'package/libpixel.so.1' contents
 npm init -y --silent > /dev/null
 # koffi (the binding's one dependency) comes from the registry; its prebuilt binaries
 # need no install script.
@@ -24,7 +24,7 @@ const path = require('path');
 const pixel = require('pixel');
 const here = fs.realpathSync(path.dirname(require.resolve('pixel')));
 assert.ok(here.startsWith(fs.realpathSync(path.join(__dirname, 'node_modules')) + path.sep), here);
-assert.ok(fs.existsSync(path.join(here, 'libpixel.so.0')));
+assert.ok(fs.existsSync(path.join(here, 'libpixel.so.1')));
 const url = pixel.buildUrl('https://d111111abcdef8.cloudfront.net', {k: '[v]'},
                            {eventId: false, timestamp: false});
 assert.strictEqual(url, 'https://d111111abcdef8.cloudfront.net/1x1.png?k=%5Bv%5D');

@@ -13,7 +13,7 @@ import os, sys, urllib.parse
 import pixel
 here = os.path.realpath(os.path.dirname(pixel.__file__))
 lib = os.path.realpath(pixel._native.lib._name)
-assert lib == os.path.join(here, "libpixel.so.0"), (lib, here)
+assert lib == os.path.join(here, "libpixel.so.1"), (lib, here)
 assert here.startswith(os.path.realpath(sys.prefix) + os.sep), (here, sys.prefix)
 url = pixel.build_url("https://d111111abcdef8.cloudfront.net", {"k": "[v]"},
                       event_id=False, timestamp=False)

@@ -47,7 +47,7 @@ fn main() {
 RS
 "${CARGO}" build --offline --quiet --manifest-path app/Cargo.toml
 # The library the build script built, inside the project's target folder.
-find app/target -name libpixel.so.0 | grep .
+find app/target -name libpixel.so.1 | grep .
 # `cargo run` puts the build script's library folder (inside target/) on the loader path.
 with_edge 'from=rust-install' 25 \
   "${CARGO}" run --offline --quiet --manifest-path app/Cargo.toml -- @ENDPOINT@

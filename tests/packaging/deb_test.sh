@@ -5,13 +5,16 @@
 #   deb_test.sh PACKAGES_DIR   (what scripts/package.sh wrote)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# The ABI number (libpixel.so.N, package libpixelN): PIXEL_SOVERSION in CMakeLists.txt.
+abi=$(sed -n 's/^set(PIXEL_SOVERSION \([0-9]*\))$/\1/p' "${here}/../../CMakeLists.txt")
+[[ -n ${abi} ]] || { echo "deb_test: no PIXEL_SOVERSION in CMakeLists.txt" >&2; exit 1; }
 packages=$(cd "${1:?packages folder}" && pwd)
 root=$(mktemp -d "${TMPDIR:-/tmp}/pixel-deb-XXXXXX")
 trap 'rm -rf "${root}"' EXIT
 
 fail() { echo "deb_test: $*" >&2; exit 1; }
 
-for pkg in libpixel0 libpixel-dev pixel-tools; do
+for pkg in libpixel${abi} libpixel-dev pixel-tools; do
   deb=$(ls "${packages}/${pkg}"_*.deb 2>/dev/null) || fail "no ${pkg} package in ${packages}"
   echo "==> ${pkg}: $(basename "${deb}")"
   dpkg-deb -f "${deb}" Package Version Architecture Depends Section
@@ -21,21 +24,22 @@ for pkg in libpixel0 libpixel-dev pixel-tools; do
 done
 
 # Dependencies computed by dpkg-shlibdeps: the library needs libcurl and libc.
-depends=$(dpkg-deb -f "${packages}"/libpixel0_*.deb Depends)
-[[ ${depends} == *libc6* && ${depends} == *libcurl4* ]] || fail "libpixel0 Depends: ${depends}"
+depends=$(dpkg-deb -f "${packages}"/libpixel${abi}_*.deb Depends)
+[[ ${depends} == *libc6* && ${depends} == *libcurl4* ]] || fail "libpixel${abi} Depends: ${depends}"
 depends=$(dpkg-deb -f "${packages}"/pixel-tools_*.deb Depends)
 [[ ${depends} == *libc6* && ${depends} == *libcurl4* ]] || fail "pixel-tools Depends: ${depends}"
 depends=$(dpkg-deb -f "${packages}"/libpixel-dev_*.deb Depends)
-[[ ${depends} == *"libpixel0 (= "* ]] || fail "libpixel-dev Depends: ${depends}"
+[[ ${depends} == *"libpixel${abi} (= "* ]] || fail "libpixel-dev Depends: ${depends}"
 
 # Where the multiarch library folder is, and what the packages hold.
-libdir=$(dirname "$(find "${root}/usr/lib" -name 'libpixel.so.0' | head -n 1)")
-[[ -d ${libdir} ]] || fail "libpixel.so.0 not in libpixel0"
-soname=$(objdump -p "${libdir}/libpixel.so.0" | awk '$1 == "SONAME" {print $2}')
-[[ ${soname} == libpixel.so.0 ]] || fail "SONAME ${soname}"
+libdir=$(dirname "$(find "${root}/usr/lib" -name 'libpixel.so.${abi}' | head -n 1)")
+[[ -d ${libdir} ]] || fail "libpixel.so.${abi} not in libpixel${abi}"
+soname=$(objdump -p "${libdir}/libpixel.so.${abi}" | awk '$1 == "SONAME" {print $2}')
+[[ ${soname} == libpixel.so.${abi} ]] || fail "SONAME ${soname}"
 test -L "${libdir}/libpixel.so" || fail "no libpixel.so link in libpixel-dev"
 test -f "${libdir}/libpixelcpp.a" || fail "no libpixelcpp.a in libpixel-dev"
 test -f "${root}/usr/include/pixel/version.hpp" || fail "no version.hpp in libpixel-dev"
+test -f "${root}/usr/include/pixel/version.h" || fail "no version.h in libpixel-dev"
 test -x "${root}/usr/bin/pixel" || fail "no pixel in pixel-tools"
 test -f "${root}/usr/share/man/man1/pixel.1.gz" || fail "no man page in pixel-tools"
 zcat "${root}/usr/share/man/man1/pixel.1.gz" | grep -q '^\.SS "pixel url"' ||
@@ -49,7 +53,7 @@ check_c() {
   local out
   out=$("$1")
   [[ ${out} == "${expected_c}" ]] || fail "$1 printed '${out}', not '${expected_c}'"
-  ldd "$1" | grep -q "${libdir}/libpixel.so.0" || fail "$1 does not load ${libdir}/libpixel.so.0"
+  ldd "$1" | grep -q "${libdir}/libpixel.so.${abi}" || fail "$1 does not load ${libdir}/libpixel.so.${abi}"
 }
 check_cpp() {
   local out

@@ -40,7 +40,7 @@ static void* producer(void* arg) {
   unsigned long i;
   for (i = 0;; ++i) {
     pixel_param params[2];
-    pixel_event event;
+    pixel_event event = PIXEL_EVENT_INIT;
     pixel_status st;
     snprintf(n, sizeof n, "%d-%lu", thread, i);
     params[0].key = "userid";
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc == 4 && strcmp(argv[1], "drain") == 0) {
-    pixel_stats before, after;
+    pixel_stats before = PIXEL_STATS_INIT, after = PIXEL_STATS_INIT;
     pixel_status flushed;
     if ((rc = open_tracker(options_for(argv[2], argv[3], PIXEL_DURABILITY_SYNC))) != 0) return rc;
     pixel_tracker_stats(tracker, &before);

@@ -35,8 +35,8 @@ using pixel_test::tmpfs_mount;
 spool_row row(int n, std::size_t url_size = 0) {
   spool_row r;
   r.id = "id" + std::to_string(n);
-  r.url = "http://127.0.0.1:9/1x1.png?n=" + std::to_string(n);
-  if (url_size > r.url.size()) r.url.append(url_size - r.url.size(), 'x');
+  r.query = "n=" + std::to_string(n);
+  if (url_size > r.query.size()) r.query.append(url_size - r.query.size(), 'x');
   r.user_agent = n % 2 ? "agent/" + std::to_string(n) : "";
   r.attempts = static_cast<std::uint32_t>(n % 3);
   r.budget_used = static_cast<std::uint32_t>(n % 2);
@@ -73,14 +73,14 @@ TEST(Spool, CreatesTheDirectoryAWalDatabaseAndItsSchema) {
     EXPECT_TRUE(found.moved_aside.empty());
     ASSERT_TRUE(s->insert_durable(row(1)));
     // Committed means readable by another process now, while the spool is open.
-    EXPECT_EQ(sqlite_shell(dir / "events.db", "SELECT eid, url FROM events", tmp / "log"),
-              "id1|http://127.0.0.1:9/1x1.png?n=1\n");
+    EXPECT_EQ(sqlite_shell(dir / "events.db", "SELECT eid, query FROM events", tmp / "log"),
+              "id1|n=1\n");
   }
   EXPECT_TRUE(fs::is_directory(dir));
   EXPECT_TRUE(fs::exists(dir / "spool.lock"));
   EXPECT_EQ(
       sqlite_shell(dir / "events.db", "PRAGMA journal_mode; PRAGMA user_version;", tmp / "log"),
-      "wal\n1\n");
+      "wal\n2\n");
   EXPECT_EQ(sqlite_shell(dir / "events.db",
                          "SELECT key, eid, user_agent, attempts, budget_used, created_ms, "
                          "not_before_ms FROM events",
@@ -97,7 +97,7 @@ TEST(Spool, RowsComeBackOnReopenWithEveryFieldAndKeysContinue) {
     for (int n = 1; n <= 5; ++n) ASSERT_TRUE(s->insert(row(n)));
     s->remove(2);  // never written
     ASSERT_TRUE(s->commit(false));
-    s->update(3, 7, 5, 42, "https://127.0.0.1:9/1x1.png?n=3");
+    s->update(3, 7, 5, 42);
     s->remove(4);
     ASSERT_TRUE(s->commit(false));
   }
@@ -110,13 +110,10 @@ TEST(Spool, RowsComeBackOnReopenWithEveryFieldAndKeysContinue) {
     const auto want = row(static_cast<int>(keys[i]));
     EXPECT_EQ(got.key, keys[i]);
     EXPECT_EQ(got.id, want.id);
-    if (keys[i] != 3) {
-      EXPECT_EQ(got.url, want.url);
-    }
+    EXPECT_EQ(got.query, want.query);
     EXPECT_EQ(got.user_agent, want.user_agent);
     EXPECT_EQ(got.created_ms, want.created_ms);
     if (keys[i] == 3) {
-      EXPECT_EQ(got.url, "https://127.0.0.1:9/1x1.png?n=3");
       EXPECT_EQ(got.attempts, 7u);
       EXPECT_EQ(got.budget_used, 5u);
       EXPECT_EQ(got.not_before_ms, 42);
@@ -410,14 +407,40 @@ TEST(Spool, AnotherDatabaseOrANewerSchemaIsRefusedAndNeverMovedAside) {
 
   const fs::path newer = tmp / "newer";
   make_spool(newer, 3);
-  sqlite_shell(newer / "events.db", "PRAGMA user_version=2", tmp / "log");
+  sqlite_shell(newer / "events.db", "PRAGMA user_version=3", tmp / "log");
   c = config_for(newer);
   c.recreate_if_corrupt = true;
   s = spool::open(c, found);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.code(), errc::spool_corrupt);
-  EXPECT_NE(s.error().message().find("schema version 2"), std::string::npos) << s.error().message();
+  EXPECT_NE(s.error().message().find("schema version 3"), std::string::npos) << s.error().message();
   EXPECT_EQ(sqlite_shell(newer / "events.db", "SELECT count(*) FROM events", tmp / "log"), "3\n");
+}
+
+// A spool of schema 1 (full URLs) from an earlier version: upgraded at open to schema 2,
+// each row keeping the query of its URL.
+TEST(Spool, ASchemaOneSpoolIsUpgradedToQueries) {
+  pixel_test::temp_dir tmp("pixel-spool");
+  fs::create_directories(tmp / "old");
+  sqlite_shell(tmp / "old" / "events.db",
+               "PRAGMA journal_mode=WAL; PRAGMA application_id=1347963953; "
+               "PRAGMA user_version=1; CREATE TABLE events(key INTEGER PRIMARY KEY, eid TEXT "
+               "NOT NULL, url TEXT NOT NULL, user_agent TEXT NOT NULL, attempts INTEGER NOT "
+               "NULL, budget_used INTEGER NOT NULL, created_ms INTEGER NOT NULL, not_before_ms "
+               "INTEGER NOT NULL); INSERT INTO events VALUES(4, 'id4', "
+               "'https://old.example/1x1.png?a=1&eid=id4', '', 2, 2, 5, 6), (7, 'id7', "
+               "'https://old.example/1x1.png', 'ua', 0, 0, 8, 9);",
+               tmp / "log");
+  spool_recovery found;
+  auto s = open_ok(config_for(tmp / "old"), found);
+  ASSERT_TRUE(s);
+  ASSERT_EQ(found.rows.size(), 2u);
+  EXPECT_EQ(found.rows[0].key, 4u);
+  EXPECT_EQ(found.rows[0].query, "a=1&eid=id4");
+  EXPECT_EQ(found.rows[0].attempts, 2u);
+  EXPECT_EQ(found.rows[1].query, "");
+  EXPECT_EQ(found.rows[1].user_agent, "ua");
+  EXPECT_EQ(sqlite_shell(tmp / "old" / "events.db", "PRAGMA user_version", tmp / "log"), "2\n");
 }
 
 TEST(Spool, BadConfigurationIsInvalidArgument) {
@@ -433,3 +456,36 @@ TEST(Spool, BadConfigurationIsInvalidArgument) {
 }
 
 }  // namespace
+
+// The database overwritten, replaced or removed under an open spool: the next commit fails
+// with spool_corrupt, and so does every insert after it.
+TEST(Spool, AFileOverwrittenReplacedOrRemovedWhileOpenFailsTheNextCommit) {
+  for (const char* how : {"overwritten", "replaced by another file", "removed"}) {
+    SCOPED_TRACE(how);
+    pixel_test::temp_dir tmp("pixel-spool");
+    spool_recovery found;
+    auto s = open_ok(config_for(tmp.path()), found);
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->insert_durable(row(1)));
+    const fs::path db = tmp / "events.db";
+    if (std::string(how) == "overwritten") {
+      std::ofstream(db, std::ios::binary | std::ios::trunc) << std::string(8192, 'x');
+    } else if (std::string(how) == "removed") {
+      fs::remove(db);
+    } else {
+      fs::copy_file(db, tmp / "copy.db");
+      fs::rename(tmp / "copy.db", db);
+    }
+    ASSERT_TRUE(s->insert(row(2)));  // staged; the commit finds out
+    const auto committed = s->commit(false);
+    ASSERT_FALSE(committed);
+    EXPECT_EQ(committed.code(), errc::spool_corrupt);
+    EXPECT_NE(committed.error().message().find(std::string("was ") + how + " while in use"),
+              std::string::npos)
+        << committed.error().message();
+    const auto refused = s->insert(row(3));
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.code(), errc::spool_corrupt);
+    EXPECT_EQ(s->insert_durable(row(4)).code(), errc::spool_corrupt);
+  }
+}

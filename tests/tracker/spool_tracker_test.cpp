@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <string>
@@ -284,3 +285,109 @@ TEST(SpoolTracker, AFullDiskIsReportedPerEventAndNothingElseIsLost) {
 }
 
 }  // namespace
+
+// A restart with another endpoint and a smaller queue: the events the spool kept go to the
+// new endpoint with their own parameters, those beyond the new capacity are reported as
+// dropped at open, and the spool ends empty.
+TEST(SpoolTracker, ReopenedWithANewEndpointAndASmallerQueueDeliversThereAndReportsTheRest) {
+  pixel_test::temp_dir tmp("pixel-spool-tracker");
+  const fs::path dir = tmp / "spool";
+  std::vector<std::string> ids;
+  {
+    refused_port dead;
+    auto t = create(spool_options(dead.url(), dir));
+    ASSERT_TRUE(t) << t.error().message();
+    for (int i = 0; i < 5; ++i) {
+      auto id = t->track({{"n", std::to_string(i)}});
+      ASSERT_TRUE(id);
+      ids.emplace_back(id->view());
+    }
+    t->shutdown(0ms);
+  }
+  http_server server;
+  auto o = spool_options(server.base_url() + "/elsewhere/p.gif", dir);
+  o.queue_capacity = 3;
+  result_log log;
+  log.attach(o);
+  pixel::tracker_stats s;
+  {
+    auto t = create(std::move(o));
+    ASSERT_TRUE(t) << t.error().message();
+    ASSERT_TRUE(t->flush(30s));
+    s = t->stats();
+  }  // the spool is closed: every settled event's row gone
+  ASSERT_TRUE(log.wait_for(5));
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  std::set<std::string> delivered_ids;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    EXPECT_EQ(requests[i].path, "/elsewhere/p.gif");
+    delivered_ids.insert(requests[i].param("eid"));
+  }
+  EXPECT_EQ(delivered_ids, (std::set<std::string>{ids[0], ids[1], ids[2]}));  // the oldest
+  std::set<std::string> dropped_ids;
+  for (const auto& e : log.snapshot()) {
+    if (e.what != outcome::dropped) continue;
+    dropped_ids.insert(e.id);
+    EXPECT_NE(e.message.find("beyond the bounds (queue_capacity 3"), std::string::npos)
+        << e.message;
+  }
+  EXPECT_EQ(dropped_ids, (std::set<std::string>{ids[3], ids[4]}));
+  EXPECT_EQ(s.delivered, 3u);
+  EXPECT_EQ(s.dropped, 2u);
+  EXPECT_EQ(total(s), 5u);
+  EXPECT_EQ(rows_on_disk(dir, tmp / "sqlite.log"), "0\n");
+}
+
+// The database file overwritten under a running tracker: each event the spool can no longer
+// keep is refused with a typed spool error (and reported dropped with it), and the events
+// already in memory are still delivered.
+TEST(SpoolTracker, ASpoolOverwrittenWhileRunningIsATypedErrorPerEventAndMemoryStillDelivers) {
+  pixel_test::temp_dir tmp("pixel-spool-tracker");
+  const fs::path dir = tmp / "spool";
+  http_server server;
+  pixel::test::response_step stall(200);
+  stall.delay = 60s;
+  server.set_default(stall);  // held until released: the first events stay in memory
+  auto o = spool_options(server.url(), dir, durability::sync);
+  o.max_in_flight = 4;
+  o.min_in_flight = 4;
+  result_log log;
+  log.attach(o);
+  auto t = create(std::move(o));
+  ASSERT_TRUE(t) << t.error().message();
+  std::set<std::string> before;
+  for (int i = 0; i < 10; ++i) {
+    auto id = t->track({{"phase", "before"}, {"n", std::to_string(i)}});
+    ASSERT_TRUE(id);
+    before.emplace(id->view());
+  }
+  ASSERT_TRUE(server.wait_for_requests(4, 30s));  // in flight: 4, waiting in memory: 6
+  {
+    std::ofstream garbage(dir / "events.db", std::ios::binary | std::ios::trunc);
+    garbage << std::string(64 * 1024, 'x');
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto id = t->track({{"phase", "after"}, {"n", std::to_string(i)}});
+    ASSERT_FALSE(id);
+    EXPECT_EQ(id.code(), errc::spool_corrupt) << id.error().message();
+    EXPECT_NE(id.error().message().find("was overwritten while in use"), std::string::npos)
+        << id.error().message();
+  }
+  server.set_default(200);
+  server.release_stalls();
+  ASSERT_TRUE(t->flush(30s));
+  std::multiset<std::string> received;
+  for (const auto& r : server.requests()) received.insert(r.param("eid"));
+  EXPECT_EQ(received, std::multiset<std::string>(before.begin(), before.end()));
+  const auto s = t->stats();
+  EXPECT_EQ(s.delivered, 10u);
+  EXPECT_EQ(s.dropped, 3u);
+  std::size_t reported = 0;
+  for (const auto& e : log.snapshot()) {
+    if (e.what != outcome::dropped) continue;
+    ++reported;
+    EXPECT_NE(e.message.find("was overwritten while in use"), std::string::npos) << e.message;
+  }
+  EXPECT_EQ(reported, 3u);
+}

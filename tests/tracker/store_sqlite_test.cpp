@@ -38,6 +38,7 @@ struct fixture {
   pixel::detail::store_options store;
 
   fixture() {
+    options.endpoint = "http://127.0.0.1:9/1x1.png";
     options.spool_dir = (tmp / "spool").string();
     options.durability = durability::sync;
     store.capacity = 100;
@@ -213,7 +214,7 @@ TEST(SqliteStore, DropNewAndBlockRefuseOverTheByteBoundWithoutWriting) {
   EXPECT_EQ(st, put_status::accepted);
 }
 
-TEST(SqliteStore, ALowerCapacityOnReopenKeepsTheOldestAndDeletesTheRest) {
+TEST(SqliteStore, ALowerCapacityOnReopenKeepsTheOldestAndHandsTheRestBackAsDropped) {
   fixture f;
   {
     auto s = f.open();
@@ -227,8 +228,62 @@ TEST(SqliteStore, ALowerCapacityOnReopenKeepsTheOldestAndDeletesTheRest) {
     ASSERT_TRUE(s);
     EXPECT_EQ(s->recovered(), 2u);
     EXPECT_EQ(s->stats().queued, 2u);
+    EXPECT_EQ(s->stats().dropped, 3u);
+    std::vector<stored_event> dropped;
+    s->take_dropped_at_open(dropped);
+    ASSERT_EQ(dropped.size(), 3u);
+    for (std::uint64_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(dropped[i].id.view(), f.event(2 + i).id.view());
+      EXPECT_EQ(dropped[i].seq, 2 + i);  // numbered after the kept ones
+    }
+    s->take_dropped_at_open(dropped);
+    EXPECT_EQ(dropped.size(), 3u);  // handed out once
   }
   EXPECT_EQ(f.on_disk(), id_of(f.event(0)) + "|0|0|0\n" + id_of(f.event(1)) + "|0|0|0\n");
+}
+
+TEST(SqliteStore, ALowerByteBoundOnReopenDropsWhatNoLongerFits) {
+  fixture f;
+  {
+    auto s = f.open();
+    ASSERT_TRUE(s);
+    for (std::uint64_t seq = 0; seq < 4; ++seq)
+      ASSERT_EQ(put(*s, f.event(seq, 100)), put_status::accepted);
+  }
+  f.options.spool_max_bytes = 250;  // two events of 100 bytes
+  auto s = f.open();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->recovered(), 2u);
+  std::vector<stored_event> dropped;
+  s->take_dropped_at_open(dropped);
+  ASSERT_EQ(dropped.size(), 2u);
+  EXPECT_EQ(s->stats().dropped, 2u);
+}
+
+TEST(SqliteStore, EventsReopenedOnAnotherEndpointGoThereWithTheirQuery) {
+  fixture f;
+  {
+    auto s = f.open();
+    ASSERT_TRUE(s);
+    ASSERT_EQ(put(*s, f.event(0)), put_status::accepted);
+    // A followed redirect changes the URL in memory; the spool keeps only the query.
+    std::vector<stored_event> taken;
+    ASSERT_EQ(s->take_ready(f.clock.now().steady, 1, taken), 1u);
+    taken[0].url = "https://127.0.0.1:9/moved.png?n=0";
+    taken[0].attempts = 1;
+    taken[0].budget_used = 1;
+    s->requeue(std::move(taken[0]));
+  }
+  f.options.endpoint = "https://pixels.example.com/t/p.gif";
+  auto s = f.open();
+  ASSERT_TRUE(s);
+  ASSERT_EQ(s->recovered(), 1u);
+  std::vector<stored_event> taken;
+  s->release_all(f.clock.now().steady);
+  ASSERT_EQ(s->take_ready(f.clock.now().steady, 1, taken), 1u);
+  EXPECT_EQ(taken[0].url, "https://pixels.example.com/t/p.gif?n=0");
+  EXPECT_EQ(taken[0].attempts, 1u);
+  EXPECT_EQ(taken[0].id.view(), f.event(0).id.view());
 }
 
 TEST(SqliteStore, AFullDiskRefusesTheEventWithTheReasonAndCountsItDropped) {

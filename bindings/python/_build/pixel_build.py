@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """A PEP 517 build backend with no Python dependencies. The wheel holds the pure-Python
-package (ctypes) and libpixel.so.0 next to it, built from the C++ sources with CMake
+package (ctypes) and libpixel.so.1 next to it, built from the C++ sources with CMake
 (cmake/build_libpixel.cmake), so `pip install bindings/python` needs no index and the
 installed package needs no library on the system. The wheel is tagged for the platform it
 was built on (py3-none-<platform>): the library is native code, the Python is not.
@@ -23,7 +23,7 @@ import zipfile
 
 NAME = "pixel"
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LIBRARY = "libpixel.so.0"
+LIBRARY = "libpixel.so.1"
 # The C++ sources: the repository (building from bindings/python in a checkout), or the
 # copy an sdist carries in libpixel-src/.
 SDIST_SOURCES = "libpixel-src"
@@ -77,7 +77,7 @@ def _setting(config_settings, key, env):
 
 
 def _build_library(config_settings, dest):
-    """libpixel.so.0 into dest: built with CMake, or copied from the given file."""
+    """libpixel.so.1 into dest: built with CMake, or copied from the given file."""
     cmd = ["cmake", f"-DDEST={dest}"]
     prebuilt = _setting(config_settings, "libpixel", "PIXEL_PREBUILT_LIBRARY")
     if prebuilt:

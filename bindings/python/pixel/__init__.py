@@ -11,7 +11,9 @@ The library is found through PIXEL_LIBRARY (a path to libpixel.so), else next to
 package, else the system loader.
 """
 
+import atexit
 import ctypes
+import weakref
 from collections import namedtuple
 
 from . import _native
@@ -254,6 +256,9 @@ class Tracker:
             handle = ctypes.c_void_p()
             _check(_lib.pixel_tracker_new(opts, ctypes.byref(handle)))
             self._handle = handle
+            self._shutdown_ms = (_ms(options["shutdown_timeout"], "shutdown_timeout")
+                                 if "shutdown_timeout" in options else 2000)
+            _LIVE.add(self)
         finally:
             _lib.pixel_options_free(opts)
 
@@ -324,3 +329,22 @@ class Tracker:
                 _lib.pixel_tracker_free(handle)
             except Exception:  # noqa: BLE001 - never raise from a finaliser
                 pass
+
+
+# Trackers still open when the interpreter exits are closed then (each waiting up to its
+# shutdown_timeout), in whichever process exits: the one that created them, or a forked
+# child (a pre-forking server's worker) that tracked with them. A module-level tracker's
+# __del__ may otherwise never run, or run after the library is gone.
+_LIVE = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_trackers():
+    for t in list(_LIVE):
+        handle = t._handle
+        if handle is not None:
+            try:
+                _lib.pixel_tracker_shutdown(handle, t._shutdown_ms)
+            except Exception:  # noqa: BLE001 - never raise at exit
+                pass
+

@@ -13,14 +13,21 @@ class Param(ctypes.Structure):
     _fields_ = [("key", ctypes.c_char_p), ("value", ctypes.c_char_p)]
 
 
+# The size-prefixed structs (pixel.h): `size` first, fields appended in later versions.
+# tests/test_abi.py checks every layout here against the C compiler's (abi_layout.c).
 class Stats(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_uint64) for name in
-                ("queued", "in_flight", "delivered", "retried", "failed", "expired", "dropped",
-                 "concurrency_limit")]
+    _fields_ = [("size", ctypes.c_size_t)] + [
+        (name, ctypes.c_uint64) for name in
+        ("queued", "in_flight", "delivered", "retried", "failed", "expired", "dropped",
+         "concurrency_limit")]
+
+    def __init__(self):
+        super().__init__(ctypes.sizeof(Stats))
 
 
 class EventResult(ctypes.Structure):
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("event_id", ctypes.c_char_p),
         ("outcome", ctypes.c_int),
         ("attempts", ctypes.c_uint32),
@@ -32,10 +39,18 @@ class EventResult(ctypes.Structure):
 
 class Event(ctypes.Structure):
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("params", ctypes.POINTER(Param)),
         ("count", ctypes.c_size_t),
         ("user_agent", ctypes.c_char_p),
     ]
+
+    def __init__(self, params, count, user_agent):
+        super().__init__(ctypes.sizeof(Event), params, count, user_agent)
+
+
+STRUCTS = {"pixel_param": Param, "pixel_stats": Stats, "pixel_event_result": EventResult,
+           "pixel_event": Event}
 
 
 EVENT_ID_SIZE = 27
@@ -94,6 +109,10 @@ SIGNATURES = {
 }
 
 
+# libpixel.so.<ABI> first (PIXEL_ABI_VERSION; tests/test_abi.py checks it).
+LIBRARY_NAMES = ("libpixel.so.1", "libpixel.so", "libpixel.dylib", "pixel.dll")
+
+
 def _candidates():
     env = os.environ.get("PIXEL_LIBRARY")
     if env:
@@ -101,14 +120,14 @@ def _candidates():
         yield env
         return
     here = os.path.dirname(os.path.abspath(__file__))
-    for name in ("libpixel.so.0", "libpixel.so", "libpixel.dylib", "pixel.dll"):
+    for name in LIBRARY_NAMES:
         path = os.path.join(here, name)
         if os.path.exists(path):
             yield path
     found = ctypes.util.find_library("pixel")
     if found:
         yield found
-    yield "libpixel.so.0"
+    yield LIBRARY_NAMES[0]
 
 
 def load():

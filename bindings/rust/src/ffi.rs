@@ -19,9 +19,13 @@ pub struct pixel_param {
     pub value: *const c_char,
 }
 
+// The size-prefixed structs of pixel.h: `size` first, fields appended in later versions.
+// tests/abi.rs checks every layout here against the C compiler's (bindings/abi_layout.c).
+
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct pixel_stats {
+    pub size: usize,
     pub queued: u64,
     pub in_flight: u64,
     pub delivered: u64,
@@ -32,9 +36,27 @@ pub struct pixel_stats {
     pub concurrency_limit: u64,
 }
 
+impl Default for pixel_stats {
+    /// Zero counters, `size` set (what PIXEL_STATS_INIT gives C).
+    fn default() -> Self {
+        pixel_stats {
+            size: std::mem::size_of::<pixel_stats>(),
+            queued: 0,
+            in_flight: 0,
+            delivered: 0,
+            retried: 0,
+            failed: 0,
+            expired: 0,
+            dropped: 0,
+            concurrency_limit: 0,
+        }
+    }
+}
+
 #[repr(C)]
 #[derive(Debug)]
 pub struct pixel_event_result {
+    pub size: usize,
     pub event_id: *const c_char,
     pub outcome: c_int,
     pub attempts: u32,
@@ -48,10 +70,21 @@ pub const PIXEL_EVENT_ID_SIZE: usize = 27;
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct pixel_event {
+    pub size: usize,
     pub params: *const pixel_param,
     pub count: usize,
     pub user_agent: *const c_char,
 }
+
+impl pixel_event {
+    /// An event with `size` set (what PIXEL_EVENT_INIT gives C).
+    pub fn new(params: *const pixel_param, count: usize, user_agent: *const c_char) -> Self {
+        pixel_event { size: std::mem::size_of::<pixel_event>(), params, count, user_agent }
+    }
+}
+
+/// libpixel.so.<ABI> (PIXEL_ABI_VERSION), the file the build links and loads.
+pub const LIBRARY_NAME: &str = "libpixel.so.1";
 
 #[repr(C)]
 pub struct pixel_options {

@@ -708,11 +708,11 @@ impl Tracker {
             Some(ua) => Some(c_string(ua, "user agent")?),
             None => None,
         };
-        let event = ffi::pixel_event {
-            params: ps.array.as_ptr(),
-            count: ps.array.len(),
-            user_agent: ua.as_ref().map_or(ptr::null(), |u| u.as_ptr()),
-        };
+        let event = ffi::pixel_event::new(
+            ps.array.as_ptr(),
+            ps.array.len(),
+            ua.as_ref().map_or(ptr::null(), |u| u.as_ptr()),
+        );
         let mut id = [0 as c_char; ffi::PIXEL_EVENT_ID_SIZE];
         check(unsafe { ffi::pixel_track_event(self.handle, &event, id.as_mut_ptr()) })?;
         Ok(unsafe { cstr(id.as_ptr()) })

@@ -173,7 +173,7 @@ fn every_declared_function_refuses_null() {
         let tn = ptr::null_mut();
         assert_eq!(ffi::pixel_track(tn, ptr::null(), 0), 1);
         assert_eq!(ffi::pixel_track_with_user_agent(tn, ptr::null(), 0, s), 1);
-        let ev = ffi::pixel_event { params: ptr::null(), count: 0, user_agent: ptr::null() };
+        let ev = ffi::pixel_event::new(ptr::null(), 0, ptr::null());
         assert_eq!(ffi::pixel_track_event(tn, &ev, ptr::null_mut()), 1);
         assert_eq!(CStr::from_ptr(ffi::pixel_transport_error_str(2)).to_str().unwrap(), "connect");
         assert_eq!(ffi::pixel_tracker_flush(tn, 0), 1);
