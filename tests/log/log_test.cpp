@@ -368,12 +368,16 @@ TEST(log_record, malformed_lines_are_errors_not_crashes) {
   // Wrong field counts say how many, how many expected, and what to do.
   const std::string hint =
       " (timestamp,c-ip,cs-user-agent,cs-uri-query); give the fields the records were "
-      "written with (--fields, as in the real-time log configuration)";
+      "written with (--fields, as in the real-time log configuration or the v2 field "
+      "selection, in order)";
   EXPECT_EQ(parse_record("1.000\t-\t-", four).error().message(),
             "has 3 fields, the field list has 4" + hint);
   EXPECT_EQ(parse_record("1.000\t-\t-\t-\textra", four).error().message(),
             "has 5 fields, the field list has 4" + hint);
-  EXPECT_EQ(parse_record("", four).error().message(), "has 1 field, the field list has 4" + hint);
+  // No tab: no field list can help, so none is suggested.
+  EXPECT_EQ(parse_record("", four).error().message(),
+            "has 1 field, the field list has 4; the line has no tab: it is not a "
+            "tab-separated CloudFront record");
   EXPECT_NE(parse_record("2019-12-04\t21:02:31\tLAX1\t392\t192.0.2.100", four)
                 .error()
                 .message()
@@ -483,7 +487,7 @@ TEST(log_reader, malformed_lines_reported_with_file_and_line_and_skipped) {
   temp_dir d;
   write(d / "a",
         "1.000\t-\t-\tn=1\nbroken line\n2.000\t-\t-\tn=2\n3.000\t-\t-\tn=%25\n"
-        "4.000\t-\t-\tn=4\n5.000\t-\t-\tn=5");  // the last has no newline
+        "4.000\t-\t-\tn=4\n5.000\t-\t-");  // the last has no newline, and a field short
   std::vector<problem> problems;
   auto o = four_fields();
   o.on_problem = [&problems](const problem& p) { problems.push_back(p); };
@@ -497,14 +501,85 @@ TEST(log_reader, malformed_lines_reported_with_file_and_line_and_skipped) {
   ASSERT_EQ(problems.size(), 2u);
   EXPECT_EQ(problems[0].file, (d / "a").string());
   EXPECT_EQ(problems[0].line, 2u);
-  EXPECT_EQ(problems[0].message.substr(0, 34), "has 1 field, the field list has 4 ");
+  EXPECT_EQ(problems[0].message.substr(0, 34), "has 1 field, the field list has 4;");
   EXPECT_EQ(problems[0].text, "broken line");
   EXPECT_EQ(problems[1].line, 6u);
-  EXPECT_EQ(problems[1].message, "last line has no newline (a partial record)");
-  EXPECT_EQ(problems[1].text, "5.000\t-\t-\tn=5");
+  EXPECT_EQ(problems[1].message.substr(0, 67),
+            "last line has no newline and has 3 fields, the field list has 4 (ti");
+  EXPECT_NE(problems[1].message.find("(a partial record"), std::string::npos);
+  EXPECT_EQ(problems[1].text, "5.000\t-\t-");
   EXPECT_EQ(r->lines(), 6u);
   EXPECT_EQ(r->records(), 4u);
   EXPECT_EQ(r->malformed(), 2u);
+}
+
+TEST(log_reader, a_complete_last_line_without_newline_is_a_record) {
+  temp_dir d;
+  write(d / "a", "1.000\t-\t-\tn=1\n2.000\t-\t-\tn=2");
+  write_gzip(d / "b.gz", "3.000\t-\t-\tn=3");
+  write(d / "c", "4.000\t-\t-\tn=4\n");
+  std::vector<problem> problems, notes;
+  auto o = four_fields();
+  o.on_note = [&notes](const problem& p) { notes.push_back(p); };
+  const auto recs =
+      read_all({(d / "a").string(), (d / "b.gz").string(), (d / "c").string()}, o, &problems);
+  ASSERT_EQ(recs.size(), 4u);
+  EXPECT_EQ(*recs[1].param("n"), "2");
+  EXPECT_EQ(*recs[2].param("n"), "3");
+  EXPECT_TRUE(problems.empty());
+  ASSERT_EQ(notes.size(), 2u);  // once for each file that ends so
+  EXPECT_EQ(notes[0].file, (d / "a").string());
+  EXPECT_EQ(notes[0].line, 2u);
+  EXPECT_EQ(notes[0].message, "no final newline: the last line was read as a record");
+  EXPECT_EQ(notes[1].file, (d / "b.gz").string());
+  EXPECT_EQ(notes[1].line, 1u);
+}
+
+TEST(log_reader, truncated_and_corrupt_gzip_name_the_byte_and_keep_the_records_before) {
+  temp_dir d;
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += "1.000\t-\t-\tn=" + std::to_string(i) + "\n";
+  write_gzip(d / "full.gz", text);
+  std::string gz;
+  {
+    std::ifstream in(d / "full.gz", std::ios::binary);
+    gz.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // Cut: the records that were readable come back, then the error with the offset.
+  const std::size_t cut = gz.size() - 20;  // inside the deflate data, before the trailer
+  write(d / "cut.gz", gz.substr(0, cut));
+  std::vector<problem> problems;
+  auto o = four_fields();
+  auto r = reader::open({(d / "cut.gz").string()}, [&] {
+    o.on_problem = [&problems](const problem& p) { problems.push_back(p); };
+    return o;
+  }());
+  ASSERT_TRUE(r);
+  record rec;
+  std::size_t n = 0;
+  while (r->next(rec)) {
+    ASSERT_EQ(*rec.param("n"), std::to_string(n));
+    ++n;
+  }
+  EXPECT_GT(n, 0u);
+  EXPECT_LT(n, 3000u);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].file, (d / "cut.gz").string());
+  EXPECT_EQ(problems[0].message, "truncated gzip data: the object ends at byte " +
+                                     std::to_string(cut) +
+                                     " inside a compressed member (an incomplete download or "
+                                     "upload?)");
+  EXPECT_EQ(r->malformed(), 1u);
+  // Corrupt: a byte of the deflate data changed.
+  std::string bad = gz;
+  bad[gz.size() / 2] = static_cast<char>(bad[gz.size() / 2] ^ 0x55);
+  write(d / "bad.gz", bad);
+  problems.clear();
+  const auto some = read_all({(d / "bad.gz").string()}, four_fields(), &problems);
+  EXPECT_LT(some.size(), 3000u);
+  ASSERT_FALSE(problems.empty());
+  EXPECT_EQ(problems.back().message.rfind("corrupt gzip data near byte ", 0), 0u)
+      << problems.back().message;
 }
 
 TEST(log_reader, long_lines_and_binary_garbage) {

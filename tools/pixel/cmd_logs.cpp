@@ -293,8 +293,12 @@ std::vector<column> plan(const log::field_list& l) {
     }
     return l.size();
   };
-  if (std::size_t i = find(field::timestamp); i < l.size()) {
-    c.push_back({"timestamp", source::timestamp, i, field::timestamp});
+  // The most exact time logged: v2's timestamp(ms), the real-time timestamp, or the
+  // standard date and time.
+  if (std::size_t i = find(log::standard_timestamp_ms); i < l.size()) {
+    c.push_back({"timestamp", source::timestamp, i, log::standard_timestamp_ms});
+  } else if (std::size_t t = find(field::timestamp); t < l.size()) {
+    c.push_back({"timestamp", source::timestamp, t, field::timestamp});
   } else if (std::size_t d = find(log::standard_date); d < l.size()) {
     c.push_back({"timestamp", source::timestamp, d, log::standard_date});
   }
@@ -591,12 +595,16 @@ int run_logs(const logs_args& a) {
   const auto order =
       a.fields_order == "as-given" ? log::field_order::as_given : log::field_order::canonical;
   // value() rather than operator*: its explicit check lets GCC's -Wnull-dereference see
-  // through result's variant at -O2.
-  auto fields = log::parse_fields(a.fields, order);
+  // through result's variant at -O2. A list naming standard-log columns (date, time,
+  // timestamp(ms), cs(User-Agent), ...) is a v2 field selection, in record order.
+  auto fields = log::names_standard_columns(a.fields) ? log::parse_standard_fields(a.fields)
+                                                      : log::parse_fields(a.fields, order);
   if (!fields.has_value()) return fail("--fields: " + fields.error().message());
   log::reader_options o;
   o.fields = fields.value();
-  o.input = a.input == "standard" ? log::input_kind::standard : log::input_kind::realtime;
+  o.input = a.input == "standard"  ? log::input_kind::standard
+            : a.input == "v2-json" ? log::input_kind::v2_json
+                                   : log::input_kind::realtime;
   o.dedupe = a.dedupe;
   o.event_id_key = a.event_id_key;
   if (!a.since.empty()) {
@@ -613,6 +621,10 @@ int run_logs(const logs_args& a) {
     std::string m = fmt::format("pixel: warning: {}:{}: {}", p.file, p.line, p.message);
     if (!p.text.empty()) m += fmt::format("\n  line: {}", excerpt(p.text));
     m += '\n';
+    std::fwrite(m.data(), 1, m.size(), stderr);
+  };
+  o.on_note = [](const log::problem& p) {
+    const std::string m = fmt::format("pixel: note: {}:{}: {}\n", p.file, p.line, p.message);
     std::fwrite(m.data(), 1, m.size(), stderr);
   };
   if (a.stats && !a.group_by.empty() && o.input == log::input_kind::realtime &&
@@ -720,8 +732,8 @@ void add_logs_command(CLI::App& app, context& ctx) {
       ->check(CLI::IsMember({"jsonl", "csv", "tsv"}))
       ->capture_default_str();
   cmd->add_option("--fields", a->fields,
-                  "The real-time records' fields (the distribution's real-time log "
-                  "configuration)")
+                  "The records' fields: the real-time log configuration's, or a standard "
+                  "logging v2 field selection in record order (date,time,timestamp(ms),...)")
       ->capture_default_str();
   cmd->add_option("--fields-order", a->fields_order,
                   "canonical: --fields in any order, records in CloudFront's order; as-given: "
@@ -729,10 +741,11 @@ void add_logs_command(CLI::App& app, context& ctx) {
       ->check(CLI::IsMember({"canonical", "as-given"}))
       ->capture_default_str();
   cmd->add_option("--input", a->input,
-                  "Files without a header: realtime (records laid out as --fields) or standard "
-                  "(standard-log lines, documented field list). Files starting with #Version: "
-                  "or #Fields: are standard logs whatever this says")
-      ->check(CLI::IsMember({"realtime", "standard"}))
+                  "Files without a header: realtime (records laid out as --fields), standard "
+                  "(legacy standard-log lines, documented field list) or v2-json (every line "
+                  "a JSON object). Files starting with #Version: or #Fields: are standard "
+                  "logs, lines starting with { are v2 JSON, whatever this says")
+      ->check(CLI::IsMember({"realtime", "standard", "v2-json"}))
       ->capture_default_str();
   cmd->add_flag("--dedupe", a->dedupe,
                 "One record per event id (the first 2xx/3xx attempt, else the first)");
