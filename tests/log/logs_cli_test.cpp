@@ -370,4 +370,25 @@ TEST(pixel_logs, a_last_line_without_newline_and_a_cut_gzip) {
   EXPECT_EQ(other.err.find("--fields"), std::string::npos) << other.err;
 }
 
+TEST(pixel_logs, stats_counts_distinct_event_ids_exactly) {
+  temp_dir d;
+  // 30,000 records of 7,001 ids in a shuffled order (the table grows several times), ids
+  // that differ in one byte, and records without an id.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 7000; ++i) ids.push_back("01J" + std::to_string(1000000 + i) + "ABCDEFGHJKM");
+  ids.push_back("01J1000000ABCDEFGHJKN");
+  std::mt19937 rng(7);
+  std::string text;
+  for (int i = 0; i < 30000; ++i) {
+    const std::string& id = i < 7001 ? ids[static_cast<std::size_t>(i)] : ids[rng() % ids.size()];
+    text += "1.000\t-\t-\teid=" + id + "\n";
+  }
+  text += "2.000\t-\t-\tn=1\n";
+  write(d / "a", text);
+  const auto r =
+      logs({"--stats", "--fields", "timestamp,c-ip,cs-user-agent,cs-uri-query", d / "a"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"records\":30001,\"events\":7001,\"duplicates\":0,\"malformed\":0}\n");
+}
+
 }  // namespace
