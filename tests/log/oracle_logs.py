@@ -162,7 +162,7 @@ def v2_rounds(pixel: str, catalog: dict) -> int:
     rng = random.Random(20241115)
     failures = 0
     rounds = 0
-    for round_no in range(24):
+    for round_no in range(12):
         chosen = [n for n in names if rng.random() < 0.35 or n == "cs-uri-query"]
         rng.shuffle(chosen)
         if ("date" in chosen) != ("time" in chosen):
