@@ -541,12 +541,12 @@ class distinct_counter {
   distinct_counter() : slots_(1 << 16) {}
 
   void add(std::string_view s) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();  // at most 3/4 full
     const std::uint64_t h = hash(s);
     for (std::size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
       slot& e = slots_[i];
       if (e.hash == 0) {
-        e = {h, arena_.size(), s.size()};
+        e = {h, (static_cast<std::uint64_t>(arena_.size()) << 24) | s.size()};
         arena_.append(s.data(), s.size());
         ++size_;
         return;
@@ -558,9 +558,11 @@ class distinct_counter {
   std::size_t count() const noexcept { return size_; }
 
  private:
+  // 16 bytes: most of the cost is touching the table's memory. A line (so an id) is at
+  // most 1 MiB, under the 24 bits of size.
   struct slot {
-    std::uint64_t hash;  // 0: empty
-    std::size_t start, size;
+    std::uint64_t hash;   // 0: empty
+    std::uint64_t where;  // start in the arena << 24 | size
   };
 
   // 64-bit FNV-1a over 8-byte words, then a final avalanche (murmur3's fmix64): fast for
@@ -584,7 +586,7 @@ class distinct_counter {
   }
 
   std::string_view text(const slot& e) const noexcept {
-    return std::string_view(arena_).substr(e.start, e.size);
+    return std::string_view(arena_).substr(e.where >> 24, e.where & 0xFFFFFF);
   }
 
   void grow() {
