@@ -546,8 +546,7 @@ class distinct_counter {
     for (std::size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
       slot& e = slots_[i];
       if (e.hash == 0) {
-        e = {h, (static_cast<std::uint64_t>(arena_.size()) << 24) | s.size()};
-        arena_.append(s.data(), s.size());
+        e = {h, store(s)};
         ++size_;
         return;
       }
@@ -562,8 +561,21 @@ class distinct_counter {
   // most 1 MiB, under the 24 bits of size.
   struct slot {
     std::uint64_t hash;   // 0: empty
-    std::uint64_t where;  // start in the arena << 24 | size
+    std::uint64_t where;  // (block << 20 | offset) << 24 | size
   };
+
+  // Strings go to 1 MiB blocks that never move (a growing string would copy them all).
+  std::uint64_t store(std::string_view s) {
+    constexpr std::size_t block = std::size_t{1} << 20;
+    if (blocks_.empty() || used_ + s.size() > block) {
+      blocks_.emplace_back(new char[std::max(block, s.size())]);
+      used_ = 0;
+    }
+    std::memcpy(blocks_.back().get() + used_, s.data(), s.size());
+    const std::uint64_t at = (static_cast<std::uint64_t>(blocks_.size() - 1) << 20) | used_;
+    used_ += s.size();
+    return (at << 24) | s.size();
+  }
 
   // 64-bit FNV-1a over 8-byte words, then a final avalanche (murmur3's fmix64): fast for
   // 26-byte ids, every bit of the string mixed into the slot index. Never 0.
@@ -586,7 +598,8 @@ class distinct_counter {
   }
 
   std::string_view text(const slot& e) const noexcept {
-    return std::string_view(arena_).substr(e.where >> 24, e.where & 0xFFFFFF);
+    const std::uint64_t at = e.where >> 24;
+    return std::string_view(blocks_[at >> 20].get() + (at & 0xFFFFF), e.where & 0xFFFFFF);
   }
 
   void grow() {
@@ -602,7 +615,8 @@ class distinct_counter {
   }
 
   std::vector<slot> slots_;
-  std::string arena_;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  std::size_t used_ = 0;  // in the last block
   std::size_t size_ = 0;
 };
 
