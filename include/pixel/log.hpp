@@ -1,5 +1,5 @@
 // Reading CloudFront logs back into events: real-time records (Firehose objects) and
-// standard (legacy W3C) access logs.
+// standard access logs (legacy W3C files; standard logging v2 in W3C, plain or JSON).
 // SPDX-License-Identifier: MIT
 //
 // A real-time record is one line of tab-separated fields in CloudFront's catalog order; an
@@ -34,21 +34,21 @@
 
 namespace pixel::log {
 
-// Columns outside the catalog. A name the catalog does not know (read only when the field
-// order is given explicitly) is opaque log-escaped text under its own name; standard logs
-// carry the date and the time of day as two columns.
-inline constexpr field unknown_field = static_cast<field>(field_count);
-inline constexpr field standard_date = static_cast<field>(field_count + 1);
-inline constexpr field standard_time = static_cast<field>(field_count + 2);
+// Columns outside the catalog (generated with it, in pixel/log_fields.hpp): unknown_field, a
+// name the catalog does not know (read only when the field order is given explicitly or
+// named by a header), opaque log-escaped text under its own name; and the standard-log
+// columns of their own: standard_date and standard_time (legacy files carry the date and
+// the time of day as two columns), standard_timestamp_ms (v2's "timestamp(ms)", epoch
+// milliseconds), standard_distribution_id (v2's "DistributionId").
 
-// CloudFront's name for a catalog field ("cs-uri-query"); "date"/"time" for the standard
-// columns, "" for unknown_field.
+// CloudFront's name for a catalog field ("cs-uri-query"); the standard name for the
+// standard columns ("date", "timestamp(ms)"), "" for unknown_field.
 PIXEL_CXX_API std::string_view field_name(field f) noexcept;
 // The catalog field called `name` (CloudFront's spelling), if any.
 PIXEL_CXX_API std::optional<field> field_from_name(std::string_view name) noexcept;
 // True for the fields CloudFront log-escapes (and for unknown fields).
 PIXEL_CXX_API bool is_escaped(field f) noexcept;
-// text for unknown_field and the standard date/time columns.
+// text for unknown_field; the standard columns' own types (timestamp(ms) is an integer).
 PIXEL_CXX_API field_type type_of(field f) noexcept;
 
 // Which kind of log a layout describes: it changes how a few fields are decoded (standard
@@ -109,11 +109,21 @@ PIXEL_CXX_API const field_list& default_fields();
 
 // Standard (legacy) access logs. The documented field list of a file without headers.
 PIXEL_CXX_API const field_list& standard_default_fields();
-// The layout of a "#Fields: date time ..." line (names separated by spaces or tabs):
-// date/time become standard_date/standard_time, cs(User-Agent), cs(Host), cs(Referer) and
-// cs(Cookie) the real-time fields of the same meaning, other names their catalog field or
-// unknown_field.
+// The layout of a "#Fields: date time ..." line (names separated by spaces or tabs), legacy
+// or v2: date, time, timestamp(ms) and DistributionId become the standard columns;
+// cs(User-Agent), cs(Host), cs(Referer) and cs(Cookie) the real-time fields of the same
+// meaning (fields.json "standard"); other names their catalog field or unknown_field.
 PIXEL_CXX_API result<field_list> parse_standard_fields_line(std::string_view line);
+// The column a standard-log (legacy or v2) name stands for: a standard column, a catalog
+// field, or unknown_field.
+PIXEL_CXX_API field standard_column(std::string_view name) noexcept;
+// A v2 field list as the user chose it ("date,time,timestamp(ms),c-ip,cs(User-Agent)"),
+// comma-separated, in record order: a standard layout (errc::invalid_argument for an empty
+// or repeated name).
+PIXEL_CXX_API result<field_list> parse_standard_fields(std::string_view list);
+// True when `list` (comma-separated) names a column only standard logs have (date, time,
+// timestamp(ms), DistributionId, cs(...)): such a list is read with parse_standard_fields.
+PIXEL_CXX_API bool names_standard_columns(std::string_view list) noexcept;
 // True for a W3C header line ("#Version:", "#Fields:", or any line starting with '#').
 inline bool is_header_line(std::string_view line) noexcept {
   return !line.empty() && line.front() == '#';
@@ -172,7 +182,8 @@ PIXEL_CXX_API result<void> parse_record_into(std::string_view line, const field_
 PIXEL_CXX_API result<void> parse_record_into(std::string_view line,
                                              std::shared_ptr<const field_list> fields, record& out);
 
-// A line that could not be read, reported and skipped.
+// A line that could not be read, reported and skipped (or, through on_note, a remark on a
+// line that was read).
 struct problem {
   std::string file;
   std::uint64_t line = 0;  // 1-based; 0 for the file as a whole
@@ -180,17 +191,28 @@ struct problem {
   std::string text;  // the line (at most 200 bytes), when there is one
 };
 
+// Parses one line of standard logging v2's JSON output: a flat JSON object, field names as
+// keys ("date", "time", "timestamp(ms)", "cs(User-Agent)", real-time names), values as
+// strings (numbers, true/false and null accepted; "-", "" and null are absent), laid out
+// by its own keys. `out.text` holds the values joined by tabs (a tab or line break inside
+// a log-escaped value is written as %09/%0A/%0D). Errors (errc::invalid_argument) say what
+// the line is instead (pretty-printed, nested, several objects on one line, not JSON).
+PIXEL_CXX_API result<void> parse_json_record_into(std::string_view line, record& out);
+
 // What a file holds when it has no header telling.
 enum class input_kind : std::uint8_t {
   realtime,  // records laid out as reader_options::fields
   standard,  // standard-log lines laid out as the documented default field list
+  v2_json,   // standard logging v2's JSON output, every line (found by itself otherwise)
 };
 
 struct reader_options {
   // The layout of real-time records. Files that start with a standard log's "#Version:"
   // or "#Fields:" line are read with the layout of their own #Fields line instead.
   field_list fields = default_fields();
-  input_kind input = input_kind::realtime;  // for files without a header
+  // For lines without a header telling: a line that starts with '{' is v2 JSON whatever
+  // this says; input_kind::v2_json reads every line as JSON.
+  input_kind input = input_kind::realtime;
   // One record per event id: the first attempt answered with a 2xx or 3xx, else (when no
   // attempt was) the first attempt. Without sc-status every record counts as delivered.
   // Records without the id are kept. Records of ids with no delivered attempt yet are
@@ -203,6 +225,10 @@ struct reader_options {
   std::size_t max_line = 1 << 20;        // longer lines are reported and skipped
   // Called for each malformed line; when empty, problems are only counted.
   std::function<void(const problem&)> on_problem;
+  // Called for remarks on lines that were read, once per file: a last line without a final
+  // '\n' that has the right number of fields is a record ("no final newline"); not counted
+  // as malformed.
+  std::function<void(const problem&)> on_note;
 };
 
 // Streams records from files and folders of Firehose objects or standard logs (plain or
@@ -218,7 +244,8 @@ class PIXEL_CXX_API reader {
   ~reader();
 
   // Reads the next record into `out`; false at the end. A file that cannot be opened or
-  // read is reported as a problem (line 0) and skipped.
+  // read is reported as a problem (line 0) and skipped; a truncated or corrupt gzip
+  // object is reported with the byte offset where it breaks, after the records before it.
   bool next(record& out);
 
   std::uint64_t malformed() const noexcept;   // lines reported as problems

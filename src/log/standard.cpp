@@ -1,4 +1,5 @@
-// CloudFront standard (legacy) access logs: the W3C header and the names of its fields.
+// CloudFront standard access logs, legacy and v2: the names of their columns (fields.json
+// "standard"), the W3C '#Fields:' header, and field lists chosen by the user.
 // SPDX-License-Identifier: MIT
 #include <string>
 
@@ -7,62 +8,71 @@
 namespace pixel::log {
 namespace {
 
-// A standard-log field name as a column: date and time stay apart (the record joins
-// them), the header-derived names map to the real-time field of the same meaning, the
-// rest keep their own name (most are the real-time names).
-field column_of(std::string_view name) {
-  if (name == "date") return standard_date;
-  if (name == "time") return standard_time;
-  if (name == "cs(User-Agent)") return field::cs_user_agent;
-  if (name == "cs(Host)") return field::cs_host;
-  if (name == "cs(Referer)") return field::cs_referer;
-  if (name == "cs(Cookie)") return field::cs_cookie;
-  if (auto f = field_from_name(name)) return *f;
-  return unknown_field;
+// Splits `list` on any of `seps`, calling `f(name)` for each non-empty name; a name `f`
+// refuses ends the walk with its error.
+template <class F>
+result<void> for_each_name(std::string_view list, std::string_view seps, F&& f) {
+  std::size_t pos = 0;
+  while (pos < list.size()) {
+    const std::size_t start = list.find_first_not_of(seps, pos);
+    if (start == std::string_view::npos) break;
+    std::size_t stop = list.find_first_of(seps, start);
+    if (stop == std::string_view::npos) stop = list.size();
+    pos = stop;
+    auto ok = f(list.substr(start, stop - start));
+    if (!ok) return ok;
+  }
+  return {};
 }
 
 }  // namespace
 
+namespace detail {
+
+result<void> add_column(field_list& l, std::string_view name, std::string_view what) {
+  const field f = standard_column(name);
+  for (std::size_t i = 0; i < l.size(); ++i) {
+    if (l.name(i) == name || (f != unknown_field && l[i] == f)) {
+      return error(errc::invalid_argument,
+                   std::string(what) + " lists " + std::string(name) + " twice");
+    }
+  }
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+      return error(errc::invalid_argument, "control character in a field name");
+    }
+  }
+  l.push_back(f, name);
+  return {};
+}
+
+}  // namespace detail
+
+field standard_column(std::string_view name) noexcept {
+  for (const auto& c : standard_columns) {
+    if (c.name == name) return c.id;
+  }
+  if (auto f = field_from_name(name)) return *f;
+  return unknown_field;
+}
+
+bool names_standard_columns(std::string_view list) noexcept {
+  bool found = false;
+  (void)for_each_name(list, ", \t", [&](std::string_view name) -> result<void> {
+    for (const auto& c : standard_columns) {
+      if (c.name == name) found = true;
+    }
+    return {};
+  });
+  return found;
+}
+
 const field_list& standard_default_fields() {
-  // The documented layout of a standard log line, in file order.
+  // The documented layout of a legacy standard log line, in file order.
   static const field_list f = [] {
     field_list l;
     l.set_kind(log_kind::standard);
-    for (std::string_view n : {"date",
-                               "time",
-                               "x-edge-location",
-                               "sc-bytes",
-                               "c-ip",
-                               "cs-method",
-                               "cs(Host)",
-                               "cs-uri-stem",
-                               "sc-status",
-                               "cs(Referer)",
-                               "cs(User-Agent)",
-                               "cs-uri-query",
-                               "cs(Cookie)",
-                               "x-edge-result-type",
-                               "x-edge-request-id",
-                               "x-host-header",
-                               "cs-protocol",
-                               "cs-bytes",
-                               "time-taken",
-                               "x-forwarded-for",
-                               "ssl-protocol",
-                               "ssl-cipher",
-                               "x-edge-response-result-type",
-                               "cs-protocol-version",
-                               "fle-status",
-                               "fle-encrypted-fields",
-                               "c-port",
-                               "time-to-first-byte",
-                               "x-edge-detailed-result-type",
-                               "sc-content-type",
-                               "sc-content-len",
-                               "sc-range-start",
-                               "sc-range-end"}) {
-      l.push_back(column_of(n), n);
-    }
+    for (std::string_view n : standard_default_names) l.push_back(standard_column(n), n);
     return l;
   }();
   return f;
@@ -76,29 +86,29 @@ result<field_list> parse_standard_fields_line(std::string_view line) {
   line.remove_prefix(tag.size());
   field_list l;
   l.set_kind(log_kind::standard);
-  std::size_t pos = 0;
-  while (pos < line.size()) {
-    const std::size_t start = line.find_first_not_of(" \t\r", pos);
-    if (start == std::string_view::npos) break;
-    std::size_t stop = line.find_first_of(" \t\r", start);
-    if (stop == std::string_view::npos) stop = line.size();
-    const std::string_view name = line.substr(start, stop - start);
-    pos = stop;
-    const field f = column_of(name);
-    for (std::size_t i = 0; i < l.size(); ++i) {
-      if (l.name(i) == name || (f != unknown_field && l[i] == f)) {
-        return error(errc::invalid_argument,
-                     "'#Fields:' line lists " + std::string(name) + " twice");
-      }
-    }
-    for (char c : name) {
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
-        return error(errc::invalid_argument, "control character in a '#Fields:' name");
-      }
-    }
-    l.push_back(f, name);
-  }
+  auto ok = for_each_name(line, " \t\r", [&](std::string_view name) {
+    return detail::add_column(l, name, "'#Fields:' line");
+  });
+  if (!ok) return ok.error();
   if (l.empty()) return error(errc::invalid_argument, "'#Fields:' line names no field");
+  return l;
+}
+
+result<field_list> parse_standard_fields(std::string_view list) {
+  field_list l;
+  l.set_kind(log_kind::standard);
+  std::size_t pos = 0;
+  while (pos <= list.size()) {
+    std::size_t comma = list.find(',', pos);
+    if (comma == std::string_view::npos) comma = list.size();
+    std::string_view name = list.substr(pos, comma - pos);
+    pos = comma + 1;
+    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    if (name.empty()) return error(errc::invalid_argument, "empty field name in field list");
+    auto ok = detail::add_column(l, name, "the field list");
+    if (!ok) return ok.error();
+  }
   return l;
 }
 

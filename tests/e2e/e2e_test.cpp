@@ -291,9 +291,8 @@ TEST(e2e, pixel_logs_formats_and_problems) {
   };
   const auto warning =
       "pixel: warning: " + file.string() +
-      ":2: has 1 field, the field list has 4 (timestamp,c-ip,cs-user-agent,cs-uri-query); give "
-      "the fields the records were written with (--fields, as in the real-time log "
-      "configuration)\n  line: not a record\npixel: 1 of 3 lines skipped (1 shown above); 2 "
+      ":2: has 1 field, the field list has 4; the line has no tab: it is not a tab-separated "
+      "CloudFront record\n  line: not a record\npixel: 1 of 3 lines skipped (1 shown above); 2 "
       "records read\n";
   {
     const auto [out, err] = run({"logs", file.string()}, 3);

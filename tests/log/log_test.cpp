@@ -90,6 +90,27 @@ TEST(log_fields, the_catalog_is_fields_json) {
     def.emplace_back(default_fields().name(i));
   }
   EXPECT_EQ(def, j.at("default").get<std::vector<std::string>>());
+  // Standard-log names: a column of its own (type and output key) or a real-time field.
+  const auto& std_cols = j.at("standard").at("columns");
+  ASSERT_EQ(std_cols.size(), std::size(standard_columns));
+  for (const auto& c : std_cols) {
+    const auto name = c.at("name").get<std::string>();
+    const field f = standard_column(name);
+    EXPECT_EQ(field_name(f), c.contains("field") ? c.at("field").get<std::string>() : name);
+    if (c.contains("column")) {
+      EXPECT_GE(static_cast<std::size_t>(f), field_count + 1) << name;
+      EXPECT_EQ(type_of(f), types.at(c.at("type").get<std::string>())) << name;
+      EXPECT_EQ(is_escaped(f), c.at("escaped").get<bool>()) << name;
+      field_list l;
+      l.push_back(f, name);
+      EXPECT_EQ(l.key(0), c.at("column").get<std::string>());
+    }
+  }
+  std::vector<std::string> sdef;
+  for (std::size_t i = 0; i < standard_default_fields().size(); ++i) {
+    sdef.emplace_back(standard_default_fields().name(i));
+  }
+  EXPECT_EQ(sdef, j.at("standard").at("default").get<std::vector<std::string>>());
 }
 
 TEST(log_fields, order_agrees_with_real_records) {
@@ -368,12 +389,16 @@ TEST(log_record, malformed_lines_are_errors_not_crashes) {
   // Wrong field counts say how many, how many expected, and what to do.
   const std::string hint =
       " (timestamp,c-ip,cs-user-agent,cs-uri-query); give the fields the records were "
-      "written with (--fields, as in the real-time log configuration)";
+      "written with (--fields, as in the real-time log configuration or the v2 field "
+      "selection, in order)";
   EXPECT_EQ(parse_record("1.000\t-\t-", four).error().message(),
             "has 3 fields, the field list has 4" + hint);
   EXPECT_EQ(parse_record("1.000\t-\t-\t-\textra", four).error().message(),
             "has 5 fields, the field list has 4" + hint);
-  EXPECT_EQ(parse_record("", four).error().message(), "has 1 field, the field list has 4" + hint);
+  // No tab: no field list can help, so none is suggested.
+  EXPECT_EQ(parse_record("", four).error().message(),
+            "has 1 field, the field list has 4; the line has no tab: it is not a "
+            "tab-separated CloudFront record");
   EXPECT_NE(parse_record("2019-12-04\t21:02:31\tLAX1\t392\t192.0.2.100", four)
                 .error()
                 .message()
@@ -483,7 +508,7 @@ TEST(log_reader, malformed_lines_reported_with_file_and_line_and_skipped) {
   temp_dir d;
   write(d / "a",
         "1.000\t-\t-\tn=1\nbroken line\n2.000\t-\t-\tn=2\n3.000\t-\t-\tn=%25\n"
-        "4.000\t-\t-\tn=4\n5.000\t-\t-\tn=5");  // the last has no newline
+        "4.000\t-\t-\tn=4\n5.000\t-\t-");  // the last has no newline, and a field short
   std::vector<problem> problems;
   auto o = four_fields();
   o.on_problem = [&problems](const problem& p) { problems.push_back(p); };
@@ -497,14 +522,85 @@ TEST(log_reader, malformed_lines_reported_with_file_and_line_and_skipped) {
   ASSERT_EQ(problems.size(), 2u);
   EXPECT_EQ(problems[0].file, (d / "a").string());
   EXPECT_EQ(problems[0].line, 2u);
-  EXPECT_EQ(problems[0].message.substr(0, 34), "has 1 field, the field list has 4 ");
+  EXPECT_EQ(problems[0].message.substr(0, 34), "has 1 field, the field list has 4;");
   EXPECT_EQ(problems[0].text, "broken line");
   EXPECT_EQ(problems[1].line, 6u);
-  EXPECT_EQ(problems[1].message, "last line has no newline (a partial record)");
-  EXPECT_EQ(problems[1].text, "5.000\t-\t-\tn=5");
+  EXPECT_EQ(problems[1].message.substr(0, 67),
+            "last line has no newline and has 3 fields, the field list has 4 (ti");
+  EXPECT_NE(problems[1].message.find("(a partial record"), std::string::npos);
+  EXPECT_EQ(problems[1].text, "5.000\t-\t-");
   EXPECT_EQ(r->lines(), 6u);
   EXPECT_EQ(r->records(), 4u);
   EXPECT_EQ(r->malformed(), 2u);
+}
+
+TEST(log_reader, a_complete_last_line_without_newline_is_a_record) {
+  temp_dir d;
+  write(d / "a", "1.000\t-\t-\tn=1\n2.000\t-\t-\tn=2");
+  write_gzip(d / "b.gz", "3.000\t-\t-\tn=3");
+  write(d / "c", "4.000\t-\t-\tn=4\n");
+  std::vector<problem> problems, notes;
+  auto o = four_fields();
+  o.on_note = [&notes](const problem& p) { notes.push_back(p); };
+  const auto recs =
+      read_all({(d / "a").string(), (d / "b.gz").string(), (d / "c").string()}, o, &problems);
+  ASSERT_EQ(recs.size(), 4u);
+  EXPECT_EQ(*recs[1].param("n"), "2");
+  EXPECT_EQ(*recs[2].param("n"), "3");
+  EXPECT_TRUE(problems.empty());
+  ASSERT_EQ(notes.size(), 2u);  // once for each file that ends so
+  EXPECT_EQ(notes[0].file, (d / "a").string());
+  EXPECT_EQ(notes[0].line, 2u);
+  EXPECT_EQ(notes[0].message, "no final newline: the last line was read as a record");
+  EXPECT_EQ(notes[1].file, (d / "b.gz").string());
+  EXPECT_EQ(notes[1].line, 1u);
+}
+
+TEST(log_reader, truncated_and_corrupt_gzip_name_the_byte_and_keep_the_records_before) {
+  temp_dir d;
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += "1.000\t-\t-\tn=" + std::to_string(i) + "\n";
+  write_gzip(d / "full.gz", text);
+  std::string gz;
+  {
+    std::ifstream in(d / "full.gz", std::ios::binary);
+    gz.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // Cut: the records that were readable come back, then the error with the offset.
+  const std::size_t cut = gz.size() - 20;  // inside the deflate data, before the trailer
+  write(d / "cut.gz", gz.substr(0, cut));
+  std::vector<problem> problems;
+  auto o = four_fields();
+  auto r = reader::open({(d / "cut.gz").string()}, [&] {
+    o.on_problem = [&problems](const problem& p) { problems.push_back(p); };
+    return o;
+  }());
+  ASSERT_TRUE(r);
+  record rec;
+  std::size_t n = 0;
+  while (r->next(rec)) {
+    ASSERT_EQ(*rec.param("n"), std::to_string(n));
+    ++n;
+  }
+  EXPECT_GT(n, 0u);
+  EXPECT_LT(n, 3000u);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].file, (d / "cut.gz").string());
+  EXPECT_EQ(problems[0].message, "truncated gzip data: the object ends at byte " +
+                                     std::to_string(cut) +
+                                     " inside a compressed member (an incomplete download or "
+                                     "upload?)");
+  EXPECT_EQ(r->malformed(), 1u);
+  // Corrupt: a byte of the deflate data changed.
+  std::string bad = gz;
+  bad[gz.size() / 2] = static_cast<char>(bad[gz.size() / 2] ^ 0x55);
+  write(d / "bad.gz", bad);
+  problems.clear();
+  const auto some = read_all({(d / "bad.gz").string()}, four_fields(), &problems);
+  EXPECT_LT(some.size(), 3000u);
+  ASSERT_FALSE(problems.empty());
+  EXPECT_EQ(problems.back().message.rfind("corrupt gzip data near byte ", 0), 0u)
+      << problems.back().message;
 }
 
 TEST(log_reader, long_lines_and_binary_garbage) {
@@ -663,6 +759,167 @@ TEST(log_reader, standard_logs_by_header_gzip_and_header_less) {
   EXPECT_TRUE(read_all({(d / "bare").string()}, four_fields(), &problems).empty());
   ASSERT_EQ(problems.size(), 3u);
   EXPECT_NE(problems[0].message.find("--input standard"), std::string::npos);
+}
+
+// Standard logging v2, from the developer guide's examples ("Configure standard logging
+// (v2)"): the S3 example in W3C form, the Firehose example in JSON.
+const std::string v2_w3c =
+    "#Fields: date time x-edge-location asn timestamp(ms) x-host-header cs(Cookie)\n"
+    "2024-11-14\t22:30:25\tSOF50-P2\t16509\t1731623425421\td111111abcdef8.cloudfront.net\t"
+    "examplecookie=value2\n";
+const std::string v2_json =
+    "{\"date\":\"2024-11-15\",\"time\":\"19:45:51\",\"x-edge-location\":\"SOF50-P2\",\"asn\":"
+    "\"16509\",\"timestamp(ms)\":\"1731699951183\",\"origin-fbl\":\"0.254\",\"origin-lbl\":"
+    "\"0.254\",\"x-host-header\":\"d111111abcdef8.cloudfront.net\",\"cs(Cookie)\":"
+    "\"examplecookie=value\"}\n"
+    "{\"date\":\"2024-11-15\",\"time\":\"19:45:52\",\"x-edge-location\":\"SOF50-P2\",\"asn\":"
+    "\"16509\",\"timestamp(ms)\":\"1731699952950\",\"origin-fbl\":\"0.125\",\"origin-lbl\":"
+    "\"0.125\",\"x-host-header\":\"d111111abcdef8.cloudfront.net\",\"cs(Cookie)\":"
+    "\"examplecookie=value\"}\n";
+
+TEST(log_v2, w3c_with_timestamp_ms_and_fields_without_version) {
+  temp_dir d;
+  write(d / "a.log", v2_w3c);
+  std::vector<problem> problems;
+  const auto recs = read_all({(d / "a.log").string()}, {}, &problems);
+  EXPECT_TRUE(problems.empty()) << problems[0].message;
+  ASSERT_EQ(recs.size(), 1u);
+  // timestamp(ms) is the record's time, milliseconds kept (not date + time's 22:30:25.000).
+  EXPECT_EQ(recs[0].timestamp_ms, 1731623425421);
+  const field_list& l = recs[0].fields();
+  EXPECT_EQ(l.kind(), log_kind::standard);
+  EXPECT_EQ(l[3], field::asn);
+  EXPECT_EQ(l[4], standard_timestamp_ms);
+  EXPECT_EQ(l[6], field::cs_cookie);
+  EXPECT_EQ(l.key(4), "timestamp_ms");
+  EXPECT_EQ(type_of(l[4]), field_type::integer);
+  EXPECT_EQ(recs[0].raw(field::cs_cookie), "examplecookie=value2");
+  // --since 1731623425.42 keeps the request made at .421; .422 drops it.
+  reader_options o;
+  o.since_ms = 1731623425420;
+  EXPECT_EQ(read_all({(d / "a.log").string()}, o).size(), 1u);
+  o.since_ms = 1731623425422;
+  EXPECT_EQ(read_all({(d / "a.log").string()}, o).size(), 0u);
+  // A bad timestamp(ms) is refused by name.
+  auto f = parse_standard_fields_line("#Fields: timestamp(ms) c-ip");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(parse_record("17316234254.21\t-", *f).error().message(),
+            "bad timestamp(ms) '17316234254.21' (expected epoch milliseconds)");
+  // With timestamp (seconds) too, in either order, the milliseconds win.
+  auto both = parse_standard_fields_line("#Fields: timestamp(ms) timestamp DistributionId");
+  ASSERT_TRUE(both);
+  auto r = parse_record("1731623425421\t1731623425.000\tE1TR1RHV123ABC", *both);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->timestamp_ms, 1731623425421);
+  EXPECT_EQ(both->key(2), "distribution_id");
+  EXPECT_EQ((*both)[2], standard_distribution_id);
+}
+
+TEST(log_v2, plain_output_with_a_user_chosen_field_order) {
+  // v2 lets the user choose the fields and their order; plain output has no header.
+  auto l = parse_standard_fields(
+      "cs-uri-query, timestamp(ms), c-ip, cs(User-Agent), sc-status, DistributionId, c-country");
+  ASSERT_TRUE(l) << l.error().message();
+  EXPECT_EQ(l->kind(), log_kind::standard);
+  EXPECT_EQ((*l)[0], field::cs_uri_query);
+  EXPECT_EQ((*l)[3], field::cs_user_agent);
+  EXPECT_TRUE(names_standard_columns("cs-uri-query,timestamp(ms)"));
+  EXPECT_FALSE(names_standard_columns("cs-uri-query,timestamp"));
+  EXPECT_EQ(parse_standard_fields("date,time,date").error().message(),
+            "the field list lists date twice");
+  temp_dir d;
+  write(d / "plain",
+        "eid=A&v=a%2520b\t1738535441041\t192.0.2.1\tMozilla/5.0%20(X11)\t200\tE1TR1\tDE\n");
+  reader_options o;
+  o.fields = *l;
+  std::vector<problem> problems;
+  const auto recs = read_all({(d / "plain").string()}, o, &problems);
+  EXPECT_TRUE(problems.empty()) << problems[0].message;
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].timestamp_ms, 1738535441041);
+  EXPECT_EQ(recs[0].c_ip, "192.0.2.1");
+  EXPECT_EQ(recs[0].user_agent, "Mozilla/5.0 (X11)");
+  EXPECT_EQ(recs[0].status, 200);
+  EXPECT_EQ(*recs[0].param("v"), "a b");
+}
+
+TEST(log_v2, json_lines_from_firehose_plain_and_gzip) {
+  temp_dir d;
+  write(d / "fh/a.log", v2_json);
+  write_gzip(d / "fh/b.gz", v2_json);
+  std::vector<problem> problems;
+  const auto recs = read_all({(d / "fh").string()}, {}, &problems);
+  EXPECT_TRUE(problems.empty()) << problems[0].message;
+  ASSERT_EQ(recs.size(), 4u);
+  EXPECT_EQ(recs[0].timestamp_ms, 1731699951183);
+  EXPECT_EQ(recs[1].timestamp_ms, 1731699952950);
+  EXPECT_EQ(recs[3].timestamp_ms, 1731699952950);
+  EXPECT_EQ(recs[0].raw(field::origin_fbl), "0.254");
+  EXPECT_EQ(recs[0].raw(field::x_host_header), "d111111abcdef8.cloudfront.net");
+  EXPECT_EQ(recs[0].fields().key(8), "cs_cookie");
+  // Lines with the same keys share one layout.
+  EXPECT_EQ(recs[0].layout, recs[1].layout);
+  // Without timestamp(ms), date and time give the time; real-time names are read too;
+  // null, "-" and "" are absent; numbers and escapes as JSON writes them.
+  record r;
+  ASSERT_TRUE(parse_json_record_into(
+      R"j({"date":"2024-11-15", "time":"19:45:51", "c-ip":null, "sc-status":200, )j"
+      R"j("cs-uri-query":"a=1%2520\u00e9&eid=E", "cs(User-Agent)":"UA\tx", "cs-referer":"-"})j",
+      r));
+  EXPECT_EQ(r.timestamp_ms, 1731699951000);
+  EXPECT_TRUE(r.c_ip.empty());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.query, "a=1%20\xC3\xA9&eid=E");
+  EXPECT_EQ(*r.param("a"), "1 \xC3\xA9");
+  EXPECT_EQ(r.user_agent, "UA\tx");  // a tab in a JSON string is data
+  EXPECT_TRUE(r.absent(6));
+  // --input v2-json: every line must be an object.
+  write(d / "j", "2024-11-15\t19:45:51\n");
+  reader_options o;
+  o.input = input_kind::v2_json;
+  problems.clear();
+  EXPECT_TRUE(read_all({(d / "j").string()}, o, &problems).empty());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].message.rfind("not a JSON object", 0), 0u);
+}
+
+TEST(log_v2, lines_that_are_not_records_say_what_they_look_like) {
+  record r;
+  const auto msg = [&](std::string_view line) {
+    auto ok = parse_json_record_into(line, r);
+    return ok ? std::string() : ok.error().message();
+  };
+  EXPECT_EQ(msg("{").rfind("a '{' alone on its line: pretty-printed JSON", 0), 0u);
+  EXPECT_EQ(msg(R"({"a":"1"}{"a":"2"})").rfind("several JSON objects on one line", 0), 0u);
+  EXPECT_EQ(msg(R"({"messageType":"DATA_MESSAGE","logEvents":[{"message":"x"}]})")
+                .rfind("the value of \"logEvents\" is a JSON array: a nested object", 0),
+            0u);
+  EXPECT_EQ(msg(R"({"a":)").rfind("not valid JSON at byte 6", 0), 0u);
+  EXPECT_EQ(msg(R"({"date":"1","date":"2"})"), "the JSON object lists date twice");
+  const auto count = [&](std::string_view line) {
+    auto p = parse_record(line, four);
+    return p ? std::string() : p.error().message();
+  };
+  EXPECT_NE(count("<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code></Error>")
+                .find("looks like XML or HTML"),
+            std::string::npos);
+  EXPECT_NE(count("timestamp,c-ip,cs-user-agent,cs-uri-query").find("header row of a CSV"),
+            std::string::npos);
+  EXPECT_NE(count("1.0,1.2.3.4,UA,a=1").find("commas and no tab"), std::string::npos);
+  EXPECT_NE(count("1.0|1.2.3.4|UA|a=1").find("separated by '|'"), std::string::npos);
+  EXPECT_NE(count("[1,2]").find("JSON but not one flat object"), std::string::npos);
+  for (const auto& m : {count("<x>"), count("a,b,c,d"), count("a|b|c|d"), msg("{")}) {
+    EXPECT_EQ(m.find("--fields"), std::string::npos) << m;
+  }
+  // A Parquet object is refused as a whole, with what to do.
+  temp_dir d;
+  write(d / "p.parquet", std::string("PAR1\x15\x04\x15\x00\nrest\nmore\n", 18));
+  std::vector<problem> problems;
+  EXPECT_TRUE(read_all({(d / "p.parquet").string()}, four_fields(), &problems).empty());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].message,
+            "a Parquet file (standard logging v2's Parquet output), which is not read: "
+            "deliver the logs as JSON, w3c or plain, or convert the file to JSON Lines");
 }
 
 }  // namespace

@@ -285,4 +285,110 @@ TEST(pixel_logs, exit_status_0_1_3_and_quoted_problems) {
   EXPECT_NE(help.out.find("3 some lines were skipped"), std::string::npos);
 }
 
+TEST(pixel_logs, standard_logging_v2_w3c_json_and_a_chosen_order) {
+  temp_dir d;
+  // The developer guide's S3 example (W3C, '#Fields:' without '#Version:'), tab-separated.
+  write(d / "s3/a.log",
+        "#Fields: date time x-edge-location asn timestamp(ms) x-host-header cs(Cookie)\n"
+        "2024-11-14\t22:30:25\tSOF50-P2\t16509\t1731623425421\td111111abcdef8.cloudfront.net\t"
+        "examplecookie=value2\n");
+  const auto w3c = logs({d / "s3"});
+  EXPECT_EQ(w3c.exit_code, 0) << w3c.err;
+  EXPECT_EQ(
+      w3c.out,
+      "{\"timestamp\": 1731623425.421, \"x_edge_location\": \"SOF50-P2\", \"asn\": 16509, "
+      "\"timestamp_ms\": 1731623425421, \"x_host_header\": \"d111111abcdef8.cloudfront.net\", "
+      "\"cs_cookie\": \"examplecookie=value2\"}\n");
+  const auto since = logs({"--since", "1731623425.42", d / "s3"});
+  EXPECT_EQ(lines_of(since.out).size(), 1u);
+  EXPECT_EQ(logs({"--since", "1731623425.422", d / "s3"}).out, "");
+  // The Firehose example (JSON Lines), gzip, found without a flag; forced with one.
+  const std::string json_lines =
+      "{\"date\":\"2024-11-15\",\"time\":\"19:45:51\",\"x-edge-location\":\"SOF50-P2\",\"asn\":"
+      "\"16509\",\"timestamp(ms)\":\"1731699951183\",\"origin-fbl\":\"0.254\",\"origin-lbl\":"
+      "\"0.254\",\"x-host-header\":\"d111111abcdef8.cloudfront.net\",\"cs(Cookie)\":"
+      "\"examplecookie=value\"}\n";
+  write_gzip(d / "fh.gz", json_lines);
+  const std::string want =
+      "{\"timestamp\": 1731699951.183, \"x_edge_location\": \"SOF50-P2\", \"asn\": 16509, "
+      "\"timestamp_ms\": 1731699951183, \"origin_fbl\": 0.254, \"origin_lbl\": 0.254, "
+      "\"x_host_header\": \"d111111abcdef8.cloudfront.net\", \"cs_cookie\": "
+      "\"examplecookie=value\"}\n";
+  for (const char* input : {"realtime", "v2-json"}) {
+    const auto j = logs({"--input", input, d / "fh.gz"});
+    EXPECT_EQ(j.exit_code, 0) << j.err;
+    EXPECT_EQ(j.out, want) << input;
+  }
+  // Plain output in the order the user chose, named with v2's names.
+  write(d / "plain", "eid=A&v=a%2520b\t1738535441041\t192.0.2.1\tMozilla/5.0%20(X11)\t200\n");
+  const auto plain =
+      logs({"--fields", "cs-uri-query,timestamp(ms),c-ip,cs(User-Agent),sc-status", d / "plain"});
+  EXPECT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.out,
+            "{\"timestamp\": 1738535441.041, \"c_ip\": \"192.0.2.1\", \"user_agent\": "
+            "\"Mozilla/5.0 (X11)\", \"query\": \"eid=A&v=a%20b\", \"params\": {\"eid\": \"A\", "
+            "\"v\": \"a b\"}, \"timestamp_ms\": 1738535441041, \"sc_status\": 200}\n");
+}
+
+TEST(pixel_logs, a_last_line_without_newline_and_a_cut_gzip) {
+  temp_dir d;
+  write(d / "a", "1.000\t-\t-\tn=1\n2.000\t-\t-\tn=2");
+  const std::vector<std::string> four = {"--fields", "timestamp,c-ip,cs-user-agent,cs-uri-query"};
+  auto args = four;
+  args.push_back(d / "a");
+  const auto r = logs(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(lines_of(r.out).size(), 2u);
+  EXPECT_EQ(r.err, "pixel: note: " + d / "a" +
+                       ":2: no final newline: the last line was read as a record\n");
+  // A cut gzip object: the records before the cut, the error with its offset, exit 3.
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += "1.000\t-\t-\tn=" + std::to_string(i) + "\n";
+  write_gzip(d / "full.gz", text);
+  std::string gz;
+  {
+    std::ifstream in(d / "full.gz", std::ios::binary);
+    gz.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  write(d / "cut.gz", gz.substr(0, gz.size() - 20));
+  args = four;
+  args.push_back(d / "cut.gz");
+  const auto cut = logs(args);
+  EXPECT_EQ(cut.exit_code, 3) << cut.err;
+  EXPECT_GT(lines_of(cut.out).size(), 0u);
+  EXPECT_NE(cut.err.find(d / "cut.gz" + ":"), std::string::npos) << cut.err;
+  EXPECT_NE(cut.err.find("truncated gzip data: the object ends at byte " +
+                         std::to_string(gz.size() - 20)),
+            std::string::npos)
+      << cut.err;
+  // Lines no field list can help with say what they are, and do not ask for --fields.
+  write(d / "other", "<Error><Code>AccessDenied</Code></Error>\n{\n");
+  const auto other = logs({d / "other"});
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_NE(other.err.find("looks like XML or HTML"), std::string::npos) << other.err;
+  EXPECT_NE(other.err.find("pretty-printed JSON"), std::string::npos) << other.err;
+  EXPECT_EQ(other.err.find("--fields"), std::string::npos) << other.err;
+}
+
+TEST(pixel_logs, stats_counts_distinct_event_ids_exactly) {
+  temp_dir d;
+  // 30,000 records of 7,001 ids in a shuffled order (the table grows several times), ids
+  // that differ in one byte, and records without an id.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 7000; ++i) ids.push_back("01J" + std::to_string(1000000 + i) + "ABCDEFGHJKM");
+  ids.push_back("01J1000000ABCDEFGHJKN");
+  std::mt19937 rng(7);
+  std::string text;
+  for (int i = 0; i < 30000; ++i) {
+    const std::string& id = i < 7001 ? ids[static_cast<std::size_t>(i)] : ids[rng() % ids.size()];
+    text += "1.000\t-\t-\teid=" + id + "\n";
+  }
+  text += "2.000\t-\t-\tn=1\n";
+  write(d / "a", text);
+  const auto r =
+      logs({"--stats", "--fields", "timestamp,c-ip,cs-user-agent,cs-uri-query", d / "a"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"records\":30001,\"events\":7001,\"duplicates\":0,\"malformed\":0}\n");
+}
+
 }  // namespace

@@ -293,8 +293,12 @@ std::vector<column> plan(const log::field_list& l) {
     }
     return l.size();
   };
-  if (std::size_t i = find(field::timestamp); i < l.size()) {
-    c.push_back({"timestamp", source::timestamp, i, field::timestamp});
+  // The most exact time logged: v2's timestamp(ms), the real-time timestamp, or the
+  // standard date and time.
+  if (std::size_t i = find(log::standard_timestamp_ms); i < l.size()) {
+    c.push_back({"timestamp", source::timestamp, i, log::standard_timestamp_ms});
+  } else if (std::size_t t = find(field::timestamp); t < l.size()) {
+    c.push_back({"timestamp", source::timestamp, t, field::timestamp});
   } else if (std::size_t d = find(log::standard_date); d < l.size()) {
     c.push_back({"timestamp", source::timestamp, d, log::standard_date});
   }
@@ -527,45 +531,93 @@ class writer {
   std::size_t keys_size_ = 0;  // room for the keys and their punctuation
 };
 
-// Counts distinct strings (event ids). Strings go to one arena and their hashes to a list,
-// both written in order; the count sorts the hashes and compares the strings of equal
-// hashes, so it is exact, with no allocation or random memory access per string.
+// Counts distinct strings (event ids), exactly: a flat open-addressing table of 64-bit
+// hashes with linear probing, each slot pointing at its string in one arena. A probe
+// compares hashes; strings are compared only when the hashes are equal (a repeated id, or
+// a collision, which then counts apart as it should). No allocation per string, one
+// likely cache miss per new id.
 class distinct_counter {
  public:
+  distinct_counter() : slots_(1 << 16) {}
+
   void add(std::string_view s) {
-    entries_.push_back({std::hash<std::string_view>{}(s), arena_.size(), s.size()});
-    arena_.append(s.data(), s.size());
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();  // at most 3/4 full
+    const std::uint64_t h = hash(s);
+    for (std::size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      slot& e = slots_[i];
+      if (e.hash == 0) {
+        e = {h, store(s)};
+        ++size_;
+        return;
+      }
+      if (e.hash == h && text(e) == s) return;
+    }
   }
 
-  std::size_t count() {
-    std::sort(entries_.begin(), entries_.end(),
-              [](const entry& a, const entry& b) { return a.hash < b.hash; });
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < entries_.size();) {
-      std::size_t j = i + 1;
-      while (j < entries_.size() && entries_[j].hash == entries_[i].hash) ++j;
-      // Equal hashes: the distinct strings among them (nearly always one).
-      std::vector<std::string_view> seen;
-      for (std::size_t k = i; k < j; ++k) {
-        const std::string_view t = text(entries_[k]);
-        if (std::find(seen.begin(), seen.end(), t) == seen.end()) seen.push_back(t);
-      }
-      n += seen.size();
-      i = j;
-    }
-    return n;
-  }
+  std::size_t count() const noexcept { return size_; }
 
  private:
-  struct entry {
-    std::size_t hash;
-    std::size_t start, size;
+  // 16 bytes: most of the cost is touching the table's memory. A line (so an id) is at
+  // most 1 MiB, under the 24 bits of size.
+  struct slot {
+    std::uint64_t hash;   // 0: empty
+    std::uint64_t where;  // (block << 20 | offset) << 24 | size
   };
-  std::string_view text(const entry& e) const {
-    return std::string_view(arena_).substr(e.start, e.size);
+
+  // Strings go to 1 MiB blocks that never move (a growing string would copy them all).
+  std::uint64_t store(std::string_view s) {
+    constexpr std::size_t block = std::size_t{1} << 20;
+    if (blocks_.empty() || used_ + s.size() > block) {
+      blocks_.emplace_back(new char[std::max(block, s.size())]);
+      used_ = 0;
+    }
+    std::memcpy(blocks_.back().get() + used_, s.data(), s.size());
+    const std::uint64_t at = (static_cast<std::uint64_t>(blocks_.size() - 1) << 20) | used_;
+    used_ += s.size();
+    return (at << 24) | s.size();
   }
-  std::string arena_;
-  std::vector<entry> entries_;
+
+  // 64-bit FNV-1a over 8-byte words, then a final avalanche (murmur3's fmix64): fast for
+  // 26-byte ids, every bit of the string mixed into the slot index. Never 0.
+  static std::uint64_t hash(std::string_view s) noexcept {
+    std::uint64_t h = 0xcbf29ce484222325ULL ^ s.size();
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      h = (h ^ w) * 0x100000001b3ULL;
+      h ^= h >> 29;
+    }
+    for (; i < s.size(); ++i) h = (h ^ static_cast<unsigned char>(s[i])) * 0x100000001b3ULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h | 1;
+  }
+
+  std::string_view text(const slot& e) const noexcept {
+    const std::uint64_t at = e.where >> 24;
+    return std::string_view(blocks_[at >> 20].get() + (at & 0xFFFFF), e.where & 0xFFFFFF);
+  }
+
+  void grow() {
+    std::vector<slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    const std::size_t mask = slots_.size() - 1;
+    for (const slot& e : old) {
+      if (e.hash == 0) continue;
+      std::size_t i = e.hash & mask;
+      while (slots_[i].hash != 0) i = (i + 1) & mask;
+      slots_[i] = e;
+    }
+  }
+
+  std::vector<slot> slots_;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  std::size_t used_ = 0;  // in the last block
+  std::size_t size_ = 0;
 };
 
 // Up to this many skipped lines are quoted on stderr; the rest are counted.
@@ -591,12 +643,16 @@ int run_logs(const logs_args& a) {
   const auto order =
       a.fields_order == "as-given" ? log::field_order::as_given : log::field_order::canonical;
   // value() rather than operator*: its explicit check lets GCC's -Wnull-dereference see
-  // through result's variant at -O2.
-  auto fields = log::parse_fields(a.fields, order);
+  // through result's variant at -O2. A list naming standard-log columns (date, time,
+  // timestamp(ms), cs(User-Agent), ...) is a v2 field selection, in record order.
+  auto fields = log::names_standard_columns(a.fields) ? log::parse_standard_fields(a.fields)
+                                                      : log::parse_fields(a.fields, order);
   if (!fields.has_value()) return fail("--fields: " + fields.error().message());
   log::reader_options o;
   o.fields = fields.value();
-  o.input = a.input == "standard" ? log::input_kind::standard : log::input_kind::realtime;
+  o.input = a.input == "standard"  ? log::input_kind::standard
+            : a.input == "v2-json" ? log::input_kind::v2_json
+                                   : log::input_kind::realtime;
   o.dedupe = a.dedupe;
   o.event_id_key = a.event_id_key;
   if (!a.since.empty()) {
@@ -613,6 +669,10 @@ int run_logs(const logs_args& a) {
     std::string m = fmt::format("pixel: warning: {}:{}: {}", p.file, p.line, p.message);
     if (!p.text.empty()) m += fmt::format("\n  line: {}", excerpt(p.text));
     m += '\n';
+    std::fwrite(m.data(), 1, m.size(), stderr);
+  };
+  o.on_note = [](const log::problem& p) {
+    const std::string m = fmt::format("pixel: note: {}:{}: {}\n", p.file, p.line, p.message);
     std::fwrite(m.data(), 1, m.size(), stderr);
   };
   if (a.stats && !a.group_by.empty() && o.input == log::input_kind::realtime &&
@@ -720,8 +780,8 @@ void add_logs_command(CLI::App& app, context& ctx) {
       ->check(CLI::IsMember({"jsonl", "csv", "tsv"}))
       ->capture_default_str();
   cmd->add_option("--fields", a->fields,
-                  "The real-time records' fields (the distribution's real-time log "
-                  "configuration)")
+                  "The records' fields: the real-time log configuration's, or a standard "
+                  "logging v2 field selection in record order (date,time,timestamp(ms),...)")
       ->capture_default_str();
   cmd->add_option("--fields-order", a->fields_order,
                   "canonical: --fields in any order, records in CloudFront's order; as-given: "
@@ -729,10 +789,11 @@ void add_logs_command(CLI::App& app, context& ctx) {
       ->check(CLI::IsMember({"canonical", "as-given"}))
       ->capture_default_str();
   cmd->add_option("--input", a->input,
-                  "Files without a header: realtime (records laid out as --fields) or standard "
-                  "(standard-log lines, documented field list). Files starting with #Version: "
-                  "or #Fields: are standard logs whatever this says")
-      ->check(CLI::IsMember({"realtime", "standard"}))
+                  "Files without a header: realtime (records laid out as --fields), standard "
+                  "(legacy standard-log lines, documented field list) or v2-json (every line "
+                  "a JSON object). Files starting with #Version: or #Fields: are standard "
+                  "logs, lines starting with { are v2 JSON, whatever this says")
+      ->check(CLI::IsMember({"realtime", "standard", "v2-json"}))
       ->capture_default_str();
   cmd->add_flag("--dedupe", a->dedupe,
                 "One record per event id (the first 2xx/3xx attempt, else the first)");
