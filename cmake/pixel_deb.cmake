@@ -88,7 +88,7 @@ the Python, Node.js and Rust bindings load.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-  "libpixel0 (= ${PIXEL_DEB_VERSION}), libcurl4-openssl-dev | libcurl-dev, zlib1g-dev")
+  "libpixel0 (= ${PIXEL_DEB_VERSION}), libcurl4-openssl-dev | libcurl-dev, zlib1g-dev, libssl-dev")
 set(CPACK_DEBIAN_DEV_DESCRIPTION "tracking-pixel SDK for CloudFront real-time logs (development files)
 libpixel builds tracking-pixel URLs and <img> tags for a CloudFront
 distribution with real-time logs, and delivers pixel events in the

@@ -18,6 +18,7 @@
 #include "pixel/url/endpoint.hpp"
 #include "pixel/url/event_id.hpp"
 #include "pixel/url/params.hpp"
+#include "pixel/url/sign.hpp"
 #include "pixel/url/utf8.hpp"
 
 #endif  // PIXEL_URL_HPP

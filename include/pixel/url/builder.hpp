@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "pixel/url/endpoint.hpp"
 #include "pixel/url/event_id.hpp"
 #include "pixel/url/params.hpp"
+#include "pixel/url/sign.hpp"
 
 namespace pixel {
 
@@ -30,6 +32,10 @@ struct url_options {
   // Longest URL produced, in bytes, counting all of it (scheme to the end of the query).
   // At most cloudfront_max_url_length: anything longer gets a 413 and is never logged.
   std::size_t max_length = cloudfront_max_url_length;
+  // When set, every URL is signed: kid, exp and sig are appended (pixel/url/sign.hpp), and
+  // a parameter named kid, exp or sig is refused. make_url_signer() makes one (compiled,
+  // libpixelcpp); without a signer the builder needs only the headers.
+  std::shared_ptr<const url_signer> signer;
 };
 
 // Builds pixel URLs for one endpoint. Immutable once made; safe to share between threads.
@@ -57,6 +63,11 @@ class url_builder {
     if (options.event_id && options.timestamp && options.event_id_key == options.timestamp_key) {
       return error(errc::invalid_argument, "event id and timestamp keys must differ");
     }
+    if (options.signer && ((options.event_id && is_signature_param(options.event_id_key)) ||
+                           (options.timestamp && is_signature_param(options.timestamp_key)))) {
+      return error(errc::invalid_argument,
+                   "event id and timestamp keys must not be kid, exp or sig when signing");
+    }
     url_builder b(std::move(ep));
     b.options_ = std::move(options);
     return b;
@@ -68,8 +79,19 @@ class url_builder {
   // Writes the URL for `params` into `out` (replacing its contents) with the given event
   // id and timestamp, each added only when enabled in the options. Nothing is written on
   // error. Once `out` has grown to fit, this allocates nothing.
+  // With a signer, the URL expires at timestamp_ms / 1000 + the signer's lifetime.
   result<void> build_with(params_view params, std::string_view id, std::uint64_t timestamp_ms,
                           std::string& out) const {
+    const std::uint64_t expires =
+        options_.signer
+            ? timestamp_ms / 1000 + static_cast<std::uint64_t>(options_.signer->lifetime().count())
+            : 0;
+    return build_with(params, id, timestamp_ms, expires, out);
+  }
+
+  // The same with the expiry (Unix seconds) given; it is used only with a signer.
+  result<void> build_with(params_view params, std::string_view id, std::uint64_t timestamp_ms,
+                          std::uint64_t expires_unix_s, std::string& out) const {
     // Validate everything first, and bound the size: every byte encodes to at most three.
     // The exact length is only computed when the bound is over the limit.
     std::size_t bound = endpoint_.url().size();
@@ -81,6 +103,10 @@ class url_builder {
         return error(errc::invalid_argument, "key '" + detail::printable(p.key) +
                                                  "' is reserved for the event id or timestamp");
       }
+      if (options_.signer && is_signature_param(p.key)) {
+        return error(errc::invalid_argument, "key '" + std::string(p.key) +
+                                                 "' is reserved for the signature (kid, exp, sig)");
+      }
       bound += 2 + 3 * (p.key.size() + p.value.size());
     }
     char ts_text[24];
@@ -91,8 +117,16 @@ class url_builder {
           std::to_chars(ts_text, ts_text + sizeof ts_text, timestamp_ms).ptr - ts_text);
       bound += 2 + 3 * options_.timestamp_key.size() + ts_len;
     }
+    char exp_text[24];
+    std::size_t exp_len = 0;
+    if (options_.signer) {
+      exp_len = static_cast<std::size_t>(
+          std::to_chars(exp_text, exp_text + sizeof exp_text, expires_unix_s).ptr - exp_text);
+      bound += signature_suffix_length(exp_len);
+    }
     if (bound > options_.max_length) {
-      const std::size_t total = exact_length(params, id, ts_len);
+      const std::size_t total = exact_length(params, id, ts_len) +
+                                (options_.signer ? signature_suffix_length(exp_len) : 0);
       if (total > options_.max_length) {
         return error(errc::url_too_long, "URL would be " + std::to_string(total) +
                                              " bytes, over the limit of " +
@@ -116,6 +150,22 @@ class url_builder {
     for (const param& p : params) put(p.key, p.value);
     if (options_.event_id) put(options_.event_id_key, id);
     if (options_.timestamp) put(options_.timestamp_key, std::string_view(ts_text, ts_len));
+    if (options_.signer) {
+      put(signature_key_id_param, options_.signer->key_id());
+      put(signature_expiry_param, std::string_view(exp_text, exp_len));
+      const std::size_t query_at = endpoint_.url().size() + 1;
+      const std::string_view query(begin + query_at,
+                                   static_cast<std::size_t>(w - begin) - query_at);
+      std::string to_sign;
+      detail::signature_fields fields;
+      (void)detail::string_to_sign(endpoint_.path(), query, to_sign, fields);  // our own encoding
+      *w++ = '&';
+      std::memcpy(w, signature_param.data(), signature_param.size());
+      w += signature_param.size();
+      *w++ = '=';
+      options_.signer->sign(to_sign, w);
+      w += signature_length;
+    }
     out.resize(static_cast<std::size_t>(w - begin));
     return {};
   }
@@ -127,6 +177,11 @@ class url_builder {
     if (options_.event_id) total += 2 + encoded_length(options_.event_id_key) + encoded_length(id);
     if (options_.timestamp) total += 2 + encoded_length(options_.timestamp_key) + ts_len;
     return total;
+  }
+
+  // The bytes the signature adds: "&kid=" KID "&exp=" EXP "&sig=" SIG.
+  std::size_t signature_suffix_length(std::size_t exp_len) const noexcept {
+    return 5 + options_.signer->key_id().size() + 5 + exp_len + 5 + signature_length;
   }
 
   // Generates an event id, reads the clock, and writes the URL into `out`. Returns the id.
