@@ -45,13 +45,13 @@ KEY_B = base64.urlsafe_b64encode(bytes(range(200, 232))).decode().rstrip("=")  #
 KEY_C = base64.b64encode(b"sixteen byte key").decode()          # the shortest allowed
 
 INPUTS = [
-    dict(name="typical", key=KEY_A, kid="k2026a", exp=1798761600,
+    dict(name="typical", key=KEY_A, kid="k2026a", exp=4102444800,
          endpoint="https://d111111abcdef8.cloudfront.net/1x1.png",
          params=[["userid", "aws_user"], ["thirdpartyname", "example.com"],
                  ["eid", "01JEXAMPLE0000000000000000"], ["ts", "1767225600000"]]),
-    dict(name="no_params", key=KEY_A, kid="k2026a", exp=1767225600,
+    dict(name="no_params", key=KEY_A, kid="k2026a", exp=2000000000,
          endpoint="https://d111111abcdef8.cloudfront.net/1x1.png", params=[]),
-    dict(name="encoded_values", key=KEY_B, kid="rot_2-B", exp=1767225600,
+    dict(name="encoded_values", key=KEY_B, kid="rot_2-B", exp=4070908800,
          endpoint="https://pixel.example.com/1x1.png",
          params=[["q", "a b+c&d=e/f?g#h%i"], ["name", "Zo\u00eb \u00e9t\u00e9 \u65e5\u672c"],
                  ["emoji", "\U0001F600"], ["tilde", "~._-"], ["empty", ""]]),
@@ -59,7 +59,7 @@ INPUTS = [
          endpoint="https://d111111abcdef8.cloudfront.net/t/1x1.png",
          params=[["b", "2"], ["a_b", "3"], ["a", "1"], ["A", "0"], ["a%", "4"], ["a", "0"],
                  ["\u00e9", "5"], ["Z", ""]]),
-    dict(name="repeated_keys", key=KEY_A, kid="a" * 32, exp=1767225600,
+    dict(name="repeated_keys", key=KEY_A, kid="a" * 32, exp=3000000000,
          endpoint="http://127.0.0.1:8080/1x1.png",
          params=[["tag", "x"], ["tag", "y"], ["tag", "x"]]),
 ]
