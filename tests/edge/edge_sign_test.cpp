@@ -201,6 +201,60 @@ TEST(edge_sign, rotation_while_a_campaign_is_opened_loses_no_valid_hit) {
   EXPECT_EQ(refused, 0);
 }
 
+// pixel logs --verify-key: each record says what the verifier makes of it, judged at the
+// hit's own time (a URL that expired since is still "valid" for a hit made in time).
+TEST(logs_sign, each_record_gets_its_signature_verdict) {
+  temp_dir dir;
+  const std::string key(32, 'L');
+  const auto spec = key_file(dir.path(), "logs1", "TExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTEw=");
+  ASSERT_EQ(*pixel::decode_signing_key("TExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTEw="), key);
+  edge_process edge(dir.path());  // no --verify-key: every hit is logged with 200
+  connection c(edge.port());
+  const auto builder = signing_builder("logs1", key);
+  const std::string valid = target_of(*builder.build({{"userid", "a"}}));
+  std::string forged = valid;
+  forged.replace(forged.find("userid=a"), 8, "userid=b");
+  const std::string stranger =
+      target_of(*signing_builder("stranger", std::string(16, 's')).build({{"userid", "a"}}));
+  std::string url;
+  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  ASSERT_TRUE(builder.build_with({{"userid", "a"}}, "01JEXAMPLE0000000000000000", 0,
+                                 static_cast<std::uint64_t>(now_s - 1000), url));
+  const std::string expired = target_of(url);
+  for (const auto& t : {valid, forged, std::string("/1x1.png?userid=a"), stranger, expired}) {
+    ASSERT_EQ(c.request("GET", t).status, 200) << t;
+  }
+  ASSERT_EQ(edge.stop(), 0);
+  const auto out = pixel::test::run_checked(
+      {PIXEL_BIN, "logs", "--verify-key", spec, edge.out().string()}, dir.path() / "logs.txt");
+  std::vector<std::string> verdicts;
+  for (std::size_t pos = 0; (pos = out.find("\"signature\": \"", pos)) != std::string::npos;) {
+    pos += 14;
+    verdicts.push_back(out.substr(pos, out.find('"', pos) - pos));
+  }
+  EXPECT_EQ(verdicts, (std::vector<std::string>{"valid", "bad_signature", "missing", "unknown_key",
+                                                "expired"}))
+      << out;
+
+  // A hit made in time stays valid when the log is read after its URL expired.
+  const auto lines = records_under(edge.out());
+  ASSERT_EQ(lines.size(), 5u);
+  auto cols = split_tabs(lines[0]);
+  ASSERT_TRUE(builder.build_with({{"userid", "a"}}, "01JEXAMPLE0000000000000000", 0,
+                                 static_cast<std::uint64_t>(now_s - 1000), url));
+  cols[0] = std::to_string(now_s - 2000) + ".000";  // the hit, 1,000 s before exp
+  cols[query_col] = url.substr(url.find('?') + 1);
+  std::string line;
+  for (const auto& col : cols) line += (line.empty() ? "" : "\t") + col;
+  pixel::test::write_file(dir.path() / "old.tsv", line + "\n");
+  const auto old = pixel::test::run_checked(
+      {PIXEL_BIN, "logs", "--verify-key", spec, (dir.path() / "old.tsv").string()},
+      dir.path() / "old.txt");
+  EXPECT_NE(old.find("\"signature\": \"valid\""), std::string::npos) << old;
+}
+
 TEST(edge_sign, bad_key_files_are_refused_without_showing_the_key) {
   temp_dir dir;
   const auto short_spec = key_file(dir.path(), "short", "c2VjcmV0LXRleHQ=");  // "secret-text"
