@@ -91,8 +91,8 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
   {
     static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
     pixel_options* so = pixel_options_new();
-    CHECK(pixel_url_build_signed("https://x.example", params, 2, 0, "k1", key, sizeof key, 60,
-                                 buf, sizeof buf, &len) == PIXEL_OK);
+    CHECK(pixel_url_build_signed("https://x.example", params, 2, 0, "k1", key, sizeof key, 60, buf,
+                                 sizeof buf, &len) == PIXEL_OK);
     CHECK(strstr(buf, "&kid=k1&exp=") != NULL && len == strlen(buf));
     CHECK(pixel_url_build_signed("https://x.example", params, 2, 0, "k1", key, 15, 60, buf,
                                  sizeof buf, &len) == PIXEL_ERR_INVALID_ARGUMENT);
