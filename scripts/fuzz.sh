@@ -8,7 +8,7 @@ cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)"
 work=$(mktemp -d)
 trap 'rm -rf "${work}"' EXIT
-for target in encode_decode utf8 placement log_record log_standard email retry_after; do
+for target in encode_decode utf8 placement log_record log_standard email retry_after verify; do
   echo "==> fuzz_${target}: ${seconds}s"
   # New inputs go to a scratch corpus; the checked-in seeds are read, never rewritten.
   mkdir -p "${work}/${target}"

@@ -22,6 +22,12 @@ export function version(): string;
 export function buildUrl(endpoint: string, params?: Params,
                          options?: {eventId?: boolean; timestamp?: boolean}): string;
 
+/** As buildUrl, signed (kid, exp, sig) with `key` (the raw bytes, at least 16) named `kid`,
+ *  valid `ttl` seconds (0 or absent: 30 days). A parameter named kid, exp or sig throws. */
+export function buildSignedUrl(endpoint: string, params: Params | undefined,
+                               options: {kid: string; key: Uint8Array; ttl?: number;
+                                         eventId?: boolean; timestamp?: boolean}): string;
+
 /** The <img> tag for `url`. */
 export function imgTag(url: string, options?: {style?: 'email' | 'page'}): string;
 
@@ -79,6 +85,10 @@ export interface TrackerOptions {
   spoolMaxBytes?: number;
   eventId?: boolean;
   timestamp?: boolean;
+  /** Sign every event's URL with this key (raw bytes, at least 16), named kid. */
+  signingKey?: {kid: string; key: Uint8Array};
+  /** Seconds a signed URL stays valid (0 or absent: 30 days). */
+  signatureTtl?: number;
   onResult?: (result: EventResult) => void;
 }
 

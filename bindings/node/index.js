@@ -118,6 +118,12 @@ const SIGNATURES = [
   'int pixel_tracker_stats(const pixel_tracker *tracker, _Inout_ pixel_stats *out)',
   'int pixel_tracker_shutdown(pixel_tracker *tracker, uint32_t timeout_ms)',
   'void pixel_tracker_free(pixel_tracker *tracker)',
+  'int pixel_options_set_signing_key(pixel_options *options, const char *kid, ' +
+      'const uint8_t *key, size_t key_len)',
+  'int pixel_options_set_signature_ttl_s(pixel_options *options, uint32_t seconds)',
+  'int pixel_url_build_signed(const char *endpoint, const pixel_param *params, size_t count, ' +
+      'unsigned int flags, const char *kid, const uint8_t *key, size_t key_len, ' +
+      'uint32_t ttl_s, uint8_t *buf, size_t buf_size, _Out_ size_t *out_len)',
 ];
 const native = {};
 for (const sig of SIGNATURES) {
@@ -229,6 +235,29 @@ function buildUrl(endpoint, params, options = {}) {
     native.pixel_url_build(ep, ps, ps.length, flags, buf, size, outLen));
 }
 
+// Signed URLs: the raw key (at least 16 bytes) and how long a URL stays valid, in seconds.
+function signingKey(key) {
+  if (!(key instanceof Uint8Array)) throw invalid('key must be a Buffer (the raw key bytes)');
+  return key;
+}
+function ttlSeconds(value) {
+  if (!Number.isSafeInteger(value) || value < 0 || value > 0xFFFFFFFF) {
+    throw invalid('ttl must be a whole number of seconds (0: 30 days)');
+  }
+  return value;
+}
+
+function buildSignedUrl(endpoint, params, options = {}) {
+  const ep = cString(endpoint, 'endpoint');
+  const ps = toParams(params);
+  const {kid, key, ttl = 0, eventId = true, timestamp = true} = options || {};
+  const k = signingKey(key);
+  const t = ttlSeconds(ttl);
+  const flags = (eventId ? URL_EVENT_ID : 0) | (timestamp ? URL_TIMESTAMP : 0);
+  return intoBuffer((buf, size, outLen) => native.pixel_url_build_signed(
+      ep, ps, ps.length, flags, cString(kid, 'kid'), k, k.length, t, buf, size, outLen));
+}
+
 function imgTag(url, options = {}) {
   const u = cString(url, 'url');
   const {style = 'email'} = options || {};
@@ -316,6 +345,11 @@ class Tracker {
           flags = value ? flags | URL_EVENT_ID : flags & ~URL_EVENT_ID;
         } else if (name === 'timestamp') {
           flags = value ? flags | URL_TIMESTAMP : flags & ~URL_TIMESTAMP;
+        } else if (name === 'signingKey') {
+          const k = signingKey(value && value.key);
+          check(native.pixel_options_set_signing_key(opts, cString(value.kid, 'kid'), k, k.length));
+        } else if (name === 'signatureTtl') {
+          check(native.pixel_options_set_signature_ttl_s(opts, ttlSeconds(value)));
         } else if (name === 'onResult') {
           if (typeof value !== 'function') throw invalid('onResult must be a function');
           this._callback = koffi.register((ptr) => {
@@ -419,4 +453,5 @@ class Tracker {
 
 module.exports = {
   version, buildUrl, imgTag, Tracker, PixelError, native, SIGNATURES, STRUCTS, LIBRARY_NAME,
+  buildSignedUrl,
 };

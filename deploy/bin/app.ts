@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The CDK app: one stack, PixelTrackingStack. Choices come from context (-c key=value or
 // cdk.json): fields, samplingRate, shardCount, bufferSeconds, bufferMiB, retentionDays,
-// scratchRetentionDays, retain, databaseName, tableName, firstYear.
+// scratchRetentionDays, retain, databaseName, tableName, firstYear, signing (off | enforce).
 // SPDX-License-Identifier: MIT
 import { App, Duration, Size } from 'aws-cdk-lib';
 
@@ -39,6 +39,7 @@ const props: PixelTrackingStackProps = {
   databaseName: ctx('databaseName'),
   tableName: ctx('tableName'),
   firstYear: num('firstYear'),
+  signing: ctx('signing') as PixelTrackingStackProps['signing'],
 };
 // No env: an environment-agnostic stack, so synth needs no credentials and does no lookups.
 const stack = new PixelTrackingStack(app, 'PixelTrackingStack', {

@@ -71,7 +71,17 @@ export interface PixelTrackingStackProps extends StackProps {
   readonly tableName?: string;
   /** First year partition projection enumerates. @default 2025 */
   readonly firstYear?: number;
+  /**
+   * Signed pixel URLs (docs/signing.md). 'enforce' runs functions/verify-signature.js on
+   * every pixel request (viewer request) with the keys of a KeyValueStore the stack creates
+   * (key id -> base64 key): a hit that does not verify gets 403 and is logged as such.
+   * @default 'off'
+   */
+  readonly signing?: 'off' | 'enforce';
 }
+
+/** The CloudFront Function that verifies signed pixel URLs (cloudfront-js-2.0). */
+export const VERIFY_FUNCTION_FILE = path.join(__dirname, '..', 'functions', 'verify-signature.js');
 
 /** A stack property out of range. */
 export class PixelStackPropsError extends Error {
@@ -91,6 +101,8 @@ export class PixelTrackingStack extends Stack {
   public readonly distribution: cloudfront.Distribution;
   public readonly stream: kinesis.Stream;
   public readonly dataBucket: s3.Bucket;
+  /** The signing keys (only with signing: 'enforce'). */
+  public readonly signingKeys?: cloudfront.KeyValueStore;
 
   constructor(scope: Construct, id: string, props: PixelTrackingStackProps = {}) {
     super(scope, id, props);
@@ -112,6 +124,8 @@ export class PixelTrackingStack extends Stack {
     const retain = props.retain ?? true;
     const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const firstYear = props.firstYear ?? 2025;
+    const signing = props.signing ?? 'off';
+    check(signing === 'off' || signing === 'enforce', `signing must be 'off' or 'enforce', got '${signing}'`);
     const databaseName = props.databaseName ?? 'pixel';
     const tableName = props.tableName ?? 'events';
 
@@ -189,7 +203,23 @@ export class PixelTrackingStack extends Stack {
       enableAcceptEncodingGzip: false,
       enableAcceptEncodingBrotli: false,
     });
+    // Signing: the verifier runs before the cache, so a refused hit never reaches the
+    // origin; keys change in the store without redeploying the function.
+    let functionAssociations: cloudfront.FunctionAssociation[] | undefined;
+    if (signing === 'enforce') {
+      this.signingKeys = new cloudfront.KeyValueStore(this, 'SigningKeys', {
+        comment: 'Pixel signing keys: key id -> base64 key (docs/signing.md)',
+      });
+      const verify = new cloudfront.Function(this, 'VerifySignature', {
+        comment: 'Refuses pixel hits without a valid pixel-sig-v1 signature (403)',
+        code: cloudfront.FunctionCode.fromFile({ filePath: VERIFY_FUNCTION_FILE }),
+        runtime: cloudfront.FunctionRuntime.JS_2_0,
+        keyValueStore: this.signingKeys,
+      });
+      functionAssociations = [{ function: verify, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }];
+    }
     const pixelBehavior: cloudfront.BehaviorOptions = {
+      functionAssociations,
       origin: pixelOrigin,
       allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
       cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
@@ -353,6 +383,12 @@ export class PixelTrackingStack extends Stack {
       description: 'Records per second the log stream takes (pixel send --endpoint-from uses it as --max-rate)',
       value: String(props.shardCount === undefined ? 4000 : props.shardCount * 1000),
     });
+    if (this.signingKeys) {
+      new CfnOutput(this, 'SigningKeysArn', {
+        description: 'KeyValueStore of the signing keys (aws cloudfront-keyvaluestore put-key --kvs-arn ...)',
+        value: this.signingKeys.keyValueStoreArn,
+      });
+    }
     new CfnOutput(this, 'LogFields', { description: 'Real-time log fields, in record order', value: this.fields.map((f) => f.name).join(',') });
   }
 }

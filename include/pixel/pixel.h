@@ -338,6 +338,26 @@ PIXEL_API pixel_status pixel_tracker_shutdown(pixel_tracker* tracker,
                                               uint32_t timeout_ms); /* idempotent */
 PIXEL_API void pixel_tracker_free(pixel_tracker* tracker); /* NULL allowed; shuts down first */
 
+/* ---- Signed URLs (docs/signing.md) ------------------------------------------------
+   kid, exp and sig are added after every other parameter: an HMAC-SHA256 under `key`
+   (raw bytes, at least 16) over the sorted parameters, verified at the edge. `kid`: 1 to
+   32 characters from A-Z a-z 0-9 _ -. A parameter named kid, exp or sig is then
+   INVALID_ARGUMENT. Messages never contain the key. */
+
+/* Signs every URL the tracker builds with `key` (copied), named `kid`; kid NULL turns
+   signing off again. Errors: INVALID_ARGUMENT (bad kid, key NULL or shorter than 16). */
+PIXEL_API pixel_status pixel_options_set_signing_key(pixel_options* options, const char* kid,
+                                                     const uint8_t* key, size_t key_len);
+/* How long a signed URL stays valid, in seconds from when it is built; 0 for the default
+   (30 days, for mail opened weeks later). */
+PIXEL_API pixel_status pixel_options_set_signature_ttl_s(pixel_options* options, uint32_t seconds);
+/* pixel_url_build, signed with `key` named `kid`, valid `ttl_s` seconds (0: 30 days).
+   Same buffer rules and errors, plus the signing ones above. */
+PIXEL_API pixel_status pixel_url_build_signed(const char* endpoint, const pixel_param* params,
+                                              size_t count, unsigned flags, const char* kid,
+                                              const uint8_t* key, size_t key_len, uint32_t ttl_s,
+                                              char* buf, size_t buf_size, size_t* out_len);
+
 #ifdef __cplusplus
 }
 #endif

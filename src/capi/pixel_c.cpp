@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <new>
 #include <string>
 #include <string_view>
@@ -23,6 +24,9 @@ struct pixel_options {
   pixel::tracker_options cpp;
   pixel_result_callback callback = nullptr;
   void* user = nullptr;
+  // Signing: cpp.url.signer is remade from these whenever one changes.
+  std::string signing_kid, signing_key;
+  std::chrono::seconds signature_ttl = pixel::default_signature_lifetime;
 };
 
 struct pixel_tracker {
@@ -749,6 +753,98 @@ void pixel_tracker_free(pixel_tracker* tracker) {
   } catch (...) {
     // A destructor does not throw; nothing may escape into C regardless.
   }
+}
+
+}  // extern "C"
+
+// ---- Signed URLs ----------------------------------------------------------------------
+
+namespace {
+// A signer for kid/key (C arguments); errors name neither the key nor its bytes.
+pixel_status make_signer(const char* kid, const uint8_t* key, std::size_t key_len,
+                         std::chrono::seconds ttl, std::shared_ptr<const pixel::url_signer>& out) {
+  if (kid == nullptr) return null_argument("kid");
+  if (key == nullptr) return null_argument("key");
+  auto signer = pixel::make_url_signer(
+      kid, std::string_view(reinterpret_cast<const char*>(key), key_len), ttl);
+  if (!signer) return fail(signer.error());
+  out = std::move(*signer);
+  return PIXEL_OK;
+}
+
+std::chrono::seconds ttl_or_default(uint32_t seconds) noexcept {
+  return seconds == 0 ? pixel::default_signature_lifetime : std::chrono::seconds(seconds);
+}
+}  // namespace
+
+extern "C" {
+
+pixel_status pixel_options_set_signing_key(pixel_options* options, const char* kid,
+                                           const uint8_t* key, size_t key_len) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    if (kid == nullptr) {
+      options->cpp.url.signer.reset();
+      options->signing_kid.clear();
+      options->signing_key.clear();
+      return ok();
+    }
+    std::shared_ptr<const pixel::url_signer> signer;
+    if (auto st = make_signer(kid, key, key_len, options->signature_ttl, signer); st != PIXEL_OK) {
+      return st;
+    }
+    options->cpp.url.signer = std::move(signer);
+    options->signing_kid = kid;
+    options->signing_key.assign(reinterpret_cast<const char*>(key), key_len);
+    return ok();
+  });
+}
+
+pixel_status pixel_options_set_signature_ttl_s(pixel_options* options, uint32_t seconds) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    options->signature_ttl = ttl_or_default(seconds);
+    if (options->signing_kid.empty()) return ok();
+    std::shared_ptr<const pixel::url_signer> signer;
+    const auto* key = reinterpret_cast<const uint8_t*>(options->signing_key.data());
+    if (auto st = make_signer(options->signing_kid.c_str(), key, options->signing_key.size(),
+                              options->signature_ttl, signer);
+        st != PIXEL_OK) {
+      return st;
+    }
+    options->cpp.url.signer = std::move(signer);
+    return ok();
+  });
+}
+
+pixel_status pixel_url_build_signed(const char* endpoint, const pixel_param* params, size_t count,
+                                    unsigned flags, const char* kid, const uint8_t* key,
+                                    size_t key_len, uint32_t ttl_s, char* buf, size_t buf_size,
+                                    size_t* out_len) {
+  return guarded([&] {
+    if (auto st = check_buffer(buf, buf_size, out_len); st != PIXEL_OK) return st;
+    if (endpoint == nullptr) return null_argument("endpoint");
+    if ((flags & ~known_url_flags) != 0) {
+      return fail(PIXEL_ERR_INVALID_ARGUMENT, "unknown bits in flags: " + std::to_string(flags));
+    }
+    std::vector<pixel::param> ps;
+    if (auto st = to_params(params, count, ps); st != PIXEL_OK) return st;
+    pixel::url_options uo;
+    if (auto st = make_signer(kid, key, key_len, ttl_or_default(ttl_s), uo.signer);
+        st != PIXEL_OK) {
+      return st;
+    }
+    auto ep = pixel::endpoint::parse(endpoint);
+    if (!ep) return fail(ep.error());
+    uo.event_id = (flags & PIXEL_URL_EVENT_ID) != 0;
+    uo.timestamp = (flags & PIXEL_URL_TIMESTAMP) != 0;
+    auto builder = pixel::url_builder::create(std::move(*ep), std::move(uo));
+    if (!builder) return fail(builder.error());
+    std::string url;
+    auto id = builder->build_into(pixel::params_view(ps.data(), ps.size()), url);
+    if (!id) return fail(id.error());
+    return deliver(url, buf, buf_size, out_len);
+  });
 }
 
 }  // extern "C"

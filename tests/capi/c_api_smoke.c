@@ -87,6 +87,21 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
   CHECK(pixel_img_tag("javascript:alert(1)", PIXEL_IMG_PAGE, buf, sizeof buf, &len) ==
         PIXEL_ERR_INVALID_ARGUMENT);
 
+  /* Signed URLs (the vectors are checked in capi_sign_test.cpp). */
+  {
+    static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    pixel_options* so = pixel_options_new();
+    CHECK(pixel_url_build_signed("https://x.example", params, 2, 0, "k1", key, sizeof key, 60, buf,
+                                 sizeof buf, &len) == PIXEL_OK);
+    CHECK(strstr(buf, "&kid=k1&exp=") != NULL && len == strlen(buf));
+    CHECK(pixel_url_build_signed("https://x.example", params, 2, 0, "k1", key, 15, 60, buf,
+                                 sizeof buf, &len) == PIXEL_ERR_INVALID_ARGUMENT);
+    CHECK(so != NULL && pixel_options_set_signing_key(so, "k1", key, sizeof key) == PIXEL_OK);
+    CHECK(pixel_options_set_signature_ttl_s(so, 3600) == PIXEL_OK);
+    CHECK(pixel_options_set_signing_key(so, NULL, NULL, 0) == PIXEL_OK);
+    pixel_options_free(so);
+  }
+
   /* Options: setters check what C cannot (NULL, enums, flags, UTF-8); pixel_tracker_new
      checks the values, once, naming the option. */
   CHECK_REFUSED_AT_NEW(pixel_options_set_endpoint(o, "ftp://x"), PIXEL_ERR_INVALID_ENDPOINT,

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "pixel/error.hpp"
+#include "pixel/url/sign.hpp"
 
 namespace pixel::cli {
 
@@ -59,6 +60,16 @@ struct deployed_outputs {
   std::optional<double> records_per_second;
 };
 result<deployed_outputs> outputs_of(const std::string& path);
+
+// Signing keys named as KID:FILE, FILE holding the key in base64 (keys.cpp). A file that
+// others may read gets a warning on stderr. Errors name `option` and the file, never the key.
+struct named_key {
+  std::string id;
+  std::string secret;  // raw bytes
+};
+result<named_key> read_key_spec(const std::string& option, const std::string& spec);
+// Several KID:FILE (a repeatable --verify-key): the keys a verifier accepts.
+result<keyring> read_keyring(const std::string& option, const std::vector<std::string>& specs);
 
 }  // namespace pixel::cli
 

@@ -9,10 +9,14 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <fmt/core.h>
 
 #include "cli.hpp"
 #include "edge_server.hpp"
 #include "pixel/log.hpp"
+#include "pixel/url.hpp"
 
 namespace pixel::cli {
 namespace {
@@ -38,6 +42,7 @@ struct edge_args {
   long buffer_interval_ms = 1000;
   std::size_t buffer_size = 5 * 1024 * 1024;
   std::size_t threads = 256;
+  std::vector<std::string> verify_keys;  // KID:FILE, repeatable
 };
 
 // HOST:PORT, [IPv6]:PORT.
@@ -91,6 +96,16 @@ int run_edge(const edge_args& a) {
   o.buffer_interval = std::chrono::milliseconds(a.buffer_interval_ms);
   o.buffer_size = a.buffer_size;
   o.threads = a.threads;
+  if (!a.verify_keys.empty()) {
+    auto ring = read_keyring("--verify-key", a.verify_keys);
+    if (!ring) return fail(ring.error().message());
+    o.verify_keys = std::move(*ring);
+    // One line per refused hit on stderr (the record carries sc-status 403 as well).
+    o.on_refused = [](signature_status verdict, std::string_view target) {
+      fmt::print(stderr, "pixel edge: 403 {}: {}\n", signature_status_name(verdict),
+                 pixel::detail::printable(target, 512));
+    };
+  }
   if (a.to_stdout) {
     o.on_record = [](std::string_view line) {
       std::fwrite(line.data(), 1, line.size(), stdout);
@@ -203,6 +218,11 @@ void add_edge_command(CLI::App& app, context& ctx) {
   cmd->add_option("--threads", a->threads, "Connections served at once")
       ->check(CLI::Range(std::size_t{2}, std::size_t{4096}))
       ->capture_default_str();
+  cmd->add_option("--verify-key", a->verify_keys,
+                  "Answer 403 to pixel URLs not signed by one of these keys, as the CloudFront "
+                  "Function does: KID:FILE (FILE holds the base64 key); repeat for rotation")
+      ->take_all()
+      ->allow_extra_args(false);
   cmd->callback([a, &ctx] { ctx.exit_code = run_edge(*a); });
 }
 

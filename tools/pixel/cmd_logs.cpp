@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -19,6 +20,7 @@
 
 #include "cli.hpp"
 #include "pixel/log.hpp"
+#include "pixel/url.hpp"
 
 namespace pixel::cli {
 namespace {
@@ -36,6 +38,7 @@ struct logs_args {
   bool stats = false;
   std::string group_by;
   std::string event_id_key = "eid";
+  std::vector<std::string> verify_keys;  // KID:FILE: add "signature" to each record
   std::vector<std::string> paths;
 };
 
@@ -276,7 +279,31 @@ std::string seconds_text(std::int64_t ms) {
 }
 
 // What each output column is made of, worked out once per layout.
-enum class source : std::uint8_t { timestamp, c_ip, user_agent, query, params, status, value };
+enum class source : std::uint8_t {
+  timestamp,
+  c_ip,
+  user_agent,
+  query,
+  params,
+  status,
+  value,
+  signature
+};
+
+// --verify-key: what pixel::verify says of the hit, judged at the hit's own time.
+std::string_view signature_verdict(const log::record& r, const keyring& keys) {
+  std::string path = "/1x1.png";
+  if (auto stem = r.raw(log::field::cs_uri_stem); stem && !stem->empty() && *stem != "-") {
+    path.clear();
+    log::log_unescape_append(*stem, path);
+    path.resize(std::min(path.size(), path.find('?')));  // real-time stems carry the query
+  }
+  const auto at =
+      r.timestamp_ms > 0
+          ? std::chrono::system_clock::time_point(std::chrono::milliseconds(r.timestamp_ms))
+          : std::chrono::system_clock::now();
+  return signature_status_name(verify(path, r.query, keys, at));
+}
 struct column {
   std::string key;  // JSON key, CSV/TSV header
   source from;
@@ -325,7 +352,8 @@ std::vector<column> plan(const log::field_list& l) {
 
 class writer {
  public:
-  writer(std::string format, std::FILE* out) : format_(std::move(format)), out_(out) {}
+  writer(std::string format, std::FILE* out, const keyring* keys = nullptr)
+      : format_(std::move(format)), out_(out), keys_(keys) {}
 
   void write(const log::record& r) {
     if (r.layout != layout_) relayout(r.layout);
@@ -355,6 +383,8 @@ class writer {
  private:
   void relayout(const std::shared_ptr<const log::field_list>& l) {
     std::vector<column> c = plan(*l);
+    if (keys_ != nullptr)
+      c.push_back({"signature", source::signature, 0, log::field::cs_uri_query});
     const bool same = !columns_.empty() && c.size() == columns_.size() &&
                       std::equal(c.begin(), c.end(), columns_.begin(),
                                  [](const column& a, const column& b) { return a.key == b.key; });
@@ -387,7 +417,7 @@ class writer {
       o = put_raw(o, c.key);
       o = put_raw(o, "\": ");
       const bool absent = r.absent(c.index);
-      if (absent && c.from != source::params) {
+      if (absent && c.from != source::params && c.from != source::signature) {
         o = put_raw(o, "null");
         continue;
       }
@@ -415,6 +445,9 @@ class writer {
         }
         case source::value:
           o = value_into(o, r, c);
+          break;
+        case source::signature:
+          o = put_json_string(o, signature_verdict(r, *keys_));
           break;
       }
     }
@@ -458,6 +491,8 @@ class writer {
         return absent ? std::string() : std::to_string(r.status);
       case source::value:
         break;
+      case source::signature:
+        return std::string(signature_verdict(r, *keys_));
     }
     if (absent) return {};
     const std::string_view v = r.value(c.index);
@@ -524,6 +559,7 @@ class writer {
 
   std::string format_;
   std::FILE* out_;
+  const keyring* keys_ = nullptr;  // --verify-key: a "signature" column
   fmt::memory_buffer buf_;
   std::string scratch_;
   std::shared_ptr<const log::field_list> layout_;
@@ -756,7 +792,13 @@ int run_logs(const logs_args& a) {
     }
     std::fwrite(text.data(), 1, text.size(), stdout);
   } else {
-    writer w(a.format, stdout);
+    std::optional<keyring> keys;
+    if (!a.verify_keys.empty()) {
+      auto ring = read_keyring("--verify-key", a.verify_keys);
+      if (!ring) return fail(ring.error().message());
+      keys = std::move(*ring);
+    }
+    writer w(a.format, stdout, keys ? &*keys : nullptr);
     while (rd->next(r)) w.write(r);
     w.finish(o.input == log::input_kind::standard ? log::standard_default_fields() : o.fields);
   }
@@ -805,6 +847,11 @@ void add_logs_command(CLI::App& app, context& ctx) {
       ->needs(stats);
   cmd->add_option("--event-id-key", a->event_id_key, "Parameter holding the event id")
       ->capture_default_str();
+  cmd->add_option("--verify-key", a->verify_keys,
+                  "Add \"signature\" (valid, missing, unknown_key, expired, bad_signature) to "
+                  "each record, checked with these keys: KID:FILE (FILE holds the base64 key); "
+                  "repeatable")
+      ->allow_extra_args(false);
   cmd->add_option("paths", a->paths, "Files or folders of log objects")->required();
   cmd->footer(
       "Exit status: 0 every line was read; 1 nothing could be read (or a bad argument or "

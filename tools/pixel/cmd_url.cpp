@@ -1,5 +1,6 @@
 // pixel url, pixel img.
 // SPDX-License-Identifier: MIT
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -18,6 +19,8 @@ struct url_args {
   bool no_event_id = false;
   bool no_timestamp = false;
   bool allow_http = false;
+  std::string sign_key;  // KID:FILE
+  long long ttl_s = default_signature_lifetime.count();
   std::vector<std::string> params;
 };
 
@@ -30,6 +33,12 @@ void add_url_options(CLI::App& cmd, url_args& a) {
   cmd.add_flag("--no-event-id", a.no_event_id, "Leave out the eid parameter");
   cmd.add_flag("--no-timestamp", a.no_timestamp, "Leave out the ts parameter");
   cmd.add_flag("--allow-http", a.allow_http, "Allow http:// to a non-loopback host");
+  CLI::Option* sign = cmd.add_option(
+      "--sign-key", a.sign_key,
+      "Sign the URL (kid, exp, sig) with the key in FILE (base64), named KID: KID:FILE");
+  cmd.add_option("--ttl", a.ttl_s, "Seconds a signed URL stays valid (default 30 days)")
+      ->check(CLI::Range(1LL, 10LL * 365 * 24 * 3600))
+      ->needs(sign);
   cmd.add_option("params", a.params,
                  "KEY=VALUE parameters, in order (use -- before a key starting with '-')");
 }
@@ -49,6 +58,13 @@ result<std::string> build(const url_args& a) {
   url_options options;
   options.event_id = !a.no_event_id;
   options.timestamp = !a.no_timestamp;
+  if (!a.sign_key.empty()) {
+    auto key = read_key_spec("--sign-key", a.sign_key);
+    if (!key) return key.error();
+    auto signer = make_url_signer(key->id, key->secret, std::chrono::seconds(a.ttl_s));
+    if (!signer) return signer.error();
+    options.signer = std::move(*signer);
+  }
   endpoint_options ep_options;
   ep_options.allow_http = a.allow_http;
   return build_url(endpoint, params, options, ep_options);
@@ -93,6 +109,7 @@ void add_url_commands(CLI::App& app, context& ctx) {
   url_opt->excludes(img->get_option("--no-event-id"));
   url_opt->excludes(img->get_option("--no-timestamp"));
   url_opt->excludes(img->get_option("--allow-http"));
+  url_opt->excludes(img->get_option("--sign-key"));
   img->callback([img_args, style, given_url, url_opt, img, &ctx] {
     if (url_opt->count() == 0 && img->get_option("--endpoint")->count() == 0 &&
         img->get_option("--endpoint-from")->count() == 0) {

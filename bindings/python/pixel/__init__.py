@@ -24,6 +24,7 @@ __all__ = [
     "InvalidArgumentError", "InvalidEndpointError", "InvalidUtf8Error", "EmptyKeyError",
     "UrlTooLongError", "BufferTooSmallError", "QueueFullError", "ShutDownError",
     "TimeoutError", "InternalError", "SpoolError", "OUTCOMES", "TRANSPORT_ERRORS",
+    "build_signed_url",
 ]
 
 
@@ -150,6 +151,31 @@ def build_url(endpoint, params=(), event_id=True, timestamp=True):
     return _into_buffer(lambda buf, size, out: _lib.pixel_url_build(ep, arr, n, flags, buf, size, out))
 
 
+def _ttl(ttl):
+    if not isinstance(ttl, int) or isinstance(ttl, bool) or not 0 <= ttl <= 0xFFFFFFFF:
+        raise InvalidArgumentError(1, "ttl must be a whole number of seconds (0: 30 days)")
+    return ttl
+
+
+def _signing(kid, key, ttl):
+    """C arguments for a signing key: kid bytes, raw key bytes, ttl seconds (0: 30 days)."""
+    if not isinstance(key, (bytes, bytearray)):
+        raise InvalidArgumentError(1, "key must be the raw key as bytes (decode base64 first)")
+    return _bytes(kid, "kid"), bytes(key), _ttl(ttl)
+
+
+def build_signed_url(endpoint, params=(), *, kid, key, ttl=0, event_id=True, timestamp=True):
+    """As build_url, signed (kid, exp, sig) with `key` (raw bytes, at least 16) named `kid`,
+    valid `ttl` seconds (0: 30 days). Raises InvalidArgumentError for a bad kid or key, or a
+    parameter named kid, exp or sig; messages never contain the key."""
+    ep = _bytes(endpoint, "endpoint")
+    arr, n, _keep = _params(params)
+    k, raw, ttl = _signing(kid, key, ttl)
+    flags = (URL_EVENT_ID if event_id else 0) | (URL_TIMESTAMP if timestamp else 0)
+    return _into_buffer(lambda buf, size, out: _lib.pixel_url_build_signed(
+        ep, arr, n, flags, k, raw, len(raw), ttl, buf, size, out))
+
+
 def img_tag(url, style="email"):
     """The <img> tag for `url`; style "email" or "page"."""
     if style not in _STYLES:
@@ -173,6 +199,8 @@ class Tracker:
     backoff_max, retry_after_cap, outage_threshold, probe_interval, shutdown_timeout,
     user_agent, ca_file, proxy, event_id, timestamp, on_result (called with an EventResult
     from a worker thread).
+    Signed URLs: signing_key=(kid, raw key bytes) signs every event; signature_ttl (seconds,
+    default 30 days) is how long each URL stays valid.
     Durable delivery: spool_dir (events also wait in a spool there, and what an earlier run
     left is delivered too; SpoolError when it is in use, unwritable or corrupt), durability
     ("memory", "batched", "sync": track() returns once the event is on disk),
@@ -244,6 +272,12 @@ class Tracker:
                     flags = (flags | URL_EVENT_ID) if value else (flags & ~URL_EVENT_ID)
                 elif name == "timestamp":
                     flags = (flags | URL_TIMESTAMP) if value else (flags & ~URL_TIMESTAMP)
+                elif name == "signing_key":
+                    kid, key = value
+                    k, raw, _ = _signing(kid, key, 0)
+                    _check(_lib.pixel_options_set_signing_key(opts, k, raw, len(raw)))
+                elif name == "signature_ttl":
+                    _check(_lib.pixel_options_set_signature_ttl_s(opts, _ttl(value)))
                 elif name == "on_result":
                     if value is not None:
                         if not callable(value):

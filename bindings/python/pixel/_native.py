@@ -106,6 +106,14 @@ SIGNATURES = {
     "pixel_tracker_stats": (c_status, [_trk, ctypes.POINTER(Stats)]),
     "pixel_tracker_shutdown": (c_status, [_trk, ctypes.c_uint32]),
     "pixel_tracker_free": (None, [_trk]),
+    # Signed URLs.
+    "pixel_options_set_signing_key": (c_status, [_opts, ctypes.c_char_p, ctypes.c_char_p,
+                                                 ctypes.c_size_t]),
+    "pixel_options_set_signature_ttl_s": (c_status, [_opts, ctypes.c_uint32]),
+    "pixel_url_build_signed": (c_status, [ctypes.c_char_p, ctypes.POINTER(Param),
+                                          ctypes.c_size_t, ctypes.c_uint, ctypes.c_char_p,
+                                          ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint32,
+                                          ctypes.c_char_p, ctypes.c_size_t, c_size_p]),
 }
 
 

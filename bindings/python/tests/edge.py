@@ -10,16 +10,17 @@ import urllib.parse
 
 class Edge:
     """Runs `$PIXEL_EDGE edge --listen 127.0.0.1:0 --out DIR`; PIXEL_EDGE is the pixel CLI.
-    DIR is a fresh temporary folder, or `out` (then kept after stop())."""
+    DIR is a fresh temporary folder, or `out` (then kept after stop()); `args` are added
+    (e.g. --verify-key KID:FILE)."""
 
-    def __init__(self, out=None):
+    def __init__(self, out=None, args=()):
         program = os.environ.get("PIXEL_EDGE")
         if not program:
             raise RuntimeError("PIXEL_EDGE must name the pixel CLI (it runs `pixel edge`)")
         self._dir = None if out else tempfile.TemporaryDirectory(prefix="pixel-edge-")
         self.out = out or os.path.join(self._dir.name, "out")
         self._proc = subprocess.Popen(
-            [program, "edge", "--listen", "127.0.0.1:0", "--out", self.out],
+            [program, "edge", "--listen", "127.0.0.1:0", "--out", self.out, *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self._proc.stdout.readline()  # blocks until the edge is up (or exits)
         prefix = "listening on "

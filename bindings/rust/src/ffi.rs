@@ -176,4 +176,24 @@ extern "C" {
     pub fn pixel_tracker_stats(t: *const pixel_tracker, out: *mut pixel_stats) -> pixel_status;
     pub fn pixel_tracker_shutdown(t: *mut pixel_tracker, timeout_ms: u32) -> pixel_status;
     pub fn pixel_tracker_free(t: *mut pixel_tracker);
+    pub fn pixel_options_set_signing_key(
+        o: *mut pixel_options,
+        kid: *const c_char,
+        key: *const u8,
+        key_len: usize,
+    ) -> pixel_status;
+    pub fn pixel_options_set_signature_ttl_s(o: *mut pixel_options, seconds: u32) -> pixel_status;
+    pub fn pixel_url_build_signed(
+        endpoint: *const c_char,
+        params: *const pixel_param,
+        count: usize,
+        flags: c_uint,
+        kid: *const c_char,
+        key: *const u8,
+        key_len: usize,
+        ttl_s: u32,
+        buf: *mut c_char,
+        buf_size: usize,
+        out_len: *mut usize,
+    ) -> pixel_status;
 }

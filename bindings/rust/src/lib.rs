@@ -223,6 +223,35 @@ pub fn build_url(endpoint: &str, params: &[(&str, &str)], flags: UrlFlags) -> Re
     })
 }
 
+/// A signing key: its id (1 to 32 of A-Z a-z 0-9 _ -) and the raw key (at least 16 bytes).
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    pub key: Vec<u8>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    // The key itself never appears in debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+/// As `build_url`, signed (kid, exp, sig) with `key`, valid `ttl` (whole seconds; zero: 30
+/// days). A parameter named kid, exp or sig is an `InvalidArgument` error.
+pub fn build_signed_url(endpoint: &str, params: &[(&str, &str)], flags: UrlFlags,
+                        key: &SigningKey, ttl: Duration) -> Result<String, Error> {
+    let ep = c_string(endpoint, "endpoint")?;
+    let kid = c_string(&key.kid, "kid")?;
+    let ps = CParams::new(params)?;
+    let ttl = u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX);
+    into_buffer(|buf, size, len| unsafe {
+        ffi::pixel_url_build_signed(ep.as_ptr(), ps.array.as_ptr(), ps.array.len(),
+                                    flags.0 as c_uint, kid.as_ptr(), key.key.as_ptr(),
+                                    key.key.len(), ttl, buf, size, len)
+    })
+}
+
 /// The `<img>` markup preset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ImgStyle {
@@ -372,6 +401,8 @@ pub struct Options {
     spool_max_bytes: Option<u64>,
     url_flags: Option<UrlFlags>,
     on_result: Option<Callback>,
+    signing_key: Option<SigningKey>,
+    signature_ttl: Option<Duration>,
 }
 
 impl Options {
@@ -403,6 +434,8 @@ impl Options {
             spool_max_bytes: None,
             url_flags: None,
             on_result: None,
+            signing_key: None,
+            signature_ttl: None,
         }
     }
     /// Events queued or in flight at most (default 10,000).
@@ -514,6 +547,16 @@ impl Options {
     }
     pub fn url_flags(mut self, flags: UrlFlags) -> Self {
         self.url_flags = Some(flags);
+        self
+    }
+    /// Sign every event's URL with this key (see `build_signed_url`).
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+    /// How long a signed URL stays valid, in whole seconds (default 30 days).
+    pub fn signature_ttl(mut self, ttl: Duration) -> Self {
+        self.signature_ttl = Some(ttl);
         self
     }
     /// Called once per event with its outcome, on the tracker's worker thread (or on the
@@ -669,6 +712,15 @@ impl Tracker {
             }
             if let Some(f) = options.url_flags {
                 check(ffi::pixel_options_set_url_flags(p, f.0 as c_uint))?;
+            }
+            if let Some(k) = &options.signing_key {
+                let kid = c_string(&k.kid, "kid")?;
+                check(ffi::pixel_options_set_signing_key(p, kid.as_ptr(), k.key.as_ptr(),
+                                                         k.key.len()))?;
+            }
+            if let Some(ttl) = options.signature_ttl {
+                let secs = u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX);
+                check(ffi::pixel_options_set_signature_ttl_s(p, secs))?;
             }
         }
         let callback: *mut Callback = match options.on_result {

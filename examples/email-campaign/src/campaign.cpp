@@ -219,6 +219,7 @@ bool generator::prepare(std::string& error) {
   // send time, not the open: the open time is the log record's own timestamp.
   pixel::url_options uopts;
   uopts.timestamp = false;
+  uopts.signer = opts_.signer;
   auto b = pixel::url_builder::create(std::move(*ep), uopts);
   if (!b) {
     error = b.error().message();
@@ -418,7 +419,8 @@ void generator::on_recipient(const csv_row& row) {
                                  {"thirdpartyname", thirdpartyname_},
                                  {"campaign", opts_.campaign},
                                  {"channel", "email"}};
-  if (auto ok = builder_->build_with(pixel::params_view(params, 4), eid.view(), 0, url_); !ok) {
+  if (auto ok = builder_->build_with(pixel::params_view(params, 4), eid.view(), now_ms_, url_);
+      !ok) {
     row_error(line + ": pixel URL: " + ok.error().message() + "; row skipped");
     return;
   }
@@ -525,14 +527,24 @@ void generator::on_recipient(const csv_row& row) {
     if (u(open_rng_) < *opts_.open_rate) {
       opens = u(open_rng_) < opts_.reopen_rate ? 2 : 1;
       ++sum_.openers;
-      const pixel::param fired[] = {
-          params[0], params[1], params[2], params[3], {"eid", eid.view()}};
+      pixel::param fired[8] = {params[0], params[1], params[2], params[3], {"eid", eid.view()}};
+      std::size_t n_fired = 5;
+      if (opts_.signer) {
+        // The message's URL ends in kid, exp and sig (unreserved text): the open sends them.
+        std::string_view tail(url_);
+        tail.remove_prefix(tail.rfind("&kid=") + 1);
+        for (const char* name : {"kid", "exp", "sig"}) {
+          const std::size_t eq = tail.find('='), amp = std::min(tail.find('&'), tail.size());
+          fired[n_fired++] = {name, tail.substr(eq + 1, amp - eq - 1)};
+          tail.remove_prefix(std::min(amp + 1, tail.size()));
+        }
+      }
       for (unsigned k = 0; k < opens; ++k) {
         const std::string_view ua = opts_.user_agent.empty()
                                         ? client_agents[open_rng_() % client_agents.size()]
                                         : std::string_view(opts_.user_agent);
         std::string error;
-        if (!opener_->fire(pixel::params_view(fired, 5), ua, error)) {
+        if (!opener_->fire(pixel::params_view(fired, n_fired), ua, error)) {
           warn(line + ": simulated open not queued: " + error);
           ++sum_.dropped;
         } else {

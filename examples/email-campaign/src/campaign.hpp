@@ -5,8 +5,11 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
+
+#include "pixel/url.hpp"
 
 namespace email_campaign {
 
@@ -28,6 +31,8 @@ struct options {
   std::string name_column;                      // default: name, else first_name last_name
   transfer_encoding encoding = transfer_encoding::quoted_printable;
   bool allow_http = false;
+  // --sign-key KID:FILE: every pixel URL signed (kid, exp, sig; valid 30 days from now_ms).
+  std::shared_ptr<const pixel::url_signer> signer;
 
   std::optional<double> open_rate;  // --simulate-opens RATE
   double reopen_rate = 0.0;         // fraction of openers whose client fetches again

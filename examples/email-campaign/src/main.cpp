@@ -3,6 +3,7 @@
 //
 //   email-campaign --template newsletter.html --recipients people.csv --campaign spring
 //       --endpoint https://d111111abcdef8.cloudfront.net --out out/
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -32,6 +36,8 @@ constexpr const char* usage =
     "  --text-template FILE   text/plain part (default: derived from the HTML)\n"
     "  --thirdpartyname NAME  (default: the sender's domain)\n"
     "  --hash-ids KEY         userid = HMAC-SHA256(KEY, userid), hex (pseudonymous)\n"
+    "  --sign-key KID:FILE    sign every pixel URL (valid 30 days) with the base64 key in\n"
+    "                         FILE, named KID; the edge then refuses forged opens\n"
     "  --name-column COL      display name in To (default: name, else first_name last_name)\n"
     "  --encoding qp|base64   transfer encoding of both parts (default qp)\n"
     "  --allow-http           allow an http:// endpoint that is not loopback\n"
@@ -53,6 +59,26 @@ bool parse_u64(const char* s, std::uint64_t& out) {
   errno = 0;
   out = std::strtoull(s, &end, 10);
   return errno == 0 && *end == '\0';
+}
+// KID:FILE, FILE holding the base64 key: the signer, or an error that never shows the key.
+std::string read_signer(const char* spec, std::shared_ptr<const pixel::url_signer>& out) {
+  const char* colon = std::strchr(spec, ':');
+  if (colon == nullptr || colon[1] == '\0') return "--sign-key: expected KID:FILE";
+  const std::string kid(spec, colon), path(colon + 1);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "--sign-key: cannot read key file " + path;
+  if ((st.st_mode & 077) != 0) {
+    std::fprintf(stderr, "email-campaign: warning: key file %s is accessible to other users\n",
+                 path.c_str());
+  }
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto key = pixel::decode_signing_key(text);
+  if (!key) return "--sign-key " + path + ": " + key.error().message();
+  auto signer = pixel::make_url_signer(kid, *key);
+  if (!signer) return "--sign-key: " + signer.error().message();
+  out = std::move(*signer);
+  return {};
 }
 }  // namespace
 
@@ -107,6 +133,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--hash-ids") {
       if (*v == '\0') return fail("--hash-ids needs a non-empty key");
       o.hash_key = v;
+    } else if (arg == "--sign-key") {
+      if (auto problem = read_signer(v, o.signer); !problem.empty()) return fail(problem);
     } else if (arg == "--name-column") {
       o.name_column = v;
     } else if (arg == "--encoding") {

@@ -22,6 +22,7 @@
 
 #include "campaign.hpp"
 #include "csv_reader.hpp"
+#include "pixel/url.hpp"
 
 namespace ec = email_campaign;
 namespace fs = std::filesystem;
@@ -221,5 +222,57 @@ TEST(SimulateOpens, FiresTheMessagesOwnUrls) {
     ++got[r.target.substr(q + 1)];
   }
   EXPECT_EQ(got, expected);
+  fs::remove_all(work);
+}
+
+// --sign-key: every pixel in the messages is signed, and every open the edge sees verifies
+// with the campaign's key until 30 days after the send.
+TEST(SimulateOpens, SignedPixelsVerify) {
+  loopback_server server;
+  const fs::path source = EMAIL_CAMPAIGN_SOURCE_DIR;
+  const fs::path work =
+      fs::temp_directory_path() / ("email-campaign-signed-" + std::to_string(::getpid()));
+  fs::remove_all(work);
+  fs::create_directories(work);
+  {
+    std::ofstream csv(work / "r.csv", std::ios::binary);
+    csv << "email,userid\r\n";
+    for (int i = 0; i < 50; ++i) csv << "user" << i << "@example.com,u" << i << "\r\n";
+  }
+  const std::string key(32, 'c');
+  ec::options o;
+  o.template_path = (source / "templates/newsletter.html").string();
+  o.recipients_path = (work / "r.csv").string();
+  o.campaign = "signed";
+  o.endpoint = server.base_url();
+  o.out_dir = (work / "out").string();
+  o.open_rate = 1.0;
+  o.seed = 3;
+  o.now_ms = 1796400000000;
+  o.signer = *pixel::make_url_signer("camp1", key);
+  ec::summary s;
+  std::FILE* log = std::tmpfile();
+  ASSERT_NE(log, nullptr);
+  ASSERT_EQ(ec::run(o, log, s), 0);
+  std::fclose(log);
+  ASSERT_EQ(s.pixels_fired, 50u);
+  ASSERT_TRUE(server.wait_for_requests(50, std::chrono::seconds(60)));
+  pixel::keyring ring;
+  ASSERT_TRUE(ring.add("camp1", key));
+  const auto sent = std::chrono::system_clock::time_point(std::chrono::seconds(1796400000));
+  for (const auto& r : server.requests()) {
+    EXPECT_EQ(pixel::verify(r.target, ring, sent + std::chrono::hours(24 * 30)),
+              pixel::signature_status::valid)
+        << r.target;
+    EXPECT_EQ(pixel::verify(r.target, ring, sent + std::chrono::hours(24 * 31)),
+              pixel::signature_status::expired);
+    EXPECT_NE(r.target.find("&kid=camp1&exp=1798992000&sig="), std::string::npos) << r.target;
+  }
+  // The messages carry the same signed URLs (manifest column 4).
+  const auto manifest = read_manifest(work / "out/manifest.csv");
+  ASSERT_EQ(manifest.size(), 51u);
+  for (std::size_t i = 1; i < manifest.size(); ++i) {
+    EXPECT_EQ(pixel::verify(manifest[i][4], ring, sent), pixel::signature_status::valid);
+  }
   fs::remove_all(work);
 }

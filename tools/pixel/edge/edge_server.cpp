@@ -619,7 +619,16 @@ void server::impl::handle_pixel(const httplib::Request& req, httplib::Response& 
   res.set_header("Cache-Control", "no-cache, no-store, must-revalidate");
   int status = 200;
   bool reset = false;
-  if (opt_.reset_rate > 0 && draw(opt_.seed, n, 0) < opt_.reset_rate) {
+  signature_status verdict = signature_status::valid;
+  if (opt_.verify_keys) {
+    verify_options vo;
+    vo.leeway = opt_.verify_leeway;
+    verdict = verify(req.target, *opt_.verify_keys, std::chrono::system_clock::now(), vo);
+  }
+  if (verdict != signature_status::valid) {
+    status = 403;  // what the CloudFront Function answers: no body, no fault drawn
+    if (opt_.on_refused) opt_.on_refused(verdict, req.target);
+  } else if (opt_.reset_rate > 0 && draw(opt_.seed, n, 0) < opt_.reset_rate) {
     reset = true;
   } else if (opt_.fail_rate > 0 && draw(opt_.seed, n, 1) < opt_.fail_rate) {
     status = opt_.fail_status;
@@ -629,7 +638,9 @@ void server::impl::handle_pixel(const httplib::Request& req, httplib::Response& 
     res.set_content(std::string(pixel_png()), "image/png");
   } else {
     res.status = status;
-    if (opt_.retry_after >= 0) res.set_header("Retry-After", std::to_string(opt_.retry_after));
+    if (opt_.retry_after >= 0 && verdict == signature_status::valid) {
+      res.set_header("Retry-After", std::to_string(opt_.retry_after));
+    }
   }
   if (!h) return;
   h->present = true;

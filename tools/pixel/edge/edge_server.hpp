@@ -16,6 +16,7 @@
 
 #include "pixel/error.hpp"
 #include "pixel/log.hpp"
+#include "pixel/url/sign.hpp"
 
 namespace pixel::edge {
 
@@ -61,6 +62,14 @@ struct options {
   std::size_t buffer_size = 5 * 1024 * 1024;        // or when the buffer reaches this
   std::size_t threads = 256;              // connections served at once (keep-alive holds one)
   std::chrono::seconds idle_timeout{30};  // keep-alive connections idle this long close
+
+  // Signed URLs: with keys, a pixel request that does not verify (pixel/url/sign.hpp) is
+  // answered 403 with no body, as deploy/functions/verify-signature.js answers at
+  // CloudFront, before any fault injection, and logged with sc-status 403.
+  std::optional<keyring> verify_keys;
+  std::chrono::seconds verify_leeway = default_signature_leeway;
+  // Called for each refused request with the verdict and the request target.
+  std::function<void(signature_status, std::string_view)> on_refused;
 
   // Called with each record line (ending in '\n') as it is produced, under a lock.
   std::function<void(std::string_view)> on_record;
