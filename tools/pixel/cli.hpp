@@ -41,10 +41,11 @@ std::vector<std::pair<std::string, std::string>> parse_key_values(
 std::vector<std::string> raw_arguments(int argc, const char* const* argv);  // for App::parse
 void keep_bytes(CLI::App& app);
 
-void add_url_commands(CLI::App& app, context& ctx);  // url, img
-void add_edge_command(CLI::App& app, context& ctx);  // edge
-void add_logs_command(CLI::App& app, context& ctx);  // logs
-void add_send_command(CLI::App& app, context& ctx);  // send
+void add_url_commands(CLI::App& app, context& ctx);   // url, img
+void add_edge_command(CLI::App& app, context& ctx);   // edge
+void add_logs_command(CLI::App& app, context& ctx);   // logs
+void add_send_command(CLI::App& app, context& ctx);   // send
+void add_opens_command(CLI::App& app, context& ctx);  // opens
 
 // The PixelUrl output of the outputs file that `cdk deploy --outputs-file` writes
 // (deploy/): errc::invalid_argument when the file is missing, not such a file, or has no

@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   add_send_command(app, ctx);
   add_edge_command(app, ctx);
   add_logs_command(app, ctx);
+  add_opens_command(app, ctx);
   keep_bytes(app);
   try {
     auto args = raw_arguments(argc, argv);
