@@ -178,9 +178,10 @@ void timeline(std::string& o, const opens_report& r, const opens_campaign& c,
           utc(lo + step * static_cast<std::int64_t>(b), true), v, esc(s[i].name));
     }
   }
-  o += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\">{} UTC</text>", left, h - 8, utc(lo));
+  o += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\">{} UTC</text>", left, h - 8,
+                   utc(lo, step < 60000));
   o += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"end\">{} UTC</text>",
-                   w - 8, h - 8, utc(lo + step * static_cast<std::int64_t>(nb)));
+                   w - 8, h - 8, utc(lo + step * static_cast<std::int64_t>(nb), step < 60000));
   o += "</svg>";
 }
 
