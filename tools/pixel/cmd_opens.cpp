@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -98,6 +99,60 @@ nlohmann::ordered_json seconds_or_null(std::optional<std::int64_t> ms) {
   return static_cast<double>(*ms) / 1000.0;
 }
 
+// The line as email-campaign writes it ({"campaign": "..", "eid": "..", "recipient": ".."
+// or null, "sent": N}, no escapes), read without a JSON parser; anything else: nullopt, and
+// the JSON parser reads it.
+bool fast_manifest_line(std::string_view l, opens_message& m, double& sent) {
+  const auto skip = [&l] {
+    while (!l.empty() && l.front() == ' ') l.remove_prefix(1);
+  };
+  const auto lit = [&](std::string_view t) {
+    skip();
+    if (l.substr(0, t.size()) != t) return false;
+    l.remove_prefix(t.size());
+    return true;
+  };
+  const auto str = [&](std::string& out) {
+    skip();
+    if (l.empty() || l.front() != '"') return false;
+    const std::size_t end = l.find('"', 1);
+    if (end == std::string_view::npos) return false;
+    const std::string_view v = l.substr(1, end - 1);
+    for (const char c : v) {
+      if (c == '\\' || static_cast<unsigned char>(c) < 0x20 ||
+          static_cast<unsigned char>(c) >= 0x80) {
+        return false;
+      }
+    }
+    out.assign(v);
+    l.remove_prefix(end + 1);
+    return true;
+  };
+  std::string recipient;
+  if (!lit("{\"campaign\":") || !str(m.campaign) || !lit(",") || !lit("\"eid\":") || !str(m.eid) ||
+      m.eid.empty() || !lit(",") || !lit("\"recipient\":")) {
+    return false;
+  }
+  if (lit("null")) {
+    m.recipient.reset();
+  } else if (str(recipient)) {
+    m.recipient = std::move(recipient);
+  } else {
+    return false;
+  }
+  if (!lit(",") || !lit("\"sent\":")) return false;
+  skip();
+  std::size_t n = 0;
+  while (n < l.size() && ((l[n] >= '0' && l[n] <= '9') || l[n] == '.')) ++n;
+  if (n == 0 || l[0] == '.') return false;
+  const std::string num(l.substr(0, n));
+  char* end = nullptr;
+  sent = std::strtod(num.c_str(), &end);
+  if (end != num.c_str() + num.size()) return false;
+  l.remove_prefix(n);
+  return lit("}") && (skip(), l.empty());
+}
+
 // Reads the manifests into `r`. Bad lines are reported (file:line) and skipped.
 struct manifest_loader {
   opens_report& r;
@@ -142,6 +197,16 @@ struct manifest_loader {
       ++n;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.find_first_not_of(" \t") == std::string::npos) continue;
+      {
+        opens_message fast;
+        double sent = 0;
+        if (fast_manifest_line(line, fast, sent) && sent <= 1e11) {
+          fast.sent_ms = std::llround(sent * 1000.0);
+          fast.hits.assign(r.clients.size(), 0);
+          r.messages.push_back(std::move(fast));
+          continue;
+        }
+      }
       const std::string where = fmt::format("{}:{}: ", path, n);
       const auto j = nlohmann::json::parse(line, nullptr, false);
       if (j.is_discarded() || !j.is_object()) {
@@ -177,17 +242,24 @@ struct manifest_loader {
   // Indexes the messages by event id and groups them by campaign (first seen first).
   void index() {
     std::unordered_map<std::string_view, std::size_t> campaign_of;
-    std::vector<opens_message> kept;
-    kept.reserve(r.messages.size());
-    for (auto& m : r.messages) {
-      if (by_eid.count(m.eid)) {
-        warn("event id " + m.eid + " is in the manifests twice; the second is ignored");
-        continue;
+    by_eid.reserve(r.messages.size());
+    std::vector<bool> dropped(r.messages.size(), false);
+    bool any_dropped = false;
+    for (std::size_t i = 0; i < r.messages.size(); ++i) {
+      if (!by_eid.emplace(r.messages[i].eid, i).second) {
+        warn("event id " + r.messages[i].eid + " is in the manifests twice; the second is ignored");
+        dropped[i] = any_dropped = true;
       }
-      kept.push_back(std::move(m));
-      by_eid.emplace(kept.back().eid, kept.size() - 1);  // strings do not move: reserved
     }
-    r.messages = std::move(kept);
+    if (any_dropped) {  // rare: rebuild without the repeats, then index again
+      std::vector<opens_message> kept;
+      for (std::size_t i = 0; i < r.messages.size(); ++i) {
+        if (!dropped[i]) kept.push_back(std::move(r.messages[i]));
+      }
+      r.messages = std::move(kept);
+      by_eid.clear();
+      for (std::size_t i = 0; i < r.messages.size(); ++i) by_eid.emplace(r.messages[i].eid, i);
+    }
     for (std::size_t i = 0; i < r.messages.size(); ++i) {
       const auto [it, added] = campaign_of.emplace(r.messages[i].campaign, r.campaigns.size());
       if (added) {
