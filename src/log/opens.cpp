@@ -39,22 +39,24 @@ bool contains(std::string_view hay, std::string_view needle) {
   return hay.find(needle) != std::string_view::npos;
 }
 
-// Case-insensitive (ASCII) search for a lower-case needle.
-bool contains_nocase(std::string_view hay, std::string_view needle) {
-  if (needle.empty()) return true;
-  const auto lower = [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  };
-  for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-    if (lower(hay[i]) != needle[0]) continue;
-    std::size_t k = 1;
-    while (k < needle.size() && lower(hay[i + k]) == needle[k]) ++k;
-    if (k == needle.size()) return true;
+// The user agent in lower case (ASCII), made once per hit and only when a rule needs it.
+struct lowered {
+  std::string_view ua;
+  std::string text;
+  bool done = false;
+  std::string_view get() {
+    if (!done) {
+      text.assign(ua);
+      for (char& c : text) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      }
+      done = true;
+    }
+    return text;
   }
-  return false;
-}
+};
 
-bool user_agent_matches(std::size_t rule, std::string_view ua) {
+bool user_agent_matches(std::size_t rule, std::string_view ua, lowered& lower) {
   bool any_test = false, all_ok = true, all_seen = false;
   for (const pattern_row& p : pattern_rows) {
     if (p.rule != rule) continue;
@@ -66,7 +68,7 @@ bool user_agent_matches(std::size_t rule, std::string_view ua) {
         if (contains(ua, p.text)) any_test = true;
         break;
       case pattern_test::contains_any_nocase:
-        if (contains_nocase(ua, p.text)) any_test = true;
+        if (contains(lower.get(), p.text)) any_test = true;
         break;
       case pattern_test::contains_all:
         all_seen = true;
@@ -255,11 +257,14 @@ result<void> classifier::add_machine_ranges(std::string_view text, std::string_v
 open_class classifier::classify(std::string_view user_agent, std::string_view c_ip,
                                 std::optional<double> since_sent) const {
   using detail::rule_kind;
+  thread_local detail::lowered lower;
+  lower.ua = user_agent;
+  lower.done = false;
   for (std::size_t i = 0; i < detail::rule_count; ++i) {
     const auto& r = detail::rule_rows[i];
     switch (r.kind) {
       case rule_kind::user_agent:
-        if (detail::user_agent_matches(i, user_agent)) return {r.client, r.human};
+        if (detail::user_agent_matches(i, user_agent, lower)) return {r.client, r.human};
         break;
       case rule_kind::machine_ranges: {
         if (impl_->ranges.empty()) break;

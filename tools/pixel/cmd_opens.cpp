@@ -375,7 +375,7 @@ int run_opens(const opens_args& a) {
     if (k.human && (!m.first_open_ms || rec.timestamp_ms < *m.first_open_ms)) {
       m.first_open_ms = rec.timestamp_ms;
     }
-    c.points.push_back({rec.timestamp_ms, idx});
+    if (!a.html.empty()) c.points.push_back({rec.timestamp_ms, idx});  // for the charts
   }
   r.unknown_events = unknown_ids.size();
   r.finish();
