@@ -1,5 +1,6 @@
 // Reading logs: `pixel logs` (--stats, and JSON Lines to /dev/null) against mawk printing
-// one column of the same file, in the same run. Prints records/s, MB/s and the ratios.
+// one column of the same file, in the same run, and `pixel opens` against `pixel logs
+// --stats`. Prints records/s, MB/s and the ratios.
 // Usage: bench_log [FOUR_FIELD_RECORDS [WIDE_RECORDS]] (default 525600 and 100000).
 // SPDX-License-Identifier: MIT
 #include <fcntl.h>
@@ -121,6 +122,40 @@ struct dataset {
   std::uint64_t records;
 };
 
+// `pixel opens` over the same file with a manifest of every event id in it (one message per
+// record, sent 30 s before its hit): its speed as a ratio of `pixel logs --stats`'s.
+void opens_rows(const dataset& set, const fs::path& dir, const fs::path& file,
+                const std::string& list, double stats, int runs) {
+  const fs::path manifest = dir / "manifest.jsonl";
+  {
+    std::FILE* f = std::fopen(manifest.c_str(), "wb");
+    for (std::uint64_t n = 0; n < set.records; ++n) {
+      std::fprintf(f,
+                   "{\"campaign\": \"spring sale\", \"eid\": \"01J%023llu\", \"recipient\": "
+                   "\"user-%llu\", \"sent\": %llu}\n",
+                   static_cast<unsigned long long>(n), static_cast<unsigned long long>(n),
+                   static_cast<unsigned long long>(1718787248 + n / 1000 - 30));
+    }
+    std::fclose(f);
+  }
+  const std::vector<std::string> base = {PIXEL_BIN,         "opens",    "--manifest",
+                                         manifest.string(), "--fields", list};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> v = base;
+    v.insert(v.end(), extra.begin(), extra.end());
+    v.push_back(file.string());
+    return v;
+  };
+  const double summary = run(with({"--summary"}), runs);
+  const double messages = run(with({}), runs);
+  std::printf("%-10s %-22s %9.3f %12.0f %9s %9.2fx of --stats (target >= 0.5x)\n", set.name.c_str(),
+              "pixel opens --summary", summary, static_cast<double>(set.records) / summary, "",
+              stats / summary);
+  std::printf("%-10s %-22s %9.3f %12.0f %9s %9.2fx of --stats\n", set.name.c_str(), "pixel opens",
+              messages, static_cast<double>(set.records) / messages, "", stats / messages);
+  fs::remove(manifest);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -168,6 +203,9 @@ int main(int argc, char** argv) {
     row("mawk '{print $4}'", awk, awk);
     row("pixel logs --stats", stats, awk);
     row("pixel logs (JSON Lines)", jsonl, awk);
+    if (set.fields.contains(log::field::cs_user_agent) && set.records == four) {
+      opens_rows(set, dir, file, list, stats, runs);
+    }
     fs::remove(file);
   }
   fs::remove_all(dir);

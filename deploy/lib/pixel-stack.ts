@@ -25,6 +25,7 @@ import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 
 import { CatalogField, columnName, columnType, FieldCatalog, loadCatalog, selectFields } from './fields';
+import { loadOpensRules, MANIFEST_PREFIX, MANIFEST_TABLE, opensQueries } from './opens';
 import { namedQueries } from './queries';
 
 /** Where Firehose writes the log objects: the calendar year (`yyyy`), UTC hours. */
@@ -339,6 +340,33 @@ export class PixelTrackingStack extends Stack {
     table.addResourceDependency(database);
     table.applyRemovalPolicy(removalPolicy);
 
+    // Campaign manifests (email-campaign's manifest.jsonl, one object per message) under their
+    // own prefix: the open queries join them to the events (lib/opens.ts, docs/opens.md).
+    const manifests = new glue.CfnTable(this, 'ManifestTable', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName,
+      tableInput: {
+        name: MANIFEST_TABLE,
+        description: `Campaign manifests (manifest.jsonl) copied under s3://<bucket>/${MANIFEST_PREFIX}`,
+        tableType: 'EXTERNAL_TABLE',
+        parameters: { classification: 'json' },
+        storageDescriptor: {
+          location: `${location}${MANIFEST_PREFIX}`,
+          columns: [
+            { name: 'campaign', type: 'string' },
+            { name: 'eid', type: 'string' },
+            { name: 'recipient', type: 'string' },
+            { name: 'sent', type: 'double' },
+          ],
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+        },
+      },
+    });
+    manifests.addResourceDependency(database);
+    manifests.applyRemovalPolicy(removalPolicy);
+
     const workgroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
       name: `${this.stackName}-pixel`,
       description: 'Queries over the tracking pixel events',
@@ -355,7 +383,11 @@ export class PixelTrackingStack extends Stack {
     });
     workgroup.applyRemovalPolicy(removalPolicy);
     const columns = new Set(this.fields.map((f) => f.name));
-    for (const q of namedQueries(databaseName, tableName, columns)) {
+    const queries = [
+      ...namedQueries(databaseName, tableName, columns),
+      ...opensQueries(loadOpensRules(), databaseName, tableName, columns),
+    ];
+    for (const q of queries) {
       const named = new athena.CfnNamedQuery(this, q.id, {
         name: q.name,
         description: q.description,
@@ -365,6 +397,7 @@ export class PixelTrackingStack extends Stack {
       });
       named.addResourceDependency(workgroup);
       named.addResourceDependency(table);
+      named.addResourceDependency(manifests);
     }
 
     new CfnOutput(this, 'PixelUrl', {

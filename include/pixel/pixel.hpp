@@ -6,6 +6,7 @@
 #include "pixel/error.hpp"
 #include "pixel/html.hpp"
 #include "pixel/log.hpp"
+#include "pixel/opens.hpp"
 #include "pixel/tracker.hpp"
 #include "pixel/url.hpp"
 #include "pixel/version.hpp"

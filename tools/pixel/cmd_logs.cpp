@@ -21,6 +21,7 @@
 #include "cli.hpp"
 #include "pixel/log.hpp"
 #include "pixel/url.hpp"
+#include "pixel/opens.hpp"
 
 namespace pixel::cli {
 namespace {
@@ -39,6 +40,7 @@ struct logs_args {
   std::string group_by;
   std::string event_id_key = "eid";
   std::vector<std::string> verify_keys;  // KID:FILE: add "signature" to each record
+  bool classify = false;  // a "client" key/column from the open rules (docs/opens.md)
   std::vector<std::string> paths;
 };
 
@@ -354,6 +356,8 @@ class writer {
  public:
   writer(std::string format, std::FILE* out, const keyring* keys = nullptr)
       : format_(std::move(format)), out_(out), keys_(keys) {}
+  // Adds a last "client" key (column) with the classifier's client for each record.
+  void classify_with(const log::classifier* c) { classifier_ = c; }
 
   void write(const log::record& r) {
     if (r.layout != layout_) relayout(r.layout);
@@ -395,13 +399,14 @@ class writer {
     if (format_ != "jsonl" && !same) {
       std::vector<std::string> head;
       for (const auto& col : columns_) head.push_back(col.key);
+      if (classifier_) head.push_back("client");
       put_row(head);
     }
   }
 
   // Room enough for any record: every byte of the line escaped, the params, the keys.
   std::size_t json_bound(const log::record& r) const {
-    return json_string_bound(r.text.size()) * 2 + params_bound(r.params) + keys_size_ +
+    return json_string_bound(r.text.size()) * 2 + params_bound(r.params) + keys_size_ + 160 +
            columns_.size() * (seconds_bound + 8) + 32;
   }
 
@@ -450,6 +455,11 @@ class writer {
           o = put_json_string(o, signature_verdict(r, *keys_));
           break;
       }
+    }
+    if (classifier_) {
+      o = put_raw(o, first ? "{\"client\": " : ", \"client\": ");
+      o = put_json_string(o, client(r));
+      first = false;
     }
     return put_raw(o, first ? "{}\n" : "}\n");
   }
@@ -514,6 +524,7 @@ class writer {
     std::vector<std::string> cells;
     cells.reserve(columns_.size());
     for (const column& c : columns_) cells.push_back(text(r, c));
+    if (classifier_) cells.emplace_back(client(r));
     put_row(cells);
   }
 
@@ -557,6 +568,12 @@ class writer {
     put(buf_, csv ? "\r\n" : "\n");
   }
 
+  // Without a manifest there is no `sent`, so the scanner rule does not apply here.
+  std::string_view client(const log::record& r) const {
+    return classifier_->classify(r.user_agent, r.c_ip, std::nullopt).client;
+  }
+
+  const log::classifier* classifier_ = nullptr;
   std::string format_;
   std::FILE* out_;
   const keyring* keys_ = nullptr;  // --verify-key: a "signature" column
@@ -799,6 +816,8 @@ int run_logs(const logs_args& a) {
       keys = std::move(*ring);
     }
     writer w(a.format, stdout, keys ? &*keys : nullptr);
+    const log::classifier rules;
+    if (a.classify) w.classify_with(&rules);
     while (rd->next(r)) w.write(r);
     w.finish(o.input == log::input_kind::standard ? log::standard_default_fields() : o.fields);
   }
@@ -852,6 +871,9 @@ void add_logs_command(CLI::App& app, context& ctx) {
                   "each record, checked with these keys: KID:FILE (FILE holds the base64 key); "
                   "repeatable")
       ->allow_extra_args(false);
+  cmd->add_flag("--classify", a->classify,
+                "Add each record's client (apple_mpp, gmail_proxy, bot, human, ...) by the open "
+                "rules; the scanner rule needs a manifest: see `pixel opens`");
   cmd->add_option("paths", a->paths, "Files or folders of log objects")->required();
   cmd->footer(
       "Exit status: 0 every line was read; 1 nothing could be read (or a bad argument or "

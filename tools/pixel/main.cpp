@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   add_edge_command(app, ctx);
   add_logs_command(app, ctx);
   add_reconcile_command(app, ctx);
+  add_opens_command(app, ctx);
   keep_bytes(app);
   try {
     auto args = raw_arguments(argc, argv);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "csv_reader.hpp"
+#include "manifest.hpp"
 #include "merge_template.hpp"
 #include "mime.hpp"
 #include "opener.hpp"
@@ -189,6 +190,7 @@ class generator {
 
   std::string url_, message_, canonical_, html_out_, text_out_, subject_out_, display_, path_;
   std::FILE* manifest_ = nullptr;
+  manifest_writer sent_;  // manifest.jsonl (not in --dry-run: nothing is handed off)
   clock_type::time_point start_, last_progress_;
 };
 
@@ -282,6 +284,9 @@ bool generator::prepare(std::string& error) {
   write_csv_field(manifest_, "eid", false);
   write_csv_field(manifest_, "url", false);
   write_csv_field(manifest_, "opens", true);
+  if (!opts_.dry_run && !sent_.open((fs::path(opts_.out_dir) / "manifest.jsonl").string(), error)) {
+    return false;
+  }
 
   if (opts_.open_rate) {
     opener_ = make_tracker_opener(opts_.endpoint, opts_.allow_http, error);
@@ -560,6 +565,14 @@ void generator::on_recipient(const csv_row& row) {
   write_csv_field(manifest_, eid.view(), false);
   write_csv_field(manifest_, url_, false);
   write_csv_field(manifest_, std::to_string(opens), true);
+  // `sent`: --sent-at, else when the message was written (--now-ms for tests).
+  sent_.add(opts_.campaign, eid.view(), std::string_view(userid),
+            opts_.sent_at_ms ? *opts_.sent_at_ms
+            : opts_.now_ms   ? *opts_.now_ms
+                             : static_cast<std::uint64_t>(
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count()));
 
   if ((sum_.generated & 1023) == 0) progress(false);
 }
@@ -649,6 +662,10 @@ int generator::run() {
   if (in != stdin) std::fclose(in);
   std::fclose(manifest_);
   manifest_ = nullptr;
+  if (!sent_.close() && !fatal_) {
+    fatal_ = true;
+    fatal_message_ = "cannot write " + opts_.out_dir + "/manifest.jsonl";
+  }
   progress(true);
   if (!header_seen_ && !fatal_) {
     fatal_ = true;

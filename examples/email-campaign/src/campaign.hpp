@@ -41,6 +41,8 @@ struct options {
   // Deterministic output for tests: event ids from this seed, Date from `now_ms`.
   std::optional<std::uint64_t> seed;
   std::optional<std::uint64_t> now_ms;
+  // The `sent` time of every message in manifest.jsonl (epoch ms); default: when written.
+  std::optional<std::uint64_t> sent_at_ms;
 
   bool dry_run = false;   // render and check every message, write only manifest.csv
   bool progress = false;  // redraw a progress line on stderr (only when it is a TTY)

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "campaign.hpp"
+#include "manifest.hpp"
 
 namespace {
 constexpr const char* usage =
@@ -29,7 +30,7 @@ constexpr const char* usage =
     "                         optional, every column a merge field ('-' reads stdin)\n"
     "  --campaign ID          the campaign parameter of every pixel\n"
     "  --endpoint URL         pixel endpoint, e.g. https://d111111abcdef8.cloudfront.net\n"
-    "  --out DIR              one file per recipient plus manifest.csv\n"
+    "  --out DIR              one file per recipient plus manifest.csv and manifest.jsonl\n"
     "  --format eml|html      complete MIME messages (default) or HTML files\n"
     "  --from ADDRESS         sender, 'addr' or 'Name <addr>' (default newsletter@example.com)\n"
     "  --subject TEXT         subject with merge fields (default: the template's <title>)\n"
@@ -41,6 +42,8 @@ constexpr const char* usage =
     "  --name-column COL      display name in To (default: name, else first_name last_name)\n"
     "  --encoding qp|base64   transfer encoding of both parts (default qp)\n"
     "  --allow-http           allow an http:// endpoint that is not loopback\n"
+    "  --sent-at TIME         the manifest's sent time: epoch seconds or ISO 8601\n"
+    "                         (default: when each message is written)\n"
     "  --dry-run              render and check every message; write only manifest.csv\n"
     "  --simulate-opens RATE  fetch the pixel of a random RATE fraction of recipients\n"
     "  --reopen-rate R        fraction of those who open twice (default 0)\n"
@@ -157,6 +160,9 @@ int main(int argc, char** argv) {
         return fail("--reopen-rate needs a rate between 0 and 1");
       }
       o.reopen_rate = r;
+    } else if (arg == "--sent-at") {
+      o.sent_at_ms = email_campaign::parse_sent_at(v);
+      if (!o.sent_at_ms) return fail("--sent-at needs epoch seconds or an ISO 8601 time");
     } else if (arg == "--user-agent") {
       o.user_agent = v;
     } else if (arg == "--seed") {

@@ -4,11 +4,13 @@
 usage: check_campaign.py EMAIL_CAMPAIGN_BINARY DATA_DIR WORK_DIR
 """
 import csv
+import datetime
 import email
 import email.policy
 import hashlib
 import hmac
 import html.parser
+import json
 import os
 import re
 import shutil
@@ -300,9 +302,38 @@ def case_dry_run():
     check("not written (--dry-run)" in err, f"dry-run summary:\n{err}")
 
 
+def case_manifest_jsonl():
+    """manifest.jsonl: exactly campaign, eid, recipient, sent per message, in manifest.csv's
+    order; sent from --sent-at (ISO 8601 with an offset, or epoch seconds), else the clock."""
+    csv_path = os.path.join(DATA, "hostile.csv")
+    before = datetime.datetime.now(datetime.timezone.utc).timestamp()
+    for name, sent_at, want in (("sent-iso", "2024-06-19T10:54:08.25+02:00", 1718787248.25),
+                                ("sent-epoch", "1718787248", 1718787248),
+                                ("sent-clock", None, None)):
+        extra = ["--sent-at", sent_at] if sent_at else []
+        out, _ = run(name, "--template", os.path.join(DATA, "outlook.html"), "--recipients",
+                     csv_path, "--campaign", "m \"q\" é", "--endpoint", ENDPOINT, *extra)
+        after = datetime.datetime.now(datetime.timezone.utc).timestamp()
+        rows = manifest(out)
+        with open(os.path.join(out, "manifest.jsonl"), encoding="utf-8") as f:
+            lines = [json.loads(line) for line in f]
+        check(len(lines) == len(rows) > 0, f"{name}: {len(lines)} lines, {len(rows)} messages")
+        for row, line in zip(rows, lines):
+            check(list(line) == ["campaign", "eid", "recipient", "sent"], f"{name}: keys {list(line)}")
+            check(line["campaign"] == 'm "q" é', f"{name}: campaign {line['campaign']!r}")
+            check(line["eid"] == row["eid"], f"{name}: eid {line['eid']} != {row['eid']}")
+            check(line["recipient"] == row["userid"], f"{name}: recipient {line['recipient']!r}")
+            if want is not None:
+                check(line["sent"] == want, f"{name}: sent {line['sent']} != {want}")
+            else:
+                check(before - 1 <= line["sent"] <= after + 1, f"{name}: sent {line['sent']} not now")
+    run("sent-bad", "--template", os.path.join(DATA, "outlook.html"), "--recipients", csv_path,
+        "--campaign", "m", "--endpoint", ENDPOINT, "--sent-at", "yesterday", expect=2)
+
+
 os.makedirs(WORK, exist_ok=True)
 for case in (case_golden, case_dry_run, case_hostile, case_malformed, case_hash_and_options, case_html_format, case_no_body,
-             case_placeholder):
+             case_placeholder, case_manifest_jsonl):
     case()
 if failures:
     for f in failures[:50]:

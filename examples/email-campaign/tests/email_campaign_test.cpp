@@ -13,6 +13,7 @@
 
 #include "campaign.hpp"
 #include "csv_reader.hpp"
+#include "manifest.hpp"
 #include "merge_template.hpp"
 #include "mime.hpp"
 
@@ -123,6 +124,42 @@ std::vector<std::string> header_lines(const std::string& h) {
   return lines;
 }
 }  // namespace
+
+TEST(Manifest, SentAtAcceptsEpochAndIso8601) {
+  EXPECT_EQ(ec::parse_sent_at("1718787248"), 1718787248000u);
+  EXPECT_EQ(ec::parse_sent_at("1718787248.53"), 1718787248530u);
+  EXPECT_EQ(ec::parse_sent_at("2024-06-19T08:54:08Z"), 1718787248000u);
+  EXPECT_EQ(ec::parse_sent_at("2024-06-19T08:54:08.5Z"), 1718787248500u);
+  EXPECT_EQ(ec::parse_sent_at("2024-06-19T10:54:08+02:00"), 1718787248000u);
+  EXPECT_EQ(ec::parse_sent_at("2024-06-19T03:54:08.125-05:00"), 1718787248125u);
+  EXPECT_EQ(ec::parse_sent_at("2024-06-19T08:54"), 1718787240000u);
+  for (const char* bad : {"", "x", "1718787248.", "2024-06-19", "2024-13-19T08:54:08Z",
+                          "2024-06-19T08:54:08+0200", "2024-06-19T08:54:08Zjunk", "-5"}) {
+    EXPECT_FALSE(ec::parse_sent_at(bad)) << bad;
+  }
+}
+
+TEST(Manifest, OneJsonObjectPerMessage) {
+  const auto p = std::filesystem::temp_directory_path() /
+                 ("manifest-" + std::to_string(::getpid()) + ".jsonl");
+  {
+    ec::manifest_writer w;
+    std::string error;
+    ASSERT_TRUE(w.open(p.string(), error)) << error;
+    w.add("spring \"24\"", "01J0QV84CJR58T75WFQ6WJA0N8", std::string_view("u\\1\n"), 1718787248530);
+    w.add("spring", "E2", std::nullopt, 1718787248000);
+    ASSERT_TRUE(w.close());
+  }
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(),
+            "{\"campaign\": \"spring \\\"24\\\"\", \"eid\": \"01J0QV84CJR58T75WFQ6WJA0N8\", "
+            "\"recipient\": \"u\\\\1\\u000a\", \"sent\": 1718787248.53}\n"
+            "{\"campaign\": \"spring\", \"eid\": \"E2\", \"recipient\": null, \"sent\": "
+            "1718787248}\n");
+  std::filesystem::remove(p);
+}
 
 TEST(QuotedPrintable, KnownVectors) {
   std::string out;
@@ -371,6 +408,6 @@ TEST(Golden, SampleCampaign) {
     EXPECT_EQ(slurp(produced), slurp(entry.path())) << entry.path().filename();
     ++compared;
   }
-  EXPECT_EQ(compared, 8u);  // 7 messages and the manifest
+  EXPECT_EQ(compared, 9u);  // 7 messages and the two manifests
   fs::remove_all(out);
 }

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""`pixel opens` and `pixel logs --classify` against an independent implementation of the
+open rules, written here from their statement (not from src/log/opens_rules.json):
+
+  apple_mpp      the user agent is exactly "Mozilla/5.0"
+  gmail_prefetch it contains "Chrome/42.0.2311.135" and "Edge/12.246"
+  gmail_proxy    it contains "GoogleImageProxy"                       (human)
+  yahoo_proxy    it contains "YahooMailProxy"                         (human)
+  bot            empty or "-", or contains (any case) bot, crawler, spider, curl/, wget/,
+                 python-requests, go-http-client, headlesschrome
+  <label>        the address is in a --machine-ranges block (longest prefix)
+  scanner        less than the scanner window after the message's `sent`
+  human          anything else                                        (human)
+
+Random campaigns (manifest.jsonl files), random real-time records (log-escaped user agents
+quoted from mail clients, browsers, proxies and bots; 2xx/3xx and refused statuses; hits of
+no manifest), then every message line, every summary line and the unknown line compared.
+
+Usage: oracle_opens.py PIXEL_BIN
+"""
+import ipaddress
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ESCAPE = set(b'<>"#%{}|\\^~[]`\'')
+
+AGENTS = [
+    "Mozilla/5.0",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/42.0.2311.135 Safari/537.36 Edge/12.246 Mozilla/5.0",
+    "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
+    "YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0",
+    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17126; Pro)",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "curl/8.5.0", "Wget/1.21.4", "python-requests/2.31.0", "Go-http-client/1.1",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "HeadlessChrome/120.0.6099.109 Safari/537.36",
+    "Baiduspider", "ia_archiver CRAWLER", "", "-", "Mozilla/5.0 ", "Thunderbird \"quoted\" %",
+]
+ADDRESSES = ["17.58.1.2", "17.1.1.1", "198.51.100.7", "203.0.113.9", "2a01:b740::5",
+             "2001:db8::1", "192.0.2.1"]
+RANGES = "17.0.0.0/8 apple_relay\n17.58.0.0/16 apple_mail\n2a01:b740::/32 apple_relay\n"
+HUMAN = {"human", "gmail_proxy", "yahoo_proxy"}
+BOT_WORDS = ["bot", "crawler", "spider", "curl/", "wget/", "python-requests", "go-http-client",
+             "headlesschrome"]
+
+
+def log_escape(text: str) -> str:
+    return "".join(f"%{b:02X}" if b <= 0x20 or b >= 0x7F or b in ESCAPE else chr(b)
+                   for b in text.encode())
+
+
+def classify(ua, ip, since, window, ranges):
+    if ua == "Mozilla/5.0":
+        return "apple_mpp"
+    if "Chrome/42.0.2311.135" in ua and "Edge/12.246" in ua:
+        return "gmail_prefetch"
+    if "GoogleImageProxy" in ua:
+        return "gmail_proxy"
+    if "YahooMailProxy" in ua:
+        return "yahoo_proxy"
+    if ua in ("", "-") or any(w in ua.lower() for w in BOT_WORDS):
+        return "bot"
+    if ranges and ip:
+        addr = ipaddress.ip_address(ip)
+        best = None
+        for net, label in ranges:
+            if addr.version == net.version and addr in net:
+                if best is None or net.prefixlen > best[0].prefixlen:
+                    best = (net, label)
+        if best:
+            return best[1]
+    if since is not None and since < window:
+        return "scanner"
+    return "human"
+
+
+def main() -> int:
+    pixel = sys.argv[1]
+    rng = random.Random(18)
+    failures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        base = 1718787248.0
+        messages = []
+        for c in range(3):
+            campaign = ["spring", "product \"update\"", "été"][c]
+            folder = os.path.join(tmp, "campaigns", f"c{c}")
+            os.makedirs(folder)
+            with open(os.path.join(folder, "manifest.jsonl"), "w", encoding="utf-8") as f:
+                for i in range(rng.randint(150, 300)):
+                    m = {"campaign": campaign, "eid": f"E{c}x{i:05d}",
+                         "recipient": None if i % 7 == 0 else f"u-{c}-{i}",
+                         "sent": base + c * 3600 + i * 0.25 + rng.choice([0, 0.5, 0.125])}
+                    messages.append(m)
+                    f.write(json.dumps(m, ensure_ascii=False) + "\n")
+        lines, hits = [], []
+        for n in range(6000):
+            if rng.random() < 0.05:
+                eid = rng.choice([f"X{rng.randint(0, 40)}", None])
+                sent = None
+            else:
+                m = rng.choice(messages)
+                eid, sent = m["eid"], m["sent"]
+            ts_ms = int(((sent or base) + rng.choice([0.2, 1.0, 1.999, 2.0, 2.5, 30, 600,
+                                                        7200, 90000, -1.0])) * 1000)
+            ua = rng.choice(AGENTS)
+            ip = rng.choice(ADDRESSES)
+            status = rng.choice([200, 200, 200, 304, 403, 503, 0])
+            query = "campaign=x&channel=email" + (f"&eid={eid}" if eid else "")
+            cols = [f"{ts_ms // 1000}.{ts_ms % 1000:03d}", ip, f"{status:03d}", "/1x1.png",
+                    f"req{n}", log_escape(ua) if ua else rng.choice(["-", ""]), "-",
+                    log_escape(query)]
+            lines.append("\t".join(cols))
+            hits.append((eid, ts_ms, ua, ip, status))
+        logs = os.path.join(tmp, "logs")
+        os.makedirs(logs)
+        with open(os.path.join(logs, "records"), "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        with open(os.path.join(tmp, "ranges.txt"), "w") as f:
+            f.write(RANGES)
+
+        for window, use_ranges in ((2.0, False), (30.0, True)):
+            ranges = [(ipaddress.ip_network(l.split()[0]), l.split()[1])
+                      for l in RANGES.splitlines()] if use_ranges else []
+            by_eid = {m["eid"]: {"m": m, "hits": {}, "failed": 0, "first": None}
+                      for m in messages}
+            unknown = {"hits": {}, "failed": 0, "ids": set(), "none": 0}
+            for eid, ts_ms, ua, ip, status in hits:
+                ok = 200 <= status < 400
+                e = by_eid.get(eid)
+                if e is None:
+                    if eid is None:
+                        unknown["none"] += 1
+                    else:
+                        unknown["ids"].add(eid)
+                    if not ok:
+                        unknown["failed"] += 1
+                    else:
+                        k = classify(ua, ip, None, window, ranges)
+                        unknown["hits"][k] = unknown["hits"].get(k, 0) + 1
+                    continue
+                if not ok:
+                    e["failed"] += 1
+                    continue
+                since = ts_ms / 1000 - e["m"]["sent"]
+                k = classify(ua, ip, since, window, ranges)
+                e["hits"][k] = e["hits"].get(k, 0) + 1
+                if k in HUMAN and (e["first"] is None or ts_ms < e["first"]):
+                    e["first"] = ts_ms
+            args = [pixel, "opens", "--manifest", os.path.join(tmp, "campaigns"),
+                    "--scanner-window", str(window)]
+            if use_ranges:
+                args += ["--machine-ranges", os.path.join(tmp, "ranges.txt")]
+            per = subprocess.run(args + [logs], capture_output=True, text=True)
+            summ = subprocess.run(args + ["--summary", logs], capture_output=True, text=True)
+            for p in (per, summ):
+                if p.returncode != 0:
+                    failures.append(f"exit {p.returncode}: {p.stderr}")
+            got = [json.loads(l) for l in per.stdout.splitlines()]
+            want_lines = []
+            for m in messages:
+                e = by_eid[m["eid"]]
+                verdict = ("opened" if e["first"] is not None else
+                           "machine_only" if e["hits"] else "not_opened")
+                want_lines.append({
+                    "campaign": m["campaign"], "eid": m["eid"], "recipient": m["recipient"],
+                    "verdict": verdict,
+                    "first_open": None if e["first"] is None else e["first"] / 1000,
+                    "hits": e["hits"], "failed_hits": e["failed"]})
+            want_unknown = {"campaign": None, "unknown": True, "events": len(unknown["ids"]),
+                            "without_event_id": unknown["none"], "hits": unknown["hits"],
+                            "failed_hits": unknown["failed"]}
+            if got[:-1] != want_lines:
+                for g, w in zip(got, want_lines):
+                    if g != w:
+                        failures.append(f"window {window}: message\n  got  {g}\n  want {w}")
+                        break
+                if len(got) - 1 != len(want_lines):
+                    failures.append(f"{len(got) - 1} message lines, want {len(want_lines)}")
+            if got and got[-1] != want_unknown:
+                failures.append(f"unknown line\n  got  {got[-1]}\n  want {want_unknown}")
+            sums = [json.loads(l) for l in summ.stdout.splitlines()]
+            for c in dict.fromkeys(m["campaign"] for m in messages):
+                ms = [by_eid[m["eid"]] for m in messages if m["campaign"] == c]
+                opened = [e for e in ms if e["first"] is not None]
+                machine = {}
+                for e in ms:
+                    for k, v in e["hits"].items():
+                        if k not in HUMAN:
+                            machine[k] = machine.get(k, 0) + v
+                tto = [e["first"] / 1000 - e["m"]["sent"] for e in opened]
+                want = {"campaign": c, "sent": len(ms), "opened": len(opened),
+                        "machine_only": sum(1 for e in ms if e["first"] is None and e["hits"]),
+                        "not_opened": sum(1 for e in ms if not e["hits"]),
+                        "open_rate": len(opened) / len(ms), "machine_hits": machine,
+                        "median_time_to_open": statistics.median(tto) if tto else None}
+                g = next((s for s in sums if s.get("campaign") == c), None)
+                if g is None:
+                    failures.append(f"no summary line for {c}")
+                    continue
+                for key, value in want.items():
+                    same = (abs(g[key] - value) < 1e-6 if isinstance(value, float)
+                            else g[key] == value)
+                    if not same:
+                        failures.append(f"window {window}: {c}: {key} {g[key]} != {value}")
+            if sums[-1] != want_unknown:
+                failures.append(f"summary unknown line {sums[-1]}")
+
+        # pixel logs --classify: the same rules without a manifest (no scanner rule).
+        p = subprocess.run([pixel, "logs", "--classify", logs], capture_output=True, text=True)
+        got = [json.loads(l)["client"] for l in p.stdout.splitlines()]
+        want = [classify(ua, ip, None, 2.0, []) for _, _, ua, ip, _ in hits]
+        if got != want:
+            bad = next(i for i, (a, b) in enumerate(zip(got, want)) if a != b) if len(got) == len(want) else -1
+            failures.append(f"logs --classify differs (first at {bad}: {got[bad] if bad >= 0 else len(got)} vs {want[bad] if bad >= 0 else len(want)})")
+    for f in failures[:20]:
+        print("FAIL:", f)
+    if failures:
+        print(f"{len(failures)} failures")
+        return 1
+    print(f"all {len(hits)} hits classified alike; messages, summaries, unknown line agree")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
