@@ -48,7 +48,7 @@ void add_edge_command(CLI::App& app, context& ctx);       // edge
 void add_logs_command(CLI::App& app, context& ctx);       // logs
 void add_send_command(CLI::App& app, context& ctx);       // send
 void add_reconcile_command(CLI::App& app, context& ctx);  // reconcile
-void add_opens_command(CLI::App& app, context& ctx);       // opens
+void add_opens_command(CLI::App& app, context& ctx);      // opens
 
 // The PixelUrl output of the outputs file that `cdk deploy --outputs-file` writes
 // (deploy/): errc::invalid_argument when the file is missing, not such a file, or has no

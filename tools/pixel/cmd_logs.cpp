@@ -20,8 +20,8 @@
 
 #include "cli.hpp"
 #include "pixel/log.hpp"
-#include "pixel/url.hpp"
 #include "pixel/opens.hpp"
+#include "pixel/url.hpp"
 
 namespace pixel::cli {
 namespace {
