@@ -42,6 +42,9 @@ if(NOT LIBRARY)
   if(NOT LIBRARY)
     message(FATAL_ERROR "no libpixel.so.X.Y.Z under ${BUILD_DIR}/src/capi")
   endif()
+  # A build folder that saw an older SONAME still holds that file: take the newest version.
+  list(SORT LIBRARY COMPARE NATURAL ORDER DESCENDING)
+  list(GET LIBRARY 0 LIBRARY)
 endif()
 
 # The file is named by its SONAME (libpixel.so.1), as the loaders look for it.
