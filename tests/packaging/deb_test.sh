@@ -32,7 +32,7 @@ depends=$(dpkg-deb -f "${packages}"/libpixel-dev_*.deb Depends)
 [[ ${depends} == *"libpixel${abi} (= "* ]] || fail "libpixel-dev Depends: ${depends}"
 
 # Where the multiarch library folder is, and what the packages hold.
-libdir=$(dirname "$(find "${root}/usr/lib" -name 'libpixel.so.${abi}' | head -n 1)")
+libdir=$(dirname "$(find "${root}/usr/lib" -name "libpixel.so.${abi}" | head -n 1)")
 [[ -d ${libdir} ]] || fail "libpixel.so.${abi} not in libpixel${abi}"
 soname=$(objdump -p "${libdir}/libpixel.so.${abi}" | awk '$1 == "SONAME" {print $2}')
 [[ ${soname} == libpixel.so.${abi} ]] || fail "SONAME ${soname}"
