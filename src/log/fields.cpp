@@ -110,15 +110,7 @@ result<field_list> parse_fields(std::string_view list, field_order order) {
   std::array<bool, field_count> on{};
   field_list given;
   std::vector<std::string> seen_unknown;
-  std::size_t pos = 0;
-  while (pos <= list.size()) {
-    std::size_t comma = list.find(',', pos);
-    if (comma == std::string_view::npos) comma = list.size();
-    std::string_view name = list.substr(pos, comma - pos);
-    pos = comma + 1;
-    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
-    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-    if (name.empty()) return error(errc::invalid_argument, "empty field name in field list");
+  auto ok = detail::for_each_field_name(list, [&](std::string_view name) -> result<void> {
     const auto f = field_from_name(name);
     if (order == field_order::canonical) {
       if (!f) {
@@ -129,7 +121,7 @@ result<field_list> parse_fields(std::string_view list, field_order order) {
                          "as-given");
       }
       on[static_cast<std::size_t>(*f)] = true;
-      continue;
+      return {};
     }
     for (std::size_t i = 0; i < given.size(); ++i) {
       if (given.name(i) == name) {
@@ -140,7 +132,9 @@ result<field_list> parse_fields(std::string_view list, field_order order) {
       return error(errc::invalid_argument, "control character in a field name");
     }
     given.push_back(f ? *f : unknown_field, name);
-  }
+    return {};
+  });
+  if (!ok) return ok.error();
   if (order == field_order::as_given) return given;
   field_list out;
   for (std::size_t i = 0; i < field_count; ++i) {

@@ -41,6 +41,24 @@ result<void> add_column(field_list& l, std::string_view name, std::string_view w
 // is recognised): JSON, XML, a CSV header or CSV data, Parquet, a standard log.
 std::string looks_like(std::string_view line, const field_list& layout);
 
+// Calls fn(name) for each comma-separated name of `list`, blanks and tabs trimmed, and
+// stops at the first error fn returns; an empty name is an error (errc::invalid_argument).
+template <typename Fn>
+result<void> for_each_field_name(std::string_view list, Fn&& fn) {
+  std::size_t pos = 0;
+  while (pos <= list.size()) {
+    std::size_t comma = list.find(',', pos);
+    if (comma == std::string_view::npos) comma = list.size();
+    std::string_view name = list.substr(pos, comma - pos);
+    pos = comma + 1;
+    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    if (name.empty()) return error(errc::invalid_argument, "empty field name in field list");
+    if (auto ok = fn(name); !ok) return ok.error();
+  }
+  return {};
+}
+
 }  // namespace pixel::log::detail
 
 #endif  // PIXEL_SRC_LOG_INTERNAL_HPP

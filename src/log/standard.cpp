@@ -97,18 +97,9 @@ result<field_list> parse_standard_fields_line(std::string_view line) {
 result<field_list> parse_standard_fields(std::string_view list) {
   field_list l;
   l.set_kind(log_kind::standard);
-  std::size_t pos = 0;
-  while (pos <= list.size()) {
-    std::size_t comma = list.find(',', pos);
-    if (comma == std::string_view::npos) comma = list.size();
-    std::string_view name = list.substr(pos, comma - pos);
-    pos = comma + 1;
-    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
-    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-    if (name.empty()) return error(errc::invalid_argument, "empty field name in field list");
-    auto ok = detail::add_column(l, name, "the field list");
-    if (!ok) return ok.error();
-  }
+  auto ok = detail::for_each_field_name(
+      list, [&](std::string_view name) { return detail::add_column(l, name, "the field list"); });
+  if (!ok) return ok.error();
   return l;
 }
 
