@@ -33,7 +33,8 @@ std::string exp_of(const std::string& url) {
 }
 
 TEST(CApiSign, BuildSignedReproducesThePythonVectors) {
-  for (const auto& v : vectors()["vectors"]) {
+  const nlohmann::json all = vectors();
+  for (const auto& v : all["vectors"]) {
     SCOPED_TRACE(v["name"].get<std::string>());
     const std::string key = *pixel::decode_signing_key(v["key"].get<std::string>());
     std::vector<std::string> storage;
