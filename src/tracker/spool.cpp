@@ -505,9 +505,16 @@ void spool::lead(std::unique_lock<std::mutex>& lock, bool durable) {
   committing_ = true;
   durable = durable || g->durable;
   lock.unlock();
-  retired_.reset();
-  auto spare = new_group();
-  result<void> outcome = write(*g, durable);
+  std::shared_ptr<group> spare;
+  result<void> outcome{};
+  {
+    // A fork waits for the whole commit: SQLite's locks and the allocator's are never
+    // held across it.
+    const active_scope committing;
+    retired_.reset();
+    spare = new_group();
+    outcome = write(*g, durable);
+  }
   lock.lock();
   spare_ = std::move(spare);
   committing_ = false;
@@ -575,7 +582,6 @@ result<void> spool::check_file() const {
 }
 
 result<void> spool::write(group& g, bool durable) {
-  const active_scope writing;  // a fork waits: SQLite's locks are never held across it
   if (auto ok = check_file(); !ok) return ok;
   const int level = durable ? 2 : 1;
   if (synchronous_ != level) {

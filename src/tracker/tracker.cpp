@@ -442,7 +442,6 @@ class engine {
 
   void notify(const stored_event& e, outcome what, std::string_view message) noexcept {
     if (!options_.on_result) return;
-    const detail::idle_scope calling_the_user;
     std::string with_notice;
     if (e.seq == 0 && !notice_.empty()) {
       // Said once: with the first event this engine accepted.
@@ -459,6 +458,7 @@ class engine {
     r.http_status = e.last_status;
     r.transport_error = what == outcome::delivered ? transport_error::none : e.last_error;
     r.message = message;
+    const detail::idle_scope calling_the_user;
     try {
       options_.on_result(r);
     } catch (...) {

@@ -20,6 +20,9 @@ import urllib.parse
 CHILDREN, PARENT = 4, 400
 # "--idle-children": the children track nothing (TSan: see fork_main.c).
 PER_CHILD = 0 if "--idle-children" in sys.argv else 150
+# "--quiet-forks": the parent's own events are delivered before it forks (ASan: see
+# fork_main.c).
+QUIET = ["--quiet-forks"] if "--quiet-forks" in sys.argv else []
 
 
 class Pixel(http.server.BaseHTTPRequestHandler):
@@ -46,7 +49,7 @@ def main():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     endpoint = "http://127.0.0.1:%d" % server.server_address[1]
     with tempfile.TemporaryDirectory() as tmp:
-        args = [program, endpoint, str(CHILDREN), str(PER_CHILD), str(PARENT)]
+        args = [program] + QUIET + [endpoint, str(CHILDREN), str(PER_CHILD), str(PARENT)]
         if spool:
             args.append(os.path.join(tmp, "spool"))
         run = subprocess.run(args, capture_output=True, text=True, timeout=120)
