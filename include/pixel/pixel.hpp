@@ -3,6 +3,7 @@
 #ifndef PIXEL_PIXEL_HPP
 #define PIXEL_PIXEL_HPP
 
+#include "pixel/consent.hpp"
 #include "pixel/error.hpp"
 #include "pixel/html.hpp"
 #include "pixel/log.hpp"
