@@ -100,8 +100,8 @@ nlohmann::ordered_json seconds_or_null(std::optional<std::int64_t> ms) {
 }
 
 // The line as email-campaign writes it ({"campaign": "..", "eid": "..", "recipient": ".."
-// or null, "sent": N}, no escapes), read without a JSON parser; anything else: nullopt, and
-// the JSON parser reads it.
+// or null, "sent": N, "mode": ".."}, "mode" optional, no escapes), read without a JSON
+// parser; anything else (a null eid included): false, and the JSON parser reads it.
 bool fast_manifest_line(std::string_view l, opens_message& m, double& sent) {
   const auto skip = [&l] {
     while (!l.empty() && l.front() == ' ') l.remove_prefix(1);
@@ -150,6 +150,10 @@ bool fast_manifest_line(std::string_view l, opens_message& m, double& sent) {
   sent = std::strtod(num.c_str(), &end);
   if (end != num.c_str() + num.size()) return false;
   l.remove_prefix(n);
+  if (lit(",")) {
+    std::string mode;
+    if (!lit("\"mode\":") || !str(mode)) return false;
+  }
   return lit("}") && (skip(), l.empty());
 }
 
@@ -215,12 +219,15 @@ struct manifest_loader {
       }
       const auto c = j.find("campaign"), e = j.find("eid"), rc = j.find("recipient"),
                  s = j.find("sent");
+      // A message sent without a pixel (tracking mode off): no hit can name it.
+      if (e != j.end() && e->is_null()) continue;
       if (c == j.end() || !c->is_string() || e == j.end() || !e->is_string() ||
           e->get_ref<const std::string&>().empty() || s == j.end() || !s->is_number() ||
           (rc != j.end() && !rc->is_string() && !rc->is_null())) {
         warn(where +
-             "needs \"campaign\" (string), \"eid\" (non-empty string), \"recipient\" (string "
-             "or null) and \"sent\" (unix seconds); line skipped");
+             "needs \"campaign\" (string), \"eid\" (non-empty string, or null for a message "
+             "without a pixel), \"recipient\" (string or null) and \"sent\" (unix seconds); "
+             "line skipped");
         continue;
       }
       const double sent = s->get<double>();

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <pixel/consent.hpp>
 #include <pixel/html.hpp>
 #include <pixel/url.hpp>
 
@@ -42,6 +43,8 @@ constexpr std::size_t late_pixel_bytes = 32 * 1024;
 // Marks the pixel while the template is compiled; never left in any output.
 constexpr std::string_view pixel_marker = "\x01pixel\x01";
 constexpr std::size_t max_listed = 5;  // warnings of one kind printed before a summary
+// The merge field --optout-url fills in every message.
+constexpr std::string_view optout_field = "tracking_optout";
 
 double process_cpu_seconds() {
   rusage u{};
@@ -184,8 +187,13 @@ class generator {
   std::string fatal_message_;
   std::vector<std::string> columns_;
   std::size_t email_col_ = 0;
-  std::optional<std::size_t> userid_col_, name_col_, first_col_, last_col_;
-  merge_template html_, text_, subject_;
+  std::optional<std::size_t> userid_col_, name_col_, first_col_, last_col_, consent_col_;
+  pixel::tracking_mode default_mode_ = pixel::tracking_mode::identified;
+  const std::vector<std::string> identity_ = pixel::default_identity_params();
+  std::vector<pixel::param> sent_params_;
+  std::vector<std::string> pseudonyms_;
+  merge_template html_, text_, subject_, optout_;
+  std::string optout_out_;
   std::size_t template_pixel_offset_ = 0;
 
   std::string url_, message_, canonical_, html_out_, text_out_, subject_out_, display_, path_;
@@ -228,6 +236,32 @@ bool generator::prepare(std::string& error) {
     return false;
   }
   builder_.emplace(std::move(*b));
+
+  default_mode_ = opts_.default_mode ? *opts_.default_mode
+                  : opts_.consent_column.empty() ? pixel::tracking_mode::identified
+                                                 : pixel::tracking_mode::off;
+  if (default_mode_ == pixel::tracking_mode::pseudonymous && !opts_.pseudonym_key) {
+    error = "--default-mode pseudonymous needs --pseudonym-key FILE";
+    return false;
+  }
+  if (!opts_.optout_url.empty()) {
+    const std::string_view u = opts_.optout_url;
+    if (u.compare(0, 8, "https://") != 0 && u.compare(0, 7, "http://") != 0 &&
+        u.compare(0, 7, "mailto:") != 0) {
+      error = "--optout-url must start with https://, http:// or mailto:";
+      return false;
+    }
+    if (auto ok = pixel::check_utf8(u); !ok.ok()) {
+      error = "--optout-url is not valid UTF-8";
+      return false;
+    }
+    for (const char c : u) {
+      if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F) {
+        error = "--optout-url must not contain spaces or control characters";
+        return false;
+      }
+    }
+  }
 
   split_from(opts_.from, from_display_, from_address_);
   if (auto problem = check_address(from_address_); !problem.empty()) {
@@ -283,7 +317,8 @@ bool generator::prepare(std::string& error) {
   write_csv_field(manifest_, "userid", false);
   write_csv_field(manifest_, "eid", false);
   write_csv_field(manifest_, "url", false);
-  write_csv_field(manifest_, "opens", true);
+  write_csv_field(manifest_, "opens", false);
+  write_csv_field(manifest_, "mode", true);
   if (!opts_.dry_run && !sent_.open((fs::path(opts_.out_dir) / "manifest.jsonl").string(), error)) {
     return false;
   }
@@ -343,6 +378,30 @@ bool generator::on_header(const csv_row& row, std::string& error) {
     }
   }
 
+  if (!opts_.consent_column.empty()) {
+    consent_col_ = find(ascii_lower(opts_.consent_column));
+    if (!consent_col_) {
+      error = "--consent-column: no column '" + opts_.consent_column + "'";
+      return false;
+    }
+  }
+  // {{tracking_optout}} is one more merge value, after the recipients' columns.
+  std::vector<std::string> merge_columns = columns_;
+  if (!opts_.optout_url.empty()) {
+    if (find(optout_field)) {
+      error = "a column is named '" + std::string(optout_field) +
+              "', the merge field --optout-url fills: rename the column";
+      return false;
+    }
+    std::vector<std::string> unknown_in_url;
+    optout_ = merge_template::compile(opts_.optout_url, columns_, {}, unknown_in_url);
+    for (const auto& u : unknown_in_url) {
+      warn("--optout-url: merge field {{" + u + "}} names no column of " +
+           opts_.recipients_path + ": it is left empty");
+    }
+    merge_columns.emplace_back(optout_field);
+  }
+
   std::vector<std::string> unknown;
   // The pixel is placed in the template, before merging: no recipient's value can move it.
   const std::string normalised = normalise_pixel_placeholder(html_source_);
@@ -361,23 +420,26 @@ bool generator::on_header(const csv_row& row, std::string& error) {
          " of " + std::to_string(normalised.size()) +
          "); Gmail clips HTML past about 102 KB: put {{pixel}} near the top");
   }
-  html_ = merge_template::compile(placed.html, columns_, pixel_marker, unknown);
+  html_ = merge_template::compile(placed.html, merge_columns, pixel_marker, unknown);
 
   if (opts_.format == output_format::eml) {
     std::string text = text_source_.empty()
                            ? html_to_text(remove_pixel_placeholders(normalised))
                            : remove_pixel_placeholders(normalise_pixel_placeholder(text_source_));
-    text_ = merge_template::compile(std::move(text), columns_, {}, unknown);
+    text_ = merge_template::compile(std::move(text), merge_columns, {}, unknown);
     std::string subject = opts_.subject ? *opts_.subject : html_title(html_source_);
     if (subject.empty()) {
       warn("no --subject and no <title> in the template: the subject is the campaign id");
       subject = opts_.campaign;
     }
-    subject_ = merge_template::compile(std::move(subject), columns_, {}, unknown);
+    subject_ = merge_template::compile(std::move(subject), merge_columns, {}, unknown);
   }
   for (const auto& u : unknown) {
     warn("merge field {{" + u + "}} names no column of " + opts_.recipients_path +
-         ": it is left empty");
+         (u == optout_field ? " and no --optout-url is given" : "") + ": it is left empty");
+  }
+  if (!opts_.optout_url.empty() && html_source_.find(optout_field) == std::string::npos) {
+    warn(opts_.template_path + " has no {{tracking_optout}}: messages carry no opt-out link");
   }
   return true;
 }
@@ -414,35 +476,84 @@ void generator::on_recipient(const csv_row& row) {
               "; row skipped");
     return;
   }
+  pixel::tracking_mode mode = default_mode_;
+  if (consent_col_ && !f[*consent_col_].empty()) {
+    const auto m = pixel::parse_tracking_mode(ascii_lower(f[*consent_col_]));
+    if (!m) {
+      row_error(line + ": column '" + columns_[*consent_col_] + "': unknown tracking mode '" +
+                pixel::detail::printable(f[*consent_col_]) +
+                "' (expected off, aggregate, pseudonymous or identified); row skipped");
+      return;
+    }
+    mode = *m;
+  }
+  if (mode == pixel::tracking_mode::pseudonymous && !opts_.pseudonym_key) {
+    row_error(line + ": mode pseudonymous needs --pseudonym-key FILE; row skipped");
+    return;
+  }
   std::string userid = userid_col_ && !trim(f[*userid_col_]).empty()
                            ? std::string(trim(f[*userid_col_]))
                            : ascii_lower(email);
-  if (opts_.hash_key) userid = hmac_hex(*opts_.hash_key, userid);
+  if (opts_.hash_key && mode == pixel::tracking_mode::identified) {
+    userid = hmac_hex(*opts_.hash_key, userid);
+  }
 
-  const pixel::event_id eid = next_event_id();
+  // Off: no pixel, no event id. Aggregate: an event id that nothing written links to the
+  // recipient, so the Message-ID and MIME boundary (kept by mail servers' logs along with
+  // the address) come from another random id.
+  const bool has_pixel = mode != pixel::tracking_mode::off;
+  const pixel::event_id eid = has_pixel ? next_event_id() : pixel::event_id{};
+  const pixel::event_id message_key =
+      mode == pixel::tracking_mode::off || mode == pixel::tracking_mode::aggregate
+          ? next_event_id()
+          : eid;
   const pixel::param params[] = {{"userid", userid},
                                  {"thirdpartyname", thirdpartyname_},
                                  {"campaign", opts_.campaign},
                                  {"channel", "email"}};
-  if (auto ok = builder_->build_with(pixel::params_view(params, 4), eid.view(), now_ms_, url_);
+  if (auto ok = pixel::apply_tracking_mode(mode, pixel::params_view(params, 4), identity_,
+                                           opts_.pseudonym_key.value_or(std::string()),
+                                           sent_params_, pseudonyms_);
       !ok) {
-    row_error(line + ": pixel URL: " + ok.error().message() + "; row skipped");
+    row_error(line + ": " + ok.error().message() + "; row skipped");
     return;
   }
-  auto tag = pixel::img_tag(url_, pixel::img_style::email);
-  if (!tag) {
-    row_error(line + ": pixel tag: " + tag.error().message() + "; row skipped");
-    return;
+  // The userid the pixel carries (none in aggregate and off).
+  std::string_view sent_userid;
+  for (const auto& p : sent_params_) {
+    if (p.key == "userid") sent_userid = p.value;
+  }
+  url_.clear();
+  std::optional<std::string> tag;
+  if (has_pixel) {
+    if (auto ok = builder_->build_with(pixel::params_view(sent_params_.data(), sent_params_.size()),
+                                       eid.view(), now_ms_, url_);
+        !ok) {
+      row_error(line + ": pixel URL: " + ok.error().message() + "; row skipped");
+      return;
+    }
+    auto t = pixel::img_tag(url_, pixel::img_style::email);
+    if (!t) {
+      row_error(line + ": pixel tag: " + t.error().message() + "; row skipped");
+      return;
+    }
+    tag = std::move(*t);
+  }
+  if (!opts_.optout_url.empty()) {
+    optout_out_.clear();
+    optout_.render_url(f, {}, optout_out_);
+    if (f.size() <= columns_.size()) f.resize(columns_.size() + 1);
+    f[columns_.size()] = optout_out_;
   }
 
   html_out_.clear();
-  const std::size_t pixel_at = html_.render_html(f, *tag, html_out_);
+  const std::size_t pixel_at = html_.render_html(f, tag ? *tag : std::string(), html_out_);
   const std::uint64_t seq = sum_.generated + 1;
   if (html_out_.size() > gmail_clip_bytes && ++sum_.oversized <= max_listed) {
     warn(line + ": the HTML is " + std::to_string(html_out_.size()) +
          " bytes, over Gmail's ~102 KB clip");
   }
-  if (pixel_at != std::string::npos && pixel_at > gmail_clip_bytes &&
+  if (has_pixel && pixel_at != std::string::npos && pixel_at > gmail_clip_bytes &&
       ++sum_.pixel_after_clip <= max_listed) {
     warn(line + ": the pixel is at byte " + std::to_string(pixel_at) +
          ", after Gmail's ~102 KB clip: Gmail will not fetch it");
@@ -473,7 +584,7 @@ void generator::on_recipient(const csv_row& row) {
     text_out_.clear();
     text_.render_raw(f, {}, text_out_);
 
-    const std::string boundary = "=_pixel_" + std::string(eid.view());
+    const std::string boundary = "=_pixel_" + std::string(message_key.view());
     message_.clear();
     append_mailbox_header("From", from_display_, from_address_, message_);
     append_mailbox_header("To", display_, email, message_);
@@ -481,7 +592,7 @@ void generator::on_recipient(const csv_row& row) {
     message_ += "Date: ";
     message_ += date_;
     message_ += "\r\nMessage-ID: <";
-    message_ += eid.view();
+    message_ += message_key.view();
     message_ += '@';
     message_ += message_id_domain_;
     message_ += ">\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n boundary=\"";
@@ -523,17 +634,21 @@ void generator::on_recipient(const csv_row& row) {
   } else if (!write_file(body)) {
     return;
   }
+  ++sum_.per_mode[static_cast<std::size_t>(mode)];
 
   // Opens: a Bernoulli draw per recipient; an opener may fetch again (a second device, or a
   // proxy's prefetch and then the real view), which the edge logs as a duplicate event id.
   unsigned opens = 0;
-  if (opener_) {
+  if (opener_ && has_pixel) {
     std::uniform_real_distribution<double> u(0.0, 1.0);
     if (u(open_rng_) < *opts_.open_rate) {
       opens = u(open_rng_) < opts_.reopen_rate ? 2 : 1;
       ++sum_.openers;
-      pixel::param fired[8] = {params[0], params[1], params[2], params[3], {"eid", eid.view()}};
-      std::size_t n_fired = 5;
+      // What the message's URL carries: the parameters its mode lets out, and the event id.
+      pixel::param fired[8];
+      std::size_t n_fired = 0;
+      for (const auto& p : sent_params_) fired[n_fired++] = p;
+      fired[n_fired++] = {"eid", eid.view()};
       if (opts_.signer) {
         // The message's URL ends in kid, exp and sig (unreserved text): the open sends them.
         std::string_view tail(url_);
@@ -559,20 +674,28 @@ void generator::on_recipient(const csv_row& row) {
     }
   }
 
+  // An aggregate message's event id is written nowhere next to the recipient: manifest.csv
+  // lists the message without it, manifest.jsonl lists it without the recipient.
+  const bool linked = mode == pixel::tracking_mode::pseudonymous ||
+                      mode == pixel::tracking_mode::identified;
   write_csv_field(manifest_, name_buf, false);
   write_csv_field(manifest_, email, false);
-  write_csv_field(manifest_, userid, false);
-  write_csv_field(manifest_, eid.view(), false);
-  write_csv_field(manifest_, url_, false);
-  write_csv_field(manifest_, std::to_string(opens), true);
+  write_csv_field(manifest_, sent_userid, false);
+  write_csv_field(manifest_, linked ? eid.view() : std::string_view(), false);
+  write_csv_field(manifest_, linked ? std::string_view(url_) : std::string_view(), false);
+  write_csv_field(manifest_, std::to_string(opens), false);
+  write_csv_field(manifest_, pixel::to_string(mode), true);
   // `sent`: --sent-at, else when the message was written (--now-ms for tests).
-  sent_.add(opts_.campaign, eid.view(), std::string_view(userid),
+  sent_.add(opts_.campaign,
+            has_pixel ? std::optional<std::string_view>(eid.view()) : std::nullopt,
+            linked ? std::optional<std::string_view>(sent_userid) : std::nullopt,
             opts_.sent_at_ms ? *opts_.sent_at_ms
             : opts_.now_ms   ? *opts_.now_ms
                              : static_cast<std::uint64_t>(
                                  std::chrono::duration_cast<std::chrono::milliseconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
-                                     .count()));
+                                     .count()),
+            mode);
 
   if ((sum_.generated & 1023) == 0) progress(false);
 }
@@ -704,6 +827,12 @@ int generator::run() {
                sum_.cpu_seconds > 0 ? static_cast<double>(sum_.generated) / sum_.cpu_seconds : 0.0,
                opts_.dry_run ? "checked, not written (--dry-run), manifest in" : "in",
                opts_.out_dir.c_str());
+  std::fprintf(log_, "email-campaign: messages per tracking mode: off %llu, aggregate %llu, "
+               "pseudonymous %llu, identified %llu\n",
+               static_cast<unsigned long long>(sum_.per_mode[0]),
+               static_cast<unsigned long long>(sum_.per_mode[1]),
+               static_cast<unsigned long long>(sum_.per_mode[2]),
+               static_cast<unsigned long long>(sum_.per_mode[3]));
   int status = read_ok ? 0 : 1;
   if (sum_.malformed > 0) {
     std::fprintf(log_, "email-campaign: %llu malformed rows skipped\n",

@@ -3,12 +3,14 @@
 #ifndef EMAIL_CAMPAIGN_CAMPAIGN_HPP
 #define EMAIL_CAMPAIGN_CAMPAIGN_HPP
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "pixel/consent.hpp"
 #include "pixel/url.hpp"
 
 namespace email_campaign {
@@ -27,7 +29,16 @@ struct options {
   std::optional<std::string> subject;           // default: the template's <title>
   std::string text_template_path;               // default: text derived from the HTML
   std::string thirdpartyname;                   // default: the sender's domain
-  std::optional<std::string> hash_key;          // --hash-ids KEY
+  std::optional<std::string> hash_key;          // --hash-ids KEY (deprecated)
+  // Tracking that follows consent (docs/privacy.md). Each recipient's mode is the value of
+  // `consent_column` (off, aggregate, pseudonymous, identified); an empty value, or no
+  // consent column, is `default_mode`: off when a consent column is given, else identified.
+  std::string consent_column;
+  std::optional<pixel::tracking_mode> default_mode;
+  std::optional<std::string> pseudonym_key;  // --pseudonym-key FILE's bytes (>= 16)
+  // --optout-url: a URL with {{column}} merge fields (values percent-encoded), the value of
+  // {{tracking_optout}} in every message.
+  std::string optout_url;
   std::string name_column;                      // default: name, else first_name last_name
   transfer_encoding encoding = transfer_encoding::quoted_printable;
   bool allow_http = false;
@@ -50,6 +61,7 @@ struct options {
 
 struct summary {
   std::uint64_t generated = 0;
+  std::array<std::uint64_t, 4> per_mode{};  // messages generated, by pixel::tracking_mode
   std::uint64_t malformed = 0;         // rows reported and skipped
   std::uint64_t bytes = 0;             // written to the output files
   std::uint64_t oversized = 0;         // HTML over Gmail's clip

@@ -36,7 +36,16 @@ constexpr const char* usage =
     "  --subject TEXT         subject with merge fields (default: the template's <title>)\n"
     "  --text-template FILE   text/plain part (default: derived from the HTML)\n"
     "  --thirdpartyname NAME  (default: the sender's domain)\n"
-    "  --hash-ids KEY         userid = HMAC-SHA256(KEY, userid), hex (pseudonymous)\n"
+    "  --consent-column COL   each recipient's tracking mode: off (no pixel), aggregate\n"
+    "                         (no identity), pseudonymous, identified (docs/privacy.md)\n"
+    "  --default-mode MODE    the mode of an empty consent value (default: off with\n"
+    "                         --consent-column, else identified)\n"
+    "  --pseudonym-key FILE   key of pseudonymous mode (>= 16 bytes; one trailing newline\n"
+    "                         ignored): userid = base64url(HMAC-SHA256(key, userid)[:16])\n"
+    "  --optout-url URL       fills {{tracking_optout}} in every message; {{column}} merge\n"
+    "                         fields in URL are percent-encoded\n"
+    "  --hash-ids KEY         deprecated (ps shows KEY): userid = HMAC-SHA256(KEY, userid),\n"
+    "                         hex, in identified messages; use --pseudonym-key\n"
     "  --sign-key KID:FILE    sign every pixel URL (valid 30 days) with the base64 key in\n"
     "                         FILE, named KID; the edge then refuses forged opens\n"
     "  --name-column COL      display name in To (default: name, else first_name last_name)\n"
@@ -81,6 +90,26 @@ std::string read_signer(const char* spec, std::shared_ptr<const pixel::url_signe
   auto signer = pixel::make_url_signer(kid, *key);
   if (!signer) return "--sign-key: " + signer.error().message();
   out = std::move(*signer);
+  return {};
+}
+// FILE's bytes less one trailing newline; an error that never shows the key.
+std::string read_pseudonym_key(const char* path, std::optional<std::string>& out) {
+  struct stat st {};
+  if (::stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+    return std::string("--pseudonym-key: cannot read key file ") + path;
+  }
+  if ((st.st_mode & 077) != 0) {
+    std::fprintf(stderr, "email-campaign: warning: key file %s is accessible to other users\n",
+                 path);
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::string("--pseudonym-key: cannot read key file ") + path;
+  std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!key.empty() && key.back() == '\n') key.pop_back();
+  if (auto ok = pixel::validate_pseudonym_key(key); !ok) {
+    return std::string("--pseudonym-key ") + path + ": " + ok.error().message();
+  }
+  out = std::move(key);
   return {};
 }
 }  // namespace
@@ -136,6 +165,20 @@ int main(int argc, char** argv) {
     } else if (arg == "--hash-ids") {
       if (*v == '\0') return fail("--hash-ids needs a non-empty key");
       o.hash_key = v;
+    } else if (arg == "--consent-column") {
+      if (*v == '\0') return fail("--consent-column needs a column name");
+      o.consent_column = v;
+    } else if (arg == "--default-mode") {
+      o.default_mode = pixel::parse_tracking_mode(v);
+      if (!o.default_mode) {
+        return fail("--default-mode must be off, aggregate, pseudonymous or identified");
+      }
+    } else if (arg == "--pseudonym-key") {
+      if (auto problem = read_pseudonym_key(v, o.pseudonym_key); !problem.empty()) {
+        return fail(problem);
+      }
+    } else if (arg == "--optout-url") {
+      o.optout_url = v;
     } else if (arg == "--sign-key") {
       if (auto problem = read_signer(v, o.signer); !problem.empty()) return fail(problem);
     } else if (arg == "--name-column") {
@@ -180,6 +223,11 @@ int main(int argc, char** argv) {
   if (o.template_path.empty() || o.recipients_path.empty() || o.campaign.empty() ||
       o.endpoint.empty() || o.out_dir.empty()) {
     return fail("--template, --recipients, --campaign, --endpoint and --out are required");
+  }
+  if (o.hash_key) {
+    std::fputs("email-campaign: warning: --hash-ids is deprecated (its key shows in ps): use "
+               "--pseudonym-key FILE\n",
+               stderr);
   }
   o.progress = ::isatty(STDERR_FILENO) != 0;
   email_campaign::summary s;

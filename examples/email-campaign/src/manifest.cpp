@@ -58,19 +58,23 @@ bool manifest_writer::open(const std::string& path, std::string& error) {
   return true;
 }
 
-void manifest_writer::add(std::string_view campaign, std::string_view eid,
-                          std::optional<std::string_view> recipient, std::uint64_t sent_ms) {
+void manifest_writer::add(std::string_view campaign, std::optional<std::string_view> eid,
+                          std::optional<std::string_view> recipient, std::uint64_t sent_ms,
+                          pixel::tracking_mode mode) {
   if (f_ == nullptr) return;
+  const auto string_or_null = [this](std::optional<std::string_view> s) {
+    if (s) {
+      append_json_string(line_, *s);
+    } else {
+      line_ += "null";
+    }
+  };
   line_.assign("{\"campaign\": ");
   append_json_string(line_, campaign);
   line_ += ", \"eid\": ";
-  append_json_string(line_, eid);
+  string_or_null(eid);
   line_ += ", \"recipient\": ";
-  if (recipient) {
-    append_json_string(line_, *recipient);
-  } else {
-    line_ += "null";
-  }
+  string_or_null(recipient);
   line_ += ", \"sent\": ";
   line_ += std::to_string(sent_ms / 1000);
   if (const std::uint64_t ms = sent_ms % 1000; ms != 0) {
@@ -80,6 +84,8 @@ void manifest_writer::add(std::string_view campaign, std::string_view eid,
     while (f.back() == '0') f.remove_suffix(1);
     line_ += f;
   }
+  line_ += ", \"mode\": ";
+  append_json_string(line_, pixel::to_string(mode));
   line_ += "}\n";
   if (std::fwrite(line_.data(), 1, line_.size(), f_) != line_.size()) ok_ = false;
 }

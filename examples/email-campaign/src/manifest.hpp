@@ -1,6 +1,9 @@
 // manifest.jsonl: one JSON object per message, the interface between a sender and
 // `pixel opens` (docs/email-campaign.md, "manifest.jsonl"):
-//   {"campaign": "spring", "eid": "...", "recipient": "u-1" | null, "sent": 1718787248.53}
+//   {"campaign": "spring", "eid": "..." | null, "recipient": "u-1" | null,
+//    "sent": 1718787248.53, "mode": "identified"}
+// `eid` is null only for a message without a pixel (mode "off"); `recipient` is null in
+// modes "off" and "aggregate", where no event id is ever linked to a person.
 // SPDX-License-Identifier: MIT
 #ifndef EMAIL_CAMPAIGN_MANIFEST_HPP
 #define EMAIL_CAMPAIGN_MANIFEST_HPP
@@ -10,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <pixel/consent.hpp>
 
 namespace email_campaign {
 
@@ -24,8 +29,9 @@ class manifest_writer {
   bool open(const std::string& path, std::string& error);
   // One line; `sent_ms` is epoch milliseconds, written as decimal seconds. Strings must be
   // valid UTF-8 (the generator checks them before).
-  void add(std::string_view campaign, std::string_view eid,
-           std::optional<std::string_view> recipient, std::uint64_t sent_ms);
+  void add(std::string_view campaign, std::optional<std::string_view> eid,
+           std::optional<std::string_view> recipient, std::uint64_t sent_ms,
+           pixel::tracking_mode mode);
   // False when a write failed (disk full).
   bool close();
 

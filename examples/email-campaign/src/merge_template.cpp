@@ -2,6 +2,7 @@
 #include "merge_template.hpp"
 
 #include <pixel/html.hpp>
+#include <pixel/url.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -261,7 +262,7 @@ merge_template merge_template::compile(std::string text, const std::vector<std::
   return t;
 }
 
-template <bool Escape>
+template <merge_template::escaping Escape>
 std::size_t merge_template::render(const std::vector<std::string>& values, std::string_view pixel,
                                    std::string& out) const {
   std::size_t first_pixel = std::string::npos;
@@ -272,8 +273,10 @@ std::size_t merge_template::render(const std::vector<std::string>& values, std::
         break;
       case kind::field: {
         const std::string_view v = p.begin < values.size() ? values[p.begin] : std::string_view();
-        if constexpr (Escape) {
+        if constexpr (Escape == escaping::html) {
           pixel::html_escape_append(v, out);
+        } else if constexpr (Escape == escaping::url) {
+          pixel::percent_encode_append(v, out);
         } else {
           out.append(v);
         }
@@ -290,12 +293,17 @@ std::size_t merge_template::render(const std::vector<std::string>& values, std::
 
 std::size_t merge_template::render_html(const std::vector<std::string>& values,
                                         std::string_view pixel, std::string& out) const {
-  return render<true>(values, pixel, out);
+  return render<escaping::html>(values, pixel, out);
 }
 
 std::size_t merge_template::render_raw(const std::vector<std::string>& values,
                                        std::string_view pixel, std::string& out) const {
-  return render<false>(values, pixel, out);
+  return render<escaping::none>(values, pixel, out);
+}
+
+std::size_t merge_template::render_url(const std::vector<std::string>& values,
+                                       std::string_view pixel, std::string& out) const {
+  return render<escaping::url>(values, pixel, out);
 }
 
 std::string html_to_text(std::string_view html) {

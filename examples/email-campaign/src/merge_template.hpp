@@ -29,6 +29,10 @@ class merge_template {
   // The same with values written as they are (text/plain, header text).
   std::size_t render_raw(const std::vector<std::string>& values, std::string_view pixel,
                          std::string& out) const;
+  // The same with values percent-encoded (RFC 3986: all but unreserved characters), for a
+  // template that is a URL: a value cannot end the query or start a new parameter.
+  std::size_t render_url(const std::vector<std::string>& values, std::string_view pixel,
+                         std::string& out) const;
 
   std::size_t pixel_slots() const noexcept { return pixel_slots_; }
   std::size_t literal_size() const noexcept { return literal_size_; }
@@ -40,7 +44,8 @@ class merge_template {
     std::size_t begin;  // literal: offset in text_; field: column index
     std::size_t size;
   };
-  template <bool Escape>
+  enum class escaping { none, html, url };
+  template <escaping Escape>
   std::size_t render(const std::vector<std::string>& values, std::string_view pixel,
                      std::string& out) const;
 

@@ -303,7 +303,7 @@ def case_dry_run():
 
 
 def case_manifest_jsonl():
-    """manifest.jsonl: exactly campaign, eid, recipient, sent per message, in manifest.csv's
+    """manifest.jsonl: exactly campaign, eid, recipient, sent, mode per message, in manifest.csv's
     order; sent from --sent-at (ISO 8601 with an offset, or epoch seconds), else the clock."""
     csv_path = os.path.join(DATA, "hostile.csv")
     before = datetime.datetime.now(datetime.timezone.utc).timestamp()
@@ -319,7 +319,8 @@ def case_manifest_jsonl():
             lines = [json.loads(line) for line in f]
         check(len(lines) == len(rows) > 0, f"{name}: {len(lines)} lines, {len(rows)} messages")
         for row, line in zip(rows, lines):
-            check(list(line) == ["campaign", "eid", "recipient", "sent"], f"{name}: keys {list(line)}")
+            check(list(line) == ["campaign", "eid", "recipient", "sent", "mode"], f"{name}: keys {list(line)}")
+            check(line["mode"] == row["mode"] == "identified", f"{name}: mode {line['mode']}")
             check(line["campaign"] == 'm "q" é', f"{name}: campaign {line['campaign']!r}")
             check(line["eid"] == row["eid"], f"{name}: eid {line['eid']} != {row['eid']}")
             check(line["recipient"] == row["userid"], f"{name}: recipient {line['recipient']!r}")

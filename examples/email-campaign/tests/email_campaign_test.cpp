@@ -146,8 +146,11 @@ TEST(Manifest, OneJsonObjectPerMessage) {
     ec::manifest_writer w;
     std::string error;
     ASSERT_TRUE(w.open(p.string(), error)) << error;
-    w.add("spring \"24\"", "01J0QV84CJR58T75WFQ6WJA0N8", std::string_view("u\\1\n"), 1718787248530);
-    w.add("spring", "E2", std::nullopt, 1718787248000);
+    w.add("spring \"24\"", std::string_view("01J0QV84CJR58T75WFQ6WJA0N8"),
+          std::string_view("u\\1\n"), 1718787248530, pixel::tracking_mode::identified);
+    w.add("spring", std::string_view("E2"), std::nullopt, 1718787248000,
+          pixel::tracking_mode::aggregate);
+    w.add("spring", std::nullopt, std::nullopt, 1718787248000, pixel::tracking_mode::off);
     ASSERT_TRUE(w.close());
   }
   std::ifstream in(p);
@@ -155,9 +158,11 @@ TEST(Manifest, OneJsonObjectPerMessage) {
   ss << in.rdbuf();
   EXPECT_EQ(ss.str(),
             "{\"campaign\": \"spring \\\"24\\\"\", \"eid\": \"01J0QV84CJR58T75WFQ6WJA0N8\", "
-            "\"recipient\": \"u\\\\1\\u000a\", \"sent\": 1718787248.53}\n"
+            "\"recipient\": \"u\\\\1\\u000a\", \"sent\": 1718787248.53, \"mode\": \"identified\"}\n"
             "{\"campaign\": \"spring\", \"eid\": \"E2\", \"recipient\": null, \"sent\": "
-            "1718787248}\n");
+            "1718787248, \"mode\": \"aggregate\"}\n"
+            "{\"campaign\": \"spring\", \"eid\": null, \"recipient\": null, \"sent\": "
+            "1718787248, \"mode\": \"off\"}\n");
   std::filesystem::remove(p);
 }
 
