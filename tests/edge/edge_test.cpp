@@ -519,6 +519,40 @@ TEST(edge, writes_every_catalog_field_and_the_reader_reads_it_back) {
   EXPECT_EQ(j.size(), pixel::log::field_count + 1);  // query and params from one field
 }
 
+// --no-client-ip: what CloudFront writes when c-ip is not in the configuration's fields;
+// `pixel logs` reads it with that field list.
+TEST(edge, no_client_ip_writes_no_viewer_address) {
+  temp_dir dir;
+  edge_process edge(dir.path(), {"--no-client-ip", "--asn", "64500"});
+  connection c(edge.port());
+  EXPECT_EQ(c.request("GET", "/1x1.png?eid=e1", "User-Agent: UA\r\nX-Forwarded-For: 127.0.0.1\r\n")
+                .status,
+            200);
+  EXPECT_EQ(edge.stop(), 0);
+  const auto lines = records_under(edge.out());
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].find("127.0.0.1"), std::string::npos) << lines[0];
+  const std::string fields =
+      "timestamp,sc-status,cs-uri-stem,x-edge-request-id,cs-user-agent,cs-referer,cs-uri-query,"
+      "c-country,asn";
+  ASSERT_EQ(split_tabs(lines[0]).size(), 9u);
+  const auto recs = read_back(dir, edge.out(), {"--fields", fields});
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_FALSE(recs[0].contains("c_ip"));
+  EXPECT_EQ(recs[0].at("params").at("eid"), "e1");
+  EXPECT_EQ(recs[0].at("user_agent"), "UA");
+  EXPECT_EQ(recs[0].at("asn"), 64500);
+  EXPECT_TRUE(recs[0].at("c_country").is_null());
+
+  // Asking for c-ip as well is a contradiction, not a silent choice.
+  pixel::test::child p(PIXEL_BIN,
+                       {"edge", "--listen", "127.0.0.1:0", "--no-client-ip", "--fields",
+                        "timestamp,c-ip", "--out", (dir.path() / "x").string()},
+                       dir.path() / "contradiction.stderr");
+  EXPECT_EQ(p.wait(), 1);
+  EXPECT_EQ(p.stderr_text(), "pixel: --no-client-ip: --fields names c-ip, a viewer's address\n");
+}
+
 TEST(edge, a_viewer_that_hangs_up_is_logged_000_and_dedupe_keeps_its_retry) {
   temp_dir dir;
   edge_process edge(dir.path(), {"--delay-ms", "400"});

@@ -43,7 +43,34 @@ struct edge_args {
   std::size_t buffer_size = 5 * 1024 * 1024;
   std::size_t threads = 256;
   std::vector<std::string> verify_keys;  // KID:FILE, repeatable
+  bool no_client_ip = false;
+  bool fields_given = false;
 };
+
+// --no-client-ip: the list without the fields that carry viewer addresses (c-ip, and
+// x-forwarded-for, which holds the viewer's own address behind a proxy), with c-country
+// and asn, as a real-time log configuration that leaves c-ip out (docs/privacy.md).
+result<log::field_list> without_client_ip(const log::field_list& fields, bool given) {
+  std::string names;
+  bool country = false, asn = false;
+  for (const log::field f : fields) {
+    if (f == log::field::c_ip || f == log::field::x_forwarded_for) {
+      if (given) {
+        return error(errc::invalid_argument,
+                     "--no-client-ip: --fields names " + std::string(log::field_name(f)) +
+                         ", a viewer's address");
+      }
+      continue;
+    }
+    country = country || f == log::field::c_country;
+    asn = asn || f == log::field::asn;
+    if (!names.empty()) names += ',';
+    names += log::field_name(f);
+  }
+  if (!country) names += ",c-country";
+  if (!asn) names += ",asn";
+  return log::parse_fields(names);
+}
 
 // HOST:PORT, [IPv6]:PORT.
 bool split_listen(const std::string& s, std::string& host, int& port) {
@@ -70,6 +97,11 @@ int run_edge(const edge_args& a) {
   auto fields = log::parse_fields(a.fields);
   if (!fields.has_value()) return fail("--fields: " + fields.error().message());
   o.fields = fields.value();
+  if (a.no_client_ip) {
+    auto kept = without_client_ip(o.fields, a.fields_given);
+    if (!kept) return fail(kept.error().message());
+    o.fields = std::move(*kept);
+  }
   o.asn = a.asn;
   o.primary_distribution_id = a.primary_distribution_id;
   o.primary_distribution_dns_name = a.primary_distribution_dns_name;
@@ -155,9 +187,13 @@ void add_edge_command(CLI::App& app, context& ctx) {
   cmd->add_option("--listen", a->listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   cmd->add_option("--out", a->out, "Folder for the Firehose-style log objects");
-  cmd->add_option("--fields", a->fields,
-                  "Comma-separated real-time log fields, any order (written in CloudFront's)")
-      ->capture_default_str();
+  auto* fields = cmd->add_option("--fields", a->fields,
+                                 "Comma-separated real-time log fields, any order (written in "
+                                 "CloudFront's)");
+  fields->capture_default_str();
+  cmd->add_flag("--no-client-ip", a->no_client_ip,
+                "Log no viewer address: --fields without c-ip and x-forwarded-for, with "
+                "c-country and asn (as a configuration that leaves c-ip out)");
   cmd->add_option("--asn", a->asn, "The asn field: the viewer's autonomous system number")
       ->check(CLI::TypeValidator<std::uint32_t>())
       ->capture_default_str();
@@ -223,7 +259,10 @@ void add_edge_command(CLI::App& app, context& ctx) {
                   "Function does: KID:FILE (FILE holds the base64 key); repeat for rotation")
       ->take_all()
       ->allow_extra_args(false);
-  cmd->callback([a, &ctx] { ctx.exit_code = run_edge(*a); });
+  cmd->callback([a, fields, &ctx] {
+    a->fields_given = fields->count() > 0;
+    ctx.exit_code = run_edge(*a);
+  });
 }
 
 }  // namespace pixel::cli
