@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The CDK app: one stack, PixelTrackingStack. Choices come from context (-c key=value or
 // cdk.json): fields, samplingRate, shardCount, bufferSeconds, bufferMiB, retentionDays,
-// scratchRetentionDays, retain, databaseName, tableName, firstYear, signing (off | enforce).
+// scratchRetentionDays, retain, databaseName, tableName, firstYear, signing (off | enforce),
+// logClientIp (true | false).
 // SPDX-License-Identifier: MIT
 import { App, Duration, Size } from 'aws-cdk-lib';
 
@@ -29,6 +30,7 @@ const flag = (key: string): boolean | undefined => {
 
 const props: PixelTrackingStackProps = {
   fields: ctx('fields')?.split(',').map((f) => f.trim()),
+  logClientIp: flag('logClientIp'),
   samplingRate: num('samplingRate'),
   shardCount: num('shardCount'),
   bufferingInterval: num('bufferSeconds') === undefined ? undefined : Duration.seconds(num('bufferSeconds')!),

@@ -74,6 +74,26 @@ export function selectFields(catalog: FieldCatalog, names: readonly string[]): C
   return catalog.realtime.filter((f) => wanted.has(f.name));
 }
 
+/** Fields that carry a viewer's address: `c-ip`, and `x-forwarded-for` behind a proxy. */
+export const CLIENT_ADDRESS_FIELDS: readonly string[] = ['c-ip', 'x-forwarded-for'];
+/** What a configuration without the client IP keeps instead: country and network. */
+export const COARSE_LOCATION_FIELDS: readonly string[] = ['c-country', 'asn'];
+
+/**
+ * A field list without the viewer's address (`logClientIp: false`, `pixel edge
+ * --no-client-ip`): `c-ip` and `x-forwarded-for` left out, `c-country` and `asn` added.
+ * `given` lists (the user's own) that name an address field are refused, not trimmed.
+ */
+export function withoutClientIp(names: readonly string[], given: boolean): string[] {
+  const named = names.filter((n) => CLIENT_ADDRESS_FIELDS.includes(n));
+  if (given && named.length > 0) {
+    throw new FieldCatalogError(`logClientIp: false, but the field list names ${named.join(', ')}`);
+  }
+  const kept = names.filter((n) => !CLIENT_ADDRESS_FIELDS.includes(n));
+  for (const n of COARSE_LOCATION_FIELDS) if (!kept.includes(n)) kept.push(n);
+  return kept;
+}
+
 /** The Glue column for a field: `cs-uri-query` is `cs_uri_query`. */
 export function columnName(field: string): string {
   return field.replace(/-/g, '_');

@@ -24,7 +24,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 
-import { CatalogField, columnName, columnType, FieldCatalog, loadCatalog, selectFields } from './fields';
+import {
+  CatalogField, columnName, columnType, FieldCatalog, loadCatalog, selectFields, withoutClientIp,
+} from './fields';
 import { loadOpensRules, MANIFEST_PREFIX, MANIFEST_TABLE, opensQueries } from './opens';
 import { namedQueries } from './queries';
 
@@ -46,6 +48,14 @@ export interface PixelTrackingStackProps extends StackProps {
    * @default the catalog's `default` list (src/log/fields.json)
    */
   readonly fields?: string[];
+  /**
+   * Log the viewer's IP address. An IP address in a log is personal data (docs/privacy.md):
+   * `false` leaves `c-ip` (and `x-forwarded-for`) out of the real-time log configuration and
+   * the Glue table, and logs `c-country` and `asn` instead. With `fields` naming `c-ip` or
+   * `x-forwarded-for`, `false` is an error.
+   * @default true
+   */
+  readonly logClientIp?: boolean;
   /** The field catalog. @default the repository's src/log/fields.json */
   readonly catalog?: FieldCatalog;
   /** Percentage of viewer requests logged, 1 to 100. @default 100 */
@@ -109,7 +119,9 @@ export class PixelTrackingStack extends Stack {
     super(scope, id, props);
 
     const catalog = props.catalog ?? loadCatalog();
-    this.fields = selectFields(catalog, props.fields ?? catalog.default);
+    const names = props.fields ?? catalog.default;
+    this.fields = selectFields(catalog,
+      props.logClientIp === false ? withoutClientIp(names, props.fields !== undefined) : names);
     const samplingRate = props.samplingRate ?? 100;
     check(Number.isInteger(samplingRate) && samplingRate >= 1 && samplingRate <= 100,
       `samplingRate must be an integer from 1 to 100, got ${samplingRate}`);

@@ -92,4 +92,39 @@ describe('the local edge and the reader default to the stack field list', () => 
     expect(JSON.stringify(rows[0])).toContain('spring');
     expect(JSON.stringify(rows[0])).toContain('01KB3ZQ2M5V6S8W1X4Y7Z9A0BC');
   });
+
+  test('pixel edge --no-client-ip writes the fields of logClientIp: false, without the address', async () => {
+    if (!PIXEL_BIN) throw new Error('PIXEL_BIN is not set: run through scripts/test.sh or set it');
+    const [config] = Object.values(synth({ logClientIp: false }).json.Resources)
+      .filter((r: any) => r.Type === 'AWS::CloudFront::RealtimeLogConfig') as any[];
+    const stackFields: string[] = config.Properties.Fields;
+    expect(stackFields).not.toContain('c-ip');
+
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-edge-fields-'));
+    let stdout = '';
+    edge = spawn(PIXEL_BIN, ['edge', '--listen', '127.0.0.1:0', '--no-client-ip', '--asn', '64500',
+      '--out', path.join(dir, 'out'), '--stdout'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    edge.stdout!.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
+    const base = await waitFor('the edge to listen', 10000,
+      () => /^listening on (\S+)\n/.exec(stdout)?.[1]);
+    expect(await get(`${base.replace(/\/$/, '')}/1x1.png?eid=E1`, { 'User-Agent': 'no-ip test' })).toBe(200);
+    const record = await waitFor('the log record', 10000, () => {
+      const lines = stdout.split('\n');
+      return lines.length > 2 ? lines[1] : undefined;
+    });
+    const values = record.split('\t');
+    expect(values).toHaveLength(stackFields.length);
+    expect(record).not.toContain('127.0.0.1');
+    expect(values[stackFields.indexOf('cs-uri-query')]).toBe('eid=E1');
+    expect(values[stackFields.indexOf('asn')]).toBe('64500');
+
+    const file = path.join(dir, 'record.tsv');
+    fs.writeFileSync(file, record + '\n');
+    const out = execFileSync(PIXEL_BIN, ['logs', '--format', 'jsonl', '--fields', stackFields.join(','), file],
+      { encoding: 'utf8' });
+    const rows = out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(1);
+    expect(rows[0].params.eid).toBe('E1');
+    expect(rows[0]).not.toHaveProperty('c_ip');
+  });
 });

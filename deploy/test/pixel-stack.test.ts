@@ -74,6 +74,32 @@ describe('field list', () => {
       .toEqual(['timestamp', 's_ip', 'cs_uri_query']);
   });
 
+  test('logClientIp: false: no c-ip in the real-time log fields nor the Glue columns', () => {
+    const { template, json, stack } = synth({ logClientIp: false });
+    const [[, config]] = resources(json, 'AWS::CloudFront::RealtimeLogConfig');
+    const fields: string[] = config.Properties.Fields;
+    expect(fields).not.toContain('c-ip');
+    expect(fields).not.toContain('x-forwarded-for');
+    expect(fields).toEqual(expect.arrayContaining(['c-country', 'asn']));
+    const order = CATALOG.realtime.map((f) => f.name);
+    expect(fields).toEqual(
+      [...CATALOG.default.filter((f) => f !== 'c-ip'), 'c-country', 'asn']
+        .sort((a, b) => order.indexOf(a) - order.indexOf(b)));
+    const [[, table]] = resources(json, 'AWS::Glue::Table');
+    const cols = table.Properties.TableInput.StorageDescriptor.Columns.map((c: any) => c.Name);
+    expect(cols).toEqual(fields.map((f) => f.replace(/-/g, '_')));
+    expect(JSON.stringify(json)).not.toMatch(/c[-_]ip\b(?![-_]version)/);
+    expect(stack.fields.map((f) => f.name)).toEqual(fields);
+    template.hasOutput('LogFields', { Value: fields.join(',') });
+  });
+
+  test('logClientIp: false with a field list naming c-ip is refused', () => {
+    const catalog = loadCatalog();
+    expect(() => new PixelTrackingStack(undefined as never, 'X',
+      { catalog, logClientIp: false, fields: ['timestamp', 'c-ip'] }))
+      .toThrow('logClientIp: false, but the field list names c-ip');
+  });
+
   test('bad field lists and sampling rates are refused', () => {
     const catalog = loadCatalog();
     const make = (props: object) => () =>
@@ -369,6 +395,7 @@ describe('checks', () => {
   test('cdk-nag and CloudFormation Validate pass for every variant (synth would throw)', () => {
     expect(() => synth({ retain: false, shardCount: 2 })).not.toThrow();
     expect(() => synth({ fields: CATALOG.realtime.map((f) => f.name) })).not.toThrow();
+    expect(() => synth({ logClientIp: false })).not.toThrow();
   });
 
   test('the checks really run: without the stated exceptions synth fails', () => {
