@@ -131,6 +131,8 @@ export function opensQueries(rules: OpensRules, database: string, table: string,
     `    min(CASE WHEN h.delivered AND h.human THEN h."timestamp" END) AS first_open,\n` +
     `    count_if(h.delivered) AS hits,\n    count_if(NOT h.delivered) AS failed_hits\n` +
     `  FROM "${database}"."${MANIFEST_TABLE}" m\n  LEFT JOIN hits h ON h.eid = m.eid\n` +
+    // A message sent with tracking off has no pixel (eid null): it cannot be opened.
+    `  WHERE m.eid IS NOT NULL\n` +
     `  GROUP BY m.campaign, m.eid, m.recipient, m.sent\n)\n`;
   const verdict =
     "CASE WHEN first_open IS NOT NULL THEN 'opened' WHEN hits > 0 THEN 'machine_only' ELSE 'not_opened' END";

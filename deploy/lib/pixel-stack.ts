@@ -369,6 +369,7 @@ export class PixelTrackingStack extends Stack {
             { name: 'eid', type: 'string' },
             { name: 'recipient', type: 'string' },
             { name: 'sent', type: 'double' },
+            { name: 'mode', type: 'string' },
           ],
           inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
           outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',

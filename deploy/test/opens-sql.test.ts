@@ -88,6 +88,7 @@ describe('the stack', () => {
     expect(m.StorageDescriptor.Columns).toEqual([
       { Name: 'campaign', Type: 'string' }, { Name: 'eid', Type: 'string' },
       { Name: 'recipient', Type: 'string' }, { Name: 'sent', Type: 'double' },
+      { Name: 'mode', Type: 'string' },
     ]);
     expect(m.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe('org.openx.data.jsonserde.JsonSerDe');
     expect(JSON.stringify(m.StorageDescriptor.Location)).toContain(`/${MANIFEST_PREFIX}`);
