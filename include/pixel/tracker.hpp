@@ -57,10 +57,10 @@ struct retry_policy {
 
 // How an event ended. Exactly one per event.
 enum class outcome {
-  delivered,  // a 2xx (or 3xx other than a followed redirect) response
-  failed,     // a final status (non-retryable 4xx, refused redirect) or attempts exhausted
-  expired,    // older than retry_policy::max_age before it could be delivered
-  dropped,    // queue full (drop_new, drop_oldest, block timeout) or left at shutdown
+  delivered,   // a 2xx (or 3xx other than a followed redirect) response
+  failed,      // a final status (non-retryable 4xx, refused redirect) or attempts exhausted
+  expired,     // older than retry_policy::max_age before it could be delivered
+  dropped,     // queue full (drop_new, drop_oldest, block timeout) or left at shutdown
   suppressed,  // tracking mode off: never built, queued or sent (reported from track())
 };
 
@@ -150,9 +150,9 @@ struct tracker_stats {
   std::uint64_t concurrency_limit = 0;   // transfers in flight allowed now
   std::uint64_t receipts_unwritten = 0;  // receipts a write failed for (receipts_path)
   std::uint64_t sampled_out = 0;         // left out by sample_rate: never sent, not lost
-  std::uint64_t suppressed = 0;    // tracking mode off: never sent (outcome::suppressed)
-  std::uint64_t mode_lowered = 0;  // events sent (or suppressed) under a more restrictive
-                                   // mode than they asked for: the ceiling, or gpc
+  std::uint64_t suppressed = 0;          // tracking mode off: never sent (outcome::suppressed)
+  std::uint64_t mode_lowered = 0;        // events sent (or suppressed) under a more restrictive
+                                         // mode than they asked for: the ceiling, or gpc
 };
 
 // Per-event choices for tracker::track (all optional).
@@ -264,7 +264,8 @@ struct tracker_options {
   std::uint64_t receipts_max_bytes = 64ULL << 20;
 
   // Called once per event with its outcome: on the worker thread, or for queue-full drops
-  // on the thread calling track() (after its locks are released). Must not throw; keep it
+  // and events suppressed by tracking mode off on the thread calling track() (after its
+  // locks are released). Must not throw; keep it
   // short. It may call track() but not flush() or shutdown().
   std::function<void(const event_result&)> on_result;
 };

@@ -256,15 +256,15 @@ void copy_known(void* to, const void* from, std::size_t size, const field (&fiel
 }
 
 constexpr field stats_fields[] = {
-    PIXEL_FIELD(pixel_stats, queued),    PIXEL_FIELD(pixel_stats, in_flight),
-    PIXEL_FIELD(pixel_stats, delivered), PIXEL_FIELD(pixel_stats, retried),
-    PIXEL_FIELD(pixel_stats, failed),    PIXEL_FIELD(pixel_stats, expired),
-    PIXEL_FIELD(pixel_stats, dropped),   PIXEL_FIELD(pixel_stats, concurrency_limit),
+    PIXEL_FIELD(pixel_stats, queued),     PIXEL_FIELD(pixel_stats, in_flight),
+    PIXEL_FIELD(pixel_stats, delivered),  PIXEL_FIELD(pixel_stats, retried),
+    PIXEL_FIELD(pixel_stats, failed),     PIXEL_FIELD(pixel_stats, expired),
+    PIXEL_FIELD(pixel_stats, dropped),    PIXEL_FIELD(pixel_stats, concurrency_limit),
     PIXEL_FIELD(pixel_stats, suppressed), PIXEL_FIELD(pixel_stats, mode_lowered),
 };
 constexpr field event_fields[] = {
-    PIXEL_FIELD(pixel_event, params),        PIXEL_FIELD(pixel_event, count),
-    PIXEL_FIELD(pixel_event, user_agent),    PIXEL_FIELD(pixel_event, tracking_mode),
+    PIXEL_FIELD(pixel_event, params),     PIXEL_FIELD(pixel_event, count),
+    PIXEL_FIELD(pixel_event, user_agent), PIXEL_FIELD(pixel_event, tracking_mode),
     PIXEL_FIELD(pixel_event, gpc),
 };
 // The first pixel_event: size, params, count.

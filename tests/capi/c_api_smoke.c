@@ -177,8 +177,7 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
     const char* identity[] = {"userid", "email", "recipient"};
     CHECK(pixel_options_set_identity_params(opts, identity, 3) == PIXEL_OK);
   }
-  CHECK(pixel_options_set_pseudonym_key(opts, (const uint8_t*)"0123456789abcdef", 16) ==
-        PIXEL_OK);
+  CHECK(pixel_options_set_pseudonym_key(opts, (const uint8_t*)"0123456789abcdef", 16) == PIXEL_OK);
 
   /* The tracker: deliver, flush, count, shut down, refuse, free. */
   CHECK(pixel_tracker_new(NULL, &tracker) == PIXEL_ERR_INVALID_ARGUMENT && tracker == NULL);

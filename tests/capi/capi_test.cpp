@@ -746,16 +746,14 @@ TEST(CApiAbi, EventReadsOnlyWhatTheCallersStructHas) {
     second_event e;
     int garbage[2];
   } before_modes{{sizeof(second_event), p, 1, "second-agent"}, {PIXEL_TRACKING_OFF, 1}};
-  ASSERT_EQ(
-      pixel_track_event(f.t, reinterpret_cast<const pixel_event*>(&before_modes.e), id),
-      PIXEL_OK);
+  ASSERT_EQ(pixel_track_event(f.t, reinterpret_cast<const pixel_event*>(&before_modes.e), id),
+            PIXEL_OK);
   ASSERT_EQ(pixel_tracker_flush(f.t, 60000), PIXEL_OK);
   const auto requests = server.requests();
   ASSERT_EQ(requests.size(), 3u);
   std::multiset<std::string> agents;
   for (const auto& r : requests) agents.insert(r.user_agent);
-  EXPECT_EQ(agents,
-            (std::multiset<std::string>{"default-agent", "given-agent", "second-agent"}));
+  EXPECT_EQ(agents, (std::multiset<std::string>{"default-agent", "given-agent", "second-agent"}));
   EXPECT_EQ(f.stats().suppressed, 0u);
   EXPECT_EQ(result_size, sizeof(pixel_event_result));
 

@@ -987,7 +987,6 @@ TEST(TrackerWorkerThreads, ShutdownDeadlineAgainstBlackholeAccountsForEveryEvent
   for (const auto& r : log.all()) EXPECT_EQ(r.what, outcome::dropped);
 }
 
-
 // ---- tracking modes (docs/privacy.md) ---------------------------------------------------
 
 const std::string k_pseudonym_key = "0123456789abcdef-key";
@@ -1023,13 +1022,16 @@ TEST(TrackerModes, EachModeSendsWhatItAllows) {
   auto t = make(std::move(o));
   using m = pixel::tracking_mode;
   const std::vector<std::pair<std::string, std::optional<m>>> events = {
-      {"unset", std::nullopt}, {"identified", m::identified},     {"pseudonymous", m::pseudonymous},
-      {"aggregate", m::aggregate}, {"off", m::off}};
+      {"unset", std::nullopt},
+      {"identified", m::identified},
+      {"pseudonymous", m::pseudonymous},
+      {"aggregate", m::aggregate},
+      {"off", m::off}};
   std::map<std::string, std::string> ids;
   for (const auto& [k, mode] : events) {
-    auto id = t.track({{"userid", "alice"}, {"email", "alice@example.com"}, {"page", "home"},
-                       {"k", k}},
-                      with_mode(mode));
+    auto id =
+        t.track({{"userid", "alice"}, {"email", "alice@example.com"}, {"page", "home"}, {"k", k}},
+                with_mode(mode));
     ASSERT_TRUE(id) << id.error().message();
     ids[k] = id->str();
   }
@@ -1087,14 +1089,13 @@ TEST(TrackerModes, CeilingAndGpcLowerAndCount) {
     std::optional<m> mode;
     bool gpc;
   };
-  const std::vector<ev> events = {{"asks-identified", m::identified, false},
-                                  {"unset", std::nullopt, false},
-                                  {"asks-aggregate", m::aggregate, false},
-                                  {"gpc-unset", std::nullopt, true},
-                                  {"gpc-identified", m::identified, true},
-                                  {"gpc-off", m::off, true}};
+  const std::vector<ev> events = {
+      {"asks-identified", m::identified, false}, {"unset", std::nullopt, false},
+      {"asks-aggregate", m::aggregate, false},   {"gpc-unset", std::nullopt, true},
+      {"gpc-identified", m::identified, true},   {"gpc-off", m::off, true}};
   for (const auto& e : events) {
-    ASSERT_TRUE(t.track({{"uid", "bob"}, {"userid", "kept"}, {"k", e.k}}, with_mode(e.mode, e.gpc)));
+    ASSERT_TRUE(
+        t.track({{"uid", "bob"}, {"userid", "kept"}, {"k", e.k}}, with_mode(e.mode, e.gpc)));
   }
   ASSERT_TRUE(t.flush(k_long));
   const auto reqs = by_k(server);
@@ -1124,10 +1125,12 @@ TEST(TrackerModes, SamplingDecidesOnWhatIsSent) {
   std::set<std::string> kept;
   for (int i = 0; i < 60; ++i) {
     const std::string user = "user-" + std::to_string(i);
-    ASSERT_TRUE(t.track({{"userid", user}, {"k", "p"}}, with_mode(pixel::tracking_mode::pseudonymous)));
+    ASSERT_TRUE(
+        t.track({{"userid", user}, {"k", "p"}}, with_mode(pixel::tracking_mode::pseudonymous)));
     const std::string token = pixel::pseudonym(k_pseudonym_key, user);
     if (pixel::sample_keeps(0.5, "", token)) kept.insert(token);
-    ASSERT_TRUE(t.track({{"userid", user}, {"k", "a"}}, with_mode(pixel::tracking_mode::aggregate)));
+    ASSERT_TRUE(
+        t.track({{"userid", user}, {"k", "a"}}, with_mode(pixel::tracking_mode::aggregate)));
   }
   ASSERT_TRUE(t.flush(k_long));
   std::set<std::string> got;
