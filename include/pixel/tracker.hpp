@@ -232,9 +232,9 @@ struct tracker_options {
   //                  stats().suppressed counts it and on_result is called once, from
   //                  track(), with outcome::suppressed. No receipt is written.
   pixel::tracking_mode tracking_mode = pixel::tracking_mode::identified;
+  pixel::tracking_mode gpc_mode = pixel::tracking_mode::aggregate;       // the most under gpc
   std::vector<std::string> identity_params = default_identity_params();  // exact keys
   std::string pseudonym_key;  // bytes, at least 16 when set (the message never shows it)
-  pixel::tracking_mode gpc_mode = pixel::tracking_mode::aggregate;
 
   std::string user_agent = "pixel-cpp/" PIXEL_VERSION_STRING;
   std::string ca_file;  // PEM bundle; empty: the system's
