@@ -40,7 +40,9 @@ int main(void) {
   FIELD(pixel_stats, failed, 0);
   FIELD(pixel_stats, expired, 0);
   FIELD(pixel_stats, dropped, 0);
-  FIELD(pixel_stats, concurrency_limit, 1);
+  FIELD(pixel_stats, concurrency_limit, 0);
+  FIELD(pixel_stats, suppressed, 0);
+  FIELD(pixel_stats, mode_lowered, 1);
   END(0);
   BEGIN(pixel_event_result, 0);
   FIELD(pixel_event_result, size, 0);
@@ -55,7 +57,9 @@ int main(void) {
   FIELD(pixel_event, size, 0);
   FIELD(pixel_event, params, 0);
   FIELD(pixel_event, count, 0);
-  FIELD(pixel_event, user_agent, 1);
+  FIELD(pixel_event, user_agent, 0);
+  FIELD(pixel_event, tracking_mode, 0);
+  FIELD(pixel_event, gpc, 1);
   END(1);
   printf("  }\n}\n");
   return 0;

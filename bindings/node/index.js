@@ -51,7 +51,7 @@ const STRUCTS = {
   pixel_stats: koffi.struct('pixel_stats', {
     size: 'size_t', queued: 'uint64_t', in_flight: 'uint64_t', delivered: 'uint64_t',
     retried: 'uint64_t', failed: 'uint64_t', expired: 'uint64_t', dropped: 'uint64_t',
-    concurrency_limit: 'uint64_t',
+    concurrency_limit: 'uint64_t', suppressed: 'uint64_t', mode_lowered: 'uint64_t',
   }),
   pixel_event_result: koffi.struct('pixel_event_result', {
     size: 'size_t', event_id: 'const char *', outcome: 'int', attempts: 'uint32_t',
@@ -59,6 +59,7 @@ const STRUCTS = {
   }),
   pixel_event: koffi.struct('pixel_event', {
     size: 'size_t', params: 'const pixel_param *', count: 'size_t', user_agent: 'const char *',
+    tracking_mode: 'int', gpc: 'int',
   }),
 };
 const EventResultType = STRUCTS.pixel_event_result;
@@ -409,7 +410,8 @@ class Tracker {
                                                                cString(userAgent, 'userAgent');
     const id = Buffer.alloc(EVENT_ID_SIZE);
     check(native.pixel_track_event(
-        h, {size: EVENT_SIZE, params: ps, count: ps.length, user_agent: ua}, id));
+        h, {size: EVENT_SIZE, params: ps, count: ps.length, user_agent: ua, tracking_mode: 0, gpc: 0},
+        id));
     return id.toString('latin1', 0, EVENT_ID_SIZE - 1);
   }
 

@@ -34,7 +34,12 @@ namespace pixel {
 
 // Ordered: a smaller value is more restrictive. The numbers are the C API's
 // (PIXEL_TRACKING_OFF ... PIXEL_TRACKING_IDENTIFIED).
-enum class tracking_mode : std::uint8_t { off = 0, aggregate = 1, pseudonymous = 2, identified = 3 };
+enum class tracking_mode : std::uint8_t {
+  off = 0,
+  aggregate = 1,
+  pseudonymous = 2,
+  identified = 3
+};
 
 constexpr std::string_view to_string(tracking_mode m) noexcept {
   switch (m) {

@@ -70,9 +70,11 @@ typedef struct pixel_stats {
   size_t size; /* sizeof(pixel_stats), set by the caller */
   uint64_t queued, in_flight, delivered, retried, failed, expired, dropped;
   uint64_t concurrency_limit; /* transfers in flight allowed now (the adaptive limit) */
+  uint64_t suppressed;        /* events under PIXEL_TRACKING_OFF: never sent (a total) */
+  uint64_t mode_lowered;      /* events lowered by the tracking-mode ceiling or GPC (a total) */
 } pixel_stats;
 #define PIXEL_STATS_INIT \
-  { sizeof(pixel_stats), 0, 0, 0, 0, 0, 0, 0, 0 }
+  { sizeof(pixel_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 typedef struct pixel_options pixel_options;
 typedef struct pixel_tracker pixel_tracker;
 
@@ -88,8 +90,27 @@ typedef enum pixel_outcome {
   PIXEL_OUTCOME_DELIVERED = 0, /* a 2xx response */
   PIXEL_OUTCOME_FAILED = 1,    /* a final status, or attempts exhausted */
   PIXEL_OUTCOME_EXPIRED = 2,   /* older than the maximum age before it could be delivered */
-  PIXEL_OUTCOME_DROPPED = 3    /* queue full, or still queued at shutdown */
+  PIXEL_OUTCOME_DROPPED = 3,   /* queue full, or still queued at shutdown */
+  PIXEL_OUTCOME_SUPPRESSED = 4 /* tracking mode off: never built, queued or sent; reported
+                                  from pixel_track_event, on the calling thread */
 } pixel_outcome;
+
+/* Tracking modes (docs/privacy.md), from most to least restrictive: OFF sends nothing;
+   AGGREGATE removes the identity parameters; PSEUDONYMOUS replaces each identity
+   parameter's value with base64url (no padding) of the first 16 bytes of
+   HMAC-SHA256(pseudonym key, value); IDENTIFIED sends the parameters as given.
+   0 is PIXEL_TRACKING_DEFAULT, not OFF, so that a zeroed pixel_event (or one from a program
+   built before the field existed) asks for nothing: in a pixel_event it means "no request"
+   (the tracker's ceiling applies, and the event is not counted as lowered); given to
+   pixel_options_set_tracking_mode or pixel_options_set_gpc_mode it restores that option's
+   default (IDENTIFIED and AGGREGATE). */
+typedef enum pixel_tracking_mode {
+  PIXEL_TRACKING_DEFAULT = 0,
+  PIXEL_TRACKING_OFF = 1,
+  PIXEL_TRACKING_AGGREGATE = 2,
+  PIXEL_TRACKING_PSEUDONYMOUS = 3,
+  PIXEL_TRACKING_IDENTIFIED = 4
+} pixel_tracking_mode;
 
 /* Why an attempt got no HTTP response. 0 means the transfer completed, whatever its HTTP
    status. DNS, CONNECT, TLS, TIMEOUT, RESET, SEND, RECEIVE and PROTOCOL are retried;
@@ -130,12 +151,20 @@ typedef struct pixel_event {
   const pixel_param* params; /* may be NULL when count is 0 */
   size_t count;
   const char* user_agent; /* NULL: the tracker's User-Agent */
+  /* The mode this event's person consented to (PIXEL_TRACKING_DEFAULT: none asked, the
+     tracker's ceiling). The event goes out under the most restrictive of this, the ceiling
+     (pixel_options_set_tracking_mode) and, when gpc is non-zero, the GPC mode
+     (pixel_options_set_gpc_mode); asking for more is lowered, not refused, and counted in
+     pixel_stats.mode_lowered. */
+  pixel_tracking_mode tracking_mode;
+  int gpc; /* non-zero: the producer saw `Sec-GPC: 1` (Global Privacy Control) */
 } pixel_event;
 #define PIXEL_EVENT_INIT \
-  { sizeof(pixel_event), NULL, 0, NULL }
+  { sizeof(pixel_event), NULL, 0, NULL, PIXEL_TRACKING_DEFAULT, 0 }
 
 /* Called once per event with its outcome, on the tracker's worker thread (or, for
-   queue-full drops, on the thread calling pixel_track). Keep it short; it may call
+   queue-full drops and events suppressed by PIXEL_TRACKING_OFF, on the thread calling
+   pixel_track). Keep it short; it may call
    pixel_track and pixel_tracker_stats but not flush, shutdown or free. */
 typedef void (*pixel_result_callback)(const pixel_event_result* result, void* user);
 
@@ -298,6 +327,31 @@ PIXEL_API pixel_status pixel_options_set_sample_salt(pixel_options* options, con
 PIXEL_API pixel_status pixel_sample_keeps(double rate, const void* salt, size_t salt_len,
                                           const char* value, size_t value_len, int* keep);
 
+/* ---- Tracking that follows consent (docs/privacy.md, docs/tracker.md) --------------- */
+/* The ceiling on every event's mode (default IDENTIFIED: events go out as given). An event
+   under OFF is never built, queued or sent: pixel_track_event returns PIXEL_OK and its id,
+   pixel_stats.suppressed counts it, and the result callback is called once, before
+   pixel_track_event returns, with PIXEL_OUTCOME_SUPPRESSED (no receipt is written). The
+   mode applies before sampling and signing: an AGGREGATE event whose sample key was an
+   identity parameter is kept, without sr; a PSEUDONYMOUS one is sampled on its token.
+   Unknown values are INVALID_ARGUMENT. */
+PIXEL_API pixel_status pixel_options_set_tracking_mode(pixel_options* options,
+                                                       pixel_tracking_mode mode);
+/* The parameters (exact keys) that name a person: `count` NUL-terminated UTF-8 names,
+   copied (default "userid", "email", "recipient"; count 0: none). `names` may be NULL
+   when count is 0; a NULL name is INVALID_ARGUMENT, an empty one is refused by
+   pixel_tracker_new. */
+PIXEL_API pixel_status pixel_options_set_identity_params(pixel_options* options,
+                                                         const char* const* names, size_t count);
+/* The pseudonym key: `len` bytes at `key`, copied (at least 16, checked by
+   pixel_tracker_new, whose message never shows the key); len 0 removes it. Needed when the
+   ceiling or the GPC mode is PSEUDONYMOUS; without it a PSEUDONYMOUS event is refused
+   with INVALID_ARGUMENT (nothing queued). */
+PIXEL_API pixel_status pixel_options_set_pseudonym_key(pixel_options* options, const uint8_t* key,
+                                                       size_t len);
+/* The most an event with gpc set may carry (default AGGREGATE). */
+PIXEL_API pixel_status pixel_options_set_gpc_mode(pixel_options* options, pixel_tracking_mode mode);
+
 /* ---- Tracker ----------------------------------------------------------------------
    pixel_track, pixel_tracker_flush, pixel_tracker_stats and pixel_tracker_shutdown are
    safe to call from any number of threads at once. pixel_tracker_free must be the last
@@ -318,9 +372,11 @@ PIXEL_API pixel_status pixel_track_with_user_agent(pixel_tracker* tracker,
                                                    const char* user_agent);
 /* As pixel_track; on PIXEL_OK writes the event id (the eid sent, and the one later passed
    to the result callback) into id_out, which may be NULL. On an error id_out holds "".
-   Errors: as pixel_track, INVALID_UTF8 or INVALID_ARGUMENT for a bad user_agent, and
-   INVALID_ARGUMENT when event->size is smaller than the first version of pixel_event
-   (size, params, count). */
+   Errors: as pixel_track, INVALID_UTF8 or INVALID_ARGUMENT for a bad user_agent,
+   INVALID_ARGUMENT for an unknown tracking_mode or a PSEUDONYMOUS one without a pseudonym
+   key, and INVALID_ARGUMENT when event->size is smaller than the first version of
+   pixel_event (size, params, count). An event under PIXEL_TRACKING_OFF gives PIXEL_OK and
+   its id without being sent (see pixel_options_set_tracking_mode). */
 PIXEL_API pixel_status pixel_track_event(pixel_tracker* tracker, const pixel_event* event,
                                          char id_out[PIXEL_EVENT_ID_SIZE]);
 /* Waits until every event tracked before the call has an outcome (OK) or the timeout

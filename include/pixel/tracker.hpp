@@ -16,10 +16,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pixel/config.hpp"
+#include "pixel/consent.hpp"
 #include "pixel/error.hpp"
 #include "pixel/sampling.hpp"
 #include "pixel/url.hpp"
@@ -54,10 +57,11 @@ struct retry_policy {
 
 // How an event ended. Exactly one per event.
 enum class outcome {
-  delivered,  // a 2xx (or 3xx other than a followed redirect) response
-  failed,     // a final status (non-retryable 4xx, refused redirect) or attempts exhausted
-  expired,    // older than retry_policy::max_age before it could be delivered
-  dropped,    // queue full (drop_new, drop_oldest, block timeout) or left at shutdown
+  delivered,   // a 2xx (or 3xx other than a followed redirect) response
+  failed,      // a final status (non-retryable 4xx, refused redirect) or attempts exhausted
+  expired,     // older than retry_policy::max_age before it could be delivered
+  dropped,     // queue full (drop_new, drop_oldest, block timeout) or left at shutdown
+  suppressed,  // tracking mode off: never built, queued or sent (reported from track())
 };
 
 constexpr const char* outcome_name(outcome o) noexcept {
@@ -70,6 +74,8 @@ constexpr const char* outcome_name(outcome o) noexcept {
       return "expired";
     case outcome::dropped:
       return "dropped";
+    case outcome::suppressed:
+      return "suppressed";
   }
   return "unknown";
 }
@@ -132,7 +138,7 @@ struct event_result {
 // Counters. queued and in_flight are current counts (zero once every event has an
 // outcome); the others are running totals. Every valid event given to track(), a
 // queue-full refusal included, is counted exactly once in
-// queued + in_flight + delivered + failed + expired + dropped.
+// queued + in_flight + delivered + failed + expired + dropped + suppressed + sampled_out.
 struct tracker_stats {
   std::uint64_t queued = 0;
   std::uint64_t in_flight = 0;
@@ -144,6 +150,23 @@ struct tracker_stats {
   std::uint64_t concurrency_limit = 0;   // transfers in flight allowed now
   std::uint64_t receipts_unwritten = 0;  // receipts a write failed for (receipts_path)
   std::uint64_t sampled_out = 0;         // left out by sample_rate: never sent, not lost
+  std::uint64_t suppressed = 0;          // tracking mode off: never sent (outcome::suppressed)
+  std::uint64_t mode_lowered = 0;        // events sent (or suppressed) under a more restrictive
+                                         // mode than they asked for: the ceiling, or gpc
+};
+
+// Per-event choices for tracker::track (all optional).
+struct event_options {
+  // This event's User-Agent header (CloudFront logs it as cs-user-agent), for servers that
+  // forward their end user's agent; unset: tracker_options::user_agent.
+  std::optional<std::string_view> user_agent;
+  // The tracking mode this event's person consented to; unset: the tracker's ceiling
+  // (tracker_options::tracking_mode). A mode above the ceiling is lowered to it (counted in
+  // tracker_stats::mode_lowered), never refused.
+  std::optional<pixel::tracking_mode> mode;
+  // The producer saw `Sec-GPC: 1` (Global Privacy Control) on the request it is handling:
+  // the event goes out at most under tracker_options::gpc_mode.
+  bool gpc = false;
 };
 
 struct tracker_options {
@@ -194,6 +217,25 @@ struct tracker_options {
   std::string sample_key = "userid";
   std::string sample_salt;  // bytes
 
+  // Tracking that follows consent (docs/privacy.md). An event goes out under the most
+  // restrictive of the mode it asks for (event_options::mode; unset: this ceiling), this
+  // ceiling, and gpc_mode when event_options::gpc is set; lowering is counted in
+  // stats().mode_lowered, never refused. The mode applies to the parameters before
+  // anything else looks at them (sampling, the URL, its signature), so what is sampled,
+  // signed, spooled and sent is what the mode lets out:
+  //  - identified:   the parameters as given (the default: nothing changes);
+  //  - pseudonymous: each identity parameter's value replaced by pseudonym(pseudonym_key,
+  //                  value); an event that needs it without a key is errc::invalid_argument;
+  //  - aggregate:    identity parameters removed (an event whose sample_key was one of them
+  //                  has no sample key any more: it is kept, without sr);
+  //  - off:          nothing is built, queued or sent: track() returns the event's id,
+  //                  stats().suppressed counts it and on_result is called once, from
+  //                  track(), with outcome::suppressed. No receipt is written.
+  pixel::tracking_mode tracking_mode = pixel::tracking_mode::identified;
+  pixel::tracking_mode gpc_mode = pixel::tracking_mode::aggregate;       // the most under gpc
+  std::vector<std::string> identity_params = default_identity_params();  // exact keys
+  std::string pseudonym_key;  // bytes, at least 16 when set (the message never shows it)
+
   std::string user_agent = "pixel-cpp/" PIXEL_VERSION_STRING;
   std::string ca_file;  // PEM bundle; empty: the system's
   std::string proxy;    // proxy URL (http://host:port, socks5://host:port); empty: none
@@ -222,7 +264,8 @@ struct tracker_options {
   std::uint64_t receipts_max_bytes = 64ULL << 20;
 
   // Called once per event with its outcome: on the worker thread, or for queue-full drops
-  // on the thread calling track() (after its locks are released). Must not throw; keep it
+  // and events suppressed by tracking mode off on the thread calling track() (after its
+  // locks are released). Must not throw; keep it
   // short. It may call track() but not flush() or shutdown().
   std::function<void(const event_result&)> on_result;
 };
@@ -233,8 +276,8 @@ struct tracker_options {
 // track(), stats() and flush() are safe from any number of threads.
 class PIXEL_CXX_API tracker {
  public:
-  // Validates the options (endpoint, non-zero capacities and timeouts) and starts the
-  // worker thread.
+  // Validates the options (endpoint, non-zero capacities and timeouts, the pseudonym key,
+  // which a pseudonymous ceiling or gpc_mode needs) and starts the worker thread.
   static result<tracker> create(tracker_options options);
 
   tracker(tracker&&) noexcept;
@@ -252,6 +295,11 @@ class PIXEL_CXX_API tracker {
   // The same, sending `user_agent` as this event's User-Agent header (CloudFront logs it as
   // cs-user-agent), for servers that forward their end user's agent.
   result<event_id> track(params_view params, std::string_view user_agent);
+  // The same with per-event options: the User-Agent, the tracking mode, GPC (see
+  // event_options and tracker_options::tracking_mode). An event whose mode is off returns
+  // its id without being built. Errors as above; invalid_argument also for a pseudonymous
+  // event when no pseudonym_key is configured (nothing is queued).
+  result<event_id> track(params_view params, const event_options& options);
 
   // Waits until every event tracked before the call has an outcome (true), or the
   // timeout passes (false).

@@ -10,10 +10,12 @@
 #include <exception>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "pixel/consent.hpp"
 #include "pixel/error.hpp"
 #include "pixel/html.hpp"
 #include "pixel/tracker.hpp"
@@ -160,15 +162,59 @@ pixel_status set_text(const char* text, const char* what, std::string& dst) {
   return ok();
 }
 
+// PIXEL_TRACKING_* (0: not set) as the C++ mode; false for an unknown value.
+bool to_mode(int c, std::optional<pixel::tracking_mode>& out) noexcept {
+  switch (c) {
+    case PIXEL_TRACKING_DEFAULT:
+      out.reset();
+      return true;
+    case PIXEL_TRACKING_OFF:
+      out = pixel::tracking_mode::off;
+      return true;
+    case PIXEL_TRACKING_AGGREGATE:
+      out = pixel::tracking_mode::aggregate;
+      return true;
+    case PIXEL_TRACKING_PSEUDONYMOUS:
+      out = pixel::tracking_mode::pseudonymous;
+      return true;
+    case PIXEL_TRACKING_IDENTIFIED:
+      out = pixel::tracking_mode::identified;
+      return true;
+    default:
+      return false;
+  }
+}
+
+pixel_status unknown_mode(const char* what, int value) {
+  return fail(PIXEL_ERR_INVALID_ARGUMENT,
+              std::string("unknown ") + what + ": " + std::to_string(value) +
+                  " (PIXEL_TRACKING_DEFAULT, _OFF, _AGGREGATE, _PSEUDONYMOUS or _IDENTIFIED)");
+}
+
+// A mode option: DEFAULT restores `fallback`.
+pixel_status set_mode(pixel_options* options, int value, const char* what,
+                      pixel::tracking_mode pixel::tracker_options::*member) {
+  if (options == nullptr) return null_argument("options");
+  std::optional<pixel::tracking_mode> m;
+  if (!to_mode(value, m)) return unknown_mode(what, value);
+  static const pixel::tracker_options defaults;
+  options->cpp.*member = m.value_or(defaults.*member);
+  return ok();
+}
+
 pixel_status track(pixel_tracker* tracker, const pixel_param* params, std::size_t count,
-                   const char* user_agent, char* id_out) {
+                   const char* user_agent, char* id_out, int mode = PIXEL_TRACKING_DEFAULT,
+                   int gpc = 0) {
   if (id_out != nullptr) id_out[0] = '\0';
   if (tracker == nullptr) return null_argument("tracker");
+  pixel::event_options how;
+  if (!to_mode(mode, how.mode)) return unknown_mode("event->tracking_mode", mode);
+  how.gpc = gpc != 0;
+  if (user_agent != nullptr) how.user_agent = std::string_view(user_agent);
   std::vector<pixel::param> ps;
   if (auto st = to_params(params, count, ps); st != PIXEL_OK) return st;
   const pixel::params_view view(ps.data(), ps.size());
-  auto id = user_agent != nullptr ? tracker->cpp.track(view, std::string_view(user_agent))
-                                  : tracker->cpp.track(view);
+  auto id = tracker->cpp.track(view, how);
   if (!id) return fail(id.error());
   if (id_out != nullptr) {
     const std::string_view v = id->view();
@@ -210,15 +256,16 @@ void copy_known(void* to, const void* from, std::size_t size, const field (&fiel
 }
 
 constexpr field stats_fields[] = {
-    PIXEL_FIELD(pixel_stats, queued),    PIXEL_FIELD(pixel_stats, in_flight),
-    PIXEL_FIELD(pixel_stats, delivered), PIXEL_FIELD(pixel_stats, retried),
-    PIXEL_FIELD(pixel_stats, failed),    PIXEL_FIELD(pixel_stats, expired),
-    PIXEL_FIELD(pixel_stats, dropped),   PIXEL_FIELD(pixel_stats, concurrency_limit),
+    PIXEL_FIELD(pixel_stats, queued),     PIXEL_FIELD(pixel_stats, in_flight),
+    PIXEL_FIELD(pixel_stats, delivered),  PIXEL_FIELD(pixel_stats, retried),
+    PIXEL_FIELD(pixel_stats, failed),     PIXEL_FIELD(pixel_stats, expired),
+    PIXEL_FIELD(pixel_stats, dropped),    PIXEL_FIELD(pixel_stats, concurrency_limit),
+    PIXEL_FIELD(pixel_stats, suppressed), PIXEL_FIELD(pixel_stats, mode_lowered),
 };
 constexpr field event_fields[] = {
-    PIXEL_FIELD(pixel_event, params),
-    PIXEL_FIELD(pixel_event, count),
-    PIXEL_FIELD(pixel_event, user_agent),
+    PIXEL_FIELD(pixel_event, params),     PIXEL_FIELD(pixel_event, count),
+    PIXEL_FIELD(pixel_event, user_agent), PIXEL_FIELD(pixel_event, tracking_mode),
+    PIXEL_FIELD(pixel_event, gpc),
 };
 // The first pixel_event: size, params, count.
 constexpr std::size_t event_min_size = offsetof(pixel_event, count) + sizeof(size_t);
@@ -547,6 +594,53 @@ pixel_status pixel_options_set_sample_salt(pixel_options* options, const void* s
   });
 }
 
+pixel_status pixel_options_set_tracking_mode(pixel_options* options, pixel_tracking_mode mode) {
+  return guarded([&] {
+    return set_mode(options, raw_enum(mode), "tracking mode",
+                    &pixel::tracker_options::tracking_mode);
+  });
+}
+
+pixel_status pixel_options_set_gpc_mode(pixel_options* options, pixel_tracking_mode mode) {
+  return guarded([&] {
+    return set_mode(options, raw_enum(mode), "GPC mode", &pixel::tracker_options::gpc_mode);
+  });
+}
+
+pixel_status pixel_options_set_identity_params(pixel_options* options, const char* const* names,
+                                               size_t count) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    if (names == nullptr && count > 0) return null_argument("names (with count > 0)");
+    std::vector<std::string> list(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (names[i] == nullptr) {
+        return fail(PIXEL_ERR_INVALID_ARGUMENT,
+                    "identity parameter " + std::to_string(i + 1) + " is NULL");
+      }
+      if (auto st = set_text(names[i], "an identity parameter", list[i]); st != PIXEL_OK) {
+        return st;
+      }
+    }
+    options->cpp.identity_params = std::move(list);
+    return ok();
+  });
+}
+
+pixel_status pixel_options_set_pseudonym_key(pixel_options* options, const uint8_t* key,
+                                             size_t len) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    if (key == nullptr && len > 0) return null_argument("key (with len > 0)");
+    if (len == 0) {
+      options->cpp.pseudonym_key.clear();
+    } else {
+      options->cpp.pseudonym_key.assign(reinterpret_cast<const char*>(key), len);
+    }
+    return ok();
+  });
+}
+
 pixel_status pixel_sample_keeps(double rate, const void* salt, size_t salt_len, const char* value,
                                 size_t value_len, int* keep) {
   return guarded([&] {
@@ -660,6 +754,9 @@ pixel_status pixel_tracker_new(const pixel_options* options, pixel_tracker** out
           case pixel::outcome::dropped:
             c.outcome = PIXEL_OUTCOME_DROPPED;
             break;
+          case pixel::outcome::suppressed:
+            c.outcome = PIXEL_OUTCOME_SUPPRESSED;
+            break;
         }
         c.attempts = r.attempts;
         c.http_status = r.http_status;
@@ -701,7 +798,8 @@ pixel_status pixel_track_event(pixel_tracker* tracker, const pixel_event* event,
     }
     pixel_event e = PIXEL_EVENT_INIT;
     copy_known(&e, event, size, event_fields);
-    return track(tracker, e.params, e.count, e.user_agent, id_out);
+    return track(tracker, e.params, e.count, e.user_agent, id_out, raw_enum(e.tracking_mode),
+                 e.gpc);
   });
 }
 
@@ -734,6 +832,8 @@ pixel_status pixel_tracker_stats(const pixel_tracker* tracker, pixel_stats* out)
     all.expired = s.expired;
     all.dropped = s.dropped;
     all.concurrency_limit = s.concurrency_limit;
+    all.suppressed = s.suppressed;
+    all.mode_lowered = s.mode_lowered;
     copy_known(out, &all, size, stats_fields);
     return ok();
   });

@@ -55,6 +55,7 @@ constexpr event_state state_of(outcome o) noexcept {
     case outcome::expired:
       return event_state::expired;
     case outcome::dropped:
+    case outcome::suppressed:  // never in a store: track() reports it without queueing
       break;
   }
   return event_state::dropped;

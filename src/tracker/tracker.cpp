@@ -128,9 +128,30 @@ class engine {
     return {};
   }
 
-  result<event_id> track(params_view params, const std::string_view* user_agent) {
+  result<event_id> track(params_view params, const event_options& how) {
     stored_event e;
     e.id = event_id::generate();
+    // The mode first: everything after (sampling, the URL, its signature) sees only what
+    // the mode lets out.
+    const tracking_mode asked = how.mode.value_or(options_.tracking_mode);
+    tracking_mode mode = most_restrictive(asked, options_.tracking_mode);
+    if (how.gpc) mode = most_restrictive(mode, options_.gpc_mode);
+    const bool lowered = mode != asked;  // counted once the event is taken
+    if (mode == tracking_mode::off) return suppress(e.id, lowered);
+    thread_local std::vector<param> allowed;
+    thread_local std::vector<std::string> pseudonyms;
+    if (mode != tracking_mode::identified) {
+      if (mode == tracking_mode::pseudonymous && options_.pseudonym_key.empty()) {
+        return error(errc::invalid_argument,
+                     "a pseudonymous event needs tracker_options::pseudonym_key");
+      }
+      if (auto ok = apply_tracking_mode(mode, params, options_.identity_params,
+                                        options_.pseudonym_key, allowed, pseudonyms);
+          !ok) {
+        return ok.error();
+      }
+      params = allowed;
+    }
     const instant now = clock_.now();
     thread_local std::vector<param> with_rate;
     if (sampling_) {
@@ -145,6 +166,7 @@ class engine {
       if (key != nullptr) {
         if (!sample_keeps(options_.sample_rate, options_.sample_salt, key->value)) {
           sampled_out_.fetch_add(1, std::memory_order_relaxed);
+          if (lowered) mode_lowered_.fetch_add(1, std::memory_order_relaxed);
           return e.id;
         }
         with_rate.assign(params.begin(), params.end());
@@ -161,7 +183,8 @@ class engine {
       return built.error();
     }
     e.url.assign(scratch);
-    if (user_agent != nullptr) e.user_agent.assign(user_agent->data(), user_agent->size());
+    if (lowered) mode_lowered_.fetch_add(1, std::memory_order_relaxed);
+    if (how.user_agent) e.user_agent.assign(how.user_agent->data(), how.user_agent->size());
     e.created_ms = now.unix_ms;
     e.not_before = now.steady;
     const event_id id = e.id;
@@ -242,6 +265,8 @@ class engine {
     s.concurrency_limit = limit_.load(std::memory_order_relaxed);
     if (receipts_) s.receipts_unwritten = receipts_->unwritten();
     s.sampled_out = sampled_out_.load(std::memory_order_relaxed);
+    s.suppressed = suppressed_.load(std::memory_order_relaxed);
+    s.mode_lowered = mode_lowered_.load(std::memory_order_relaxed);
     return s;
   }
 
@@ -440,6 +465,33 @@ class engine {
     receipts_->add(e.id.view(), what, e.last_status, e.attempts, clock_.now().unix_ms);
   }
 
+  // An event under tracking mode off: counted and reported here, never stored or sent.
+  result<event_id> suppress(const event_id& id, bool lowered) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!accepting_) return error(errc::shut_down, "the tracker is shut down");
+    }
+    suppressed_.fetch_add(1, std::memory_order_relaxed);
+    if (lowered) mode_lowered_.fetch_add(1, std::memory_order_relaxed);
+    if (options_.on_result) {
+      event_result r;
+      r.event_id = id.view();
+      r.outcome = outcome::suppressed;
+      r.message = "tracking mode off: not sent";
+      call_user(r);
+    }
+    return id;
+  }
+
+  void call_user(const event_result& r) noexcept {
+    const detail::idle_scope calling_the_user;
+    try {
+      options_.on_result(r);
+    } catch (...) {
+      // The callback must not throw; if it does, the worker keeps going.
+    }
+  }
+
   void notify(const stored_event& e, outcome what, std::string_view message) noexcept {
     if (!options_.on_result) return;
     std::string with_notice;
@@ -458,12 +510,7 @@ class engine {
     r.http_status = e.last_status;
     r.transport_error = what == outcome::delivered ? transport_error::none : e.last_error;
     r.message = message;
-    const detail::idle_scope calling_the_user;
-    try {
-      options_.on_result(r);
-    } catch (...) {
-      // The callback must not throw; if it does, the worker keeps going.
-    }
+    call_user(r);
   }
 
   // Wakes the worker if no wake-up is pending since it last looked at the store: at most
@@ -541,6 +588,8 @@ class engine {
   const bool sampling_ = options_.sample_rate < 1.0;
   const std::string sample_rate_text_ = rate_text(options_.sample_rate);
   std::atomic<std::uint64_t> sampled_out_{0};
+  std::atomic<std::uint64_t> suppressed_{0};
+  std::atomic<std::uint64_t> mode_lowered_{0};
 
   // flush() bookkeeping, guarded by mutex_.
   mutable std::mutex mutex_;
@@ -608,10 +657,10 @@ class tracker::impl {
     return {};
   }
 
-  result<event_id> track(params_view params, const std::string_view* user_agent) {
+  result<event_id> track(params_view params, const event_options& how) {
     auto e = current();
     if (!e) return e.error();
-    return (*e)->track(params, user_agent);
+    return (*e)->track(params, how);
   }
 
   bool flush(milliseconds timeout) {
@@ -767,6 +816,22 @@ result<void> validate(const tracker_options& options) {
     return bad("max_rate must be a finite number of events per second, >= 0");
   }
   if (options.shutdown_timeout.count() < 0) return bad("shutdown_timeout must not be negative");
+  constexpr auto most = static_cast<std::uint8_t>(tracking_mode::identified);
+  if (static_cast<std::uint8_t>(options.tracking_mode) > most ||
+      static_cast<std::uint8_t>(options.gpc_mode) > most) {
+    return bad("tracking_mode and gpc_mode must be off, aggregate, pseudonymous or identified");
+  }
+  if (!options.pseudonym_key.empty()) {
+    if (auto ok = validate_pseudonym_key(options.pseudonym_key); !ok) {
+      return error(errc::invalid_argument, "pseudonym_key: " + ok.error().message());
+    }
+  } else if (options.tracking_mode == tracking_mode::pseudonymous ||
+             options.gpc_mode == tracking_mode::pseudonymous) {
+    return bad("a pseudonymous tracking_mode or gpc_mode needs a pseudonym_key");
+  }
+  for (const auto& name : options.identity_params) {
+    if (name.empty()) return bad("identity_params must not contain an empty name");
+  }
   if (auto ok = check_user_agent(options.user_agent, "user_agent"); !ok) return ok.error();
   if (options.proxy.find_first_of("\r\n") != std::string::npos) {
     return bad("proxy must not contain CR or LF");
@@ -821,14 +886,25 @@ tracker::~tracker() {
 }
 
 result<event_id> tracker::track(params_view params) {
-  if (!impl_) return error(errc::shut_down, "moved-from tracker");
-  return impl_->track(params, nullptr);
+  return track(params, event_options{});
 }
 
 result<event_id> tracker::track(params_view params, std::string_view user_agent) {
+  event_options how;
+  how.user_agent = user_agent;
+  return track(params, how);
+}
+
+result<event_id> tracker::track(params_view params, const event_options& options) {
   if (!impl_) return error(errc::shut_down, "moved-from tracker");
-  if (auto ok = check_user_agent(user_agent, "user agent"); !ok) return ok.error();
-  return impl_->track(params, &user_agent);
+  if (options.user_agent) {
+    if (auto ok = check_user_agent(*options.user_agent, "user agent"); !ok) return ok.error();
+  }
+  if (options.mode && static_cast<std::uint8_t>(*options.mode) >
+                          static_cast<std::uint8_t>(tracking_mode::identified)) {
+    return error(errc::invalid_argument, "unknown tracking mode");
+  }
+  return impl_->track(params, options);
 }
 
 bool tracker::flush(std::chrono::milliseconds timeout) {

@@ -131,6 +131,10 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
                        "user_agent");
   CHECK_REFUSED_AT_NEW(pixel_options_set_ca_file(o, "/nonexistent/ca.pem"),
                        PIXEL_ERR_INVALID_ARGUMENT, "ca_file");
+  CHECK_REFUSED_AT_NEW(pixel_options_set_pseudonym_key(o, (const uint8_t*)"short", 5),
+                       PIXEL_ERR_INVALID_ARGUMENT, "pseudonym_key");
+  CHECK_REFUSED_AT_NEW(pixel_options_set_tracking_mode(o, PIXEL_TRACKING_PSEUDONYMOUS),
+                       PIXEL_ERR_INVALID_ARGUMENT, "pseudonym_key");
   opts = pixel_options_new();
   CHECK(opts != NULL);
   CHECK(pixel_options_set_endpoint(opts, NULL) == PIXEL_ERR_INVALID_ARGUMENT);
@@ -164,6 +168,16 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
   CHECK(pixel_options_set_url_flags(opts, 4u) == PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(pixel_options_set_url_flags(opts, PIXEL_URL_EVENT_ID | PIXEL_URL_TIMESTAMP) == PIXEL_OK);
   CHECK(pixel_options_set_result_callback(opts, on_result, report) == PIXEL_OK);
+  /* Consent: the defaults, set explicitly (identified events go out as given). */
+  CHECK(pixel_options_set_tracking_mode(opts, (pixel_tracking_mode)9) ==
+        PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_tracking_mode(opts, PIXEL_TRACKING_IDENTIFIED) == PIXEL_OK);
+  CHECK(pixel_options_set_gpc_mode(opts, PIXEL_TRACKING_AGGREGATE) == PIXEL_OK);
+  {
+    const char* identity[] = {"userid", "email", "recipient"};
+    CHECK(pixel_options_set_identity_params(opts, identity, 3) == PIXEL_OK);
+  }
+  CHECK(pixel_options_set_pseudonym_key(opts, (const uint8_t*)"0123456789abcdef", 16) == PIXEL_OK);
 
   /* The tracker: deliver, flush, count, shut down, refuse, free. */
   CHECK(pixel_tracker_new(NULL, &tracker) == PIXEL_ERR_INVALID_ARGUMENT && tracker == NULL);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -399,7 +400,7 @@ TEST(CApiTracker, FourWorkerThreadsDeliverEveryEventExactlyOnce) {
   for (std::size_t i = 0; i < n; ++i) {
     const std::string num = std::to_string(i);
     const pixel_param p[] = {{"n", num.c_str()}};
-    const pixel_event event{sizeof(pixel_event), p, 1, nullptr};
+    const pixel_event event{sizeof(pixel_event), p, 1, nullptr, PIXEL_TRACKING_DEFAULT, 0};
     char id[PIXEL_EVENT_ID_SIZE];
     ASSERT_EQ(pixel_track_event(f.t, &event, id), PIXEL_OK) << pixel_last_error();
     tracked.insert(id);
@@ -505,6 +506,141 @@ TEST(CApiTracker, BadEventsAreRefusedAndNothingElseIsLost) {
   EXPECT_EQ(server.request_count(), 1u);
 }
 
+// ---- tracking modes -------------------------------------------------------------------
+
+TEST(CApiConsent, NullPointersAndBadValuesAreRefused) {
+  const uint8_t key[] = "0123456789abcdef";
+  const char* names[] = {"userid", nullptr};
+  EXPECT_EQ(pixel_options_set_tracking_mode(nullptr, PIXEL_TRACKING_OFF),
+            PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_gpc_mode(nullptr, PIXEL_TRACKING_OFF), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_identity_params(nullptr, names, 1), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_pseudonym_key(nullptr, key, 16), PIXEL_ERR_INVALID_ARGUMENT);
+  pixel_options* o = pixel_options_new();
+  ASSERT_NE(o, nullptr);
+  for (int bad : {-1, 5, 1000}) {
+    EXPECT_EQ(pixel_options_set_tracking_mode(o, static_cast<pixel_tracking_mode>(bad)),
+              PIXEL_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(pixel_last_error()).find("unknown tracking mode"), std::string::npos);
+    EXPECT_EQ(pixel_options_set_gpc_mode(o, static_cast<pixel_tracking_mode>(bad)),
+              PIXEL_ERR_INVALID_ARGUMENT);
+  }
+  EXPECT_EQ(pixel_options_set_identity_params(o, nullptr, 1), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_identity_params(o, names, 2), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(pixel_last_error()).find("identity parameter 2"), std::string::npos);
+  const char* bad_utf8[] = {"\xC3"};
+  EXPECT_EQ(pixel_options_set_identity_params(o, bad_utf8, 1), PIXEL_ERR_INVALID_UTF8);
+  EXPECT_EQ(pixel_options_set_identity_params(o, nullptr, 0), PIXEL_OK);
+  EXPECT_EQ(pixel_options_set_pseudonym_key(o, nullptr, 16), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_pseudonym_key(o, nullptr, 0), PIXEL_OK);
+  // Values are checked by pixel_tracker_new; the key never appears in the message.
+  EXPECT_EQ(pixel_options_set_endpoint(o, "http://127.0.0.1:9"), PIXEL_OK);
+  const uint8_t short_key[] = "secret-bytes";
+  EXPECT_EQ(pixel_options_set_pseudonym_key(o, short_key, 12), PIXEL_OK);
+  pixel_tracker* t = nullptr;
+  EXPECT_EQ(pixel_tracker_new(o, &t), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(t, nullptr);
+  EXPECT_NE(std::string(pixel_last_error()).find("pseudonym_key"), std::string::npos);
+  EXPECT_EQ(std::string(pixel_last_error()).find("secret"), std::string::npos);
+  EXPECT_EQ(pixel_options_set_pseudonym_key(o, nullptr, 0), PIXEL_OK);
+  EXPECT_EQ(pixel_options_set_gpc_mode(o, PIXEL_TRACKING_PSEUDONYMOUS), PIXEL_OK);
+  EXPECT_EQ(pixel_tracker_new(o, &t), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_gpc_mode(o, PIXEL_TRACKING_DEFAULT), PIXEL_OK);  // aggregate
+  const char* empty[] = {""};
+  EXPECT_EQ(pixel_options_set_identity_params(o, empty, 1), PIXEL_OK);
+  EXPECT_EQ(pixel_tracker_new(o, &t), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(pixel_last_error()).find("identity_params"), std::string::npos);
+  pixel_options_free(o);
+}
+
+// Each mode through pixel_track_event, as the server receives it; a bad event mode or a
+// pseudonymous event without a key is refused with nothing sent.
+TEST(CApiConsent, EventModesAreAppliedLoweredAndCounted) {
+  pixel::test::http_server server;
+  struct seen {
+    std::mutex m;
+    std::vector<std::pair<std::string, int>> results;
+    std::thread::id suppressed_on;
+  };
+  static seen s;
+  tracker_fixture f(server.url(), [](pixel_options* o) {
+    EXPECT_EQ(pixel_options_set_result_callback(
+                  o,
+                  [](const pixel_event_result* r, void*) {
+                    std::lock_guard<std::mutex> lock(s.m);
+                    s.results.emplace_back(r->event_id, r->outcome);
+                    if (r->outcome == PIXEL_OUTCOME_SUPPRESSED) {
+                      s.suppressed_on = std::this_thread::get_id();
+                    }
+                  },
+                  nullptr),
+              PIXEL_OK);
+  });
+  ASSERT_NE(f.t, nullptr);
+  struct ev {
+    const char* k;
+    pixel_tracking_mode mode;
+    int gpc;
+  };
+  const ev events[] = {{"default", PIXEL_TRACKING_DEFAULT, 0},
+                       {"aggregate", PIXEL_TRACKING_AGGREGATE, 0},
+                       {"gpc", PIXEL_TRACKING_IDENTIFIED, 1},
+                       {"off", PIXEL_TRACKING_OFF, 0}};
+  std::map<std::string, std::string> ids;
+  for (const ev& e : events) {
+    const pixel_param p[] = {{"userid", "dora"}, {"recipient", "dora@example.com"}, {"k", e.k}};
+    pixel_event event = PIXEL_EVENT_INIT;
+    event.params = p;
+    event.count = 3;
+    event.tracking_mode = e.mode;
+    event.gpc = e.gpc;
+    char id[PIXEL_EVENT_ID_SIZE];
+    ASSERT_EQ(pixel_track_event(f.t, &event, id), PIXEL_OK) << pixel_last_error();
+    ids[e.k] = id;
+  }
+  {
+    std::lock_guard<std::mutex> lock(s.m);
+    EXPECT_EQ(s.suppressed_on, std::this_thread::get_id());  // before pixel_track_event returned
+  }
+  const pixel_param p[] = {{"userid", "dora"}};
+  pixel_event bad = PIXEL_EVENT_INIT;
+  bad.params = p;
+  bad.count = 1;
+  char id[PIXEL_EVENT_ID_SIZE];
+  bad.tracking_mode = static_cast<pixel_tracking_mode>(5);
+  EXPECT_EQ(pixel_track_event(f.t, &bad, id), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(id[0], '\0');
+  EXPECT_NE(std::string(pixel_last_error()).find("tracking_mode"), std::string::npos);
+  bad.tracking_mode = PIXEL_TRACKING_PSEUDONYMOUS;  // no pseudonym key configured
+  EXPECT_EQ(pixel_track_event(f.t, &bad, id), PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(pixel_last_error()).find("pseudonym_key"), std::string::npos);
+
+  ASSERT_EQ(pixel_tracker_flush(f.t, 60000), PIXEL_OK);
+  std::map<std::string, pixel::test::recorded_request> got;
+  for (const auto& r : server.requests()) got.emplace(r.param("k"), r);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got.at("default").param("userid"), "dora");
+  EXPECT_EQ(got.at("default").param("recipient"), "dora@example.com");
+  for (const char* k : {"aggregate", "gpc"}) {
+    EXPECT_EQ(got.at(k).query.find("dora"), std::string::npos) << got.at(k).query;
+    EXPECT_EQ(got.at(k).param("eid"), ids[k]);
+  }
+  const pixel_stats st = f.stats();
+  EXPECT_EQ(st.delivered, 3u);
+  EXPECT_EQ(st.suppressed, 1u);
+  EXPECT_EQ(st.mode_lowered, 1u);  // gpc: identified asked, aggregate sent
+  EXPECT_EQ(st.queued + st.in_flight + st.failed + st.expired + st.dropped, 0u);
+  std::lock_guard<std::mutex> lock(s.m);
+  ASSERT_EQ(s.results.size(), 4u);
+  std::size_t suppressed = 0;
+  for (const auto& [rid, what] : s.results) {
+    if (what != PIXEL_OUTCOME_SUPPRESSED) continue;
+    ++suppressed;
+    EXPECT_EQ(rid, ids["off"]);
+  }
+  EXPECT_EQ(suppressed, 1u);
+}
+
 }  // namespace
 
 // ---- the ABI: size-prefixed structs, version macros -----------------------------------
@@ -529,7 +665,7 @@ struct old_stats {
 struct future_stats {
   size_t size;
   uint64_t queued, in_flight, delivered, retried, failed, expired, dropped;
-  uint64_t concurrency_limit;
+  uint64_t concurrency_limit, suppressed, mode_lowered;
   uint64_t appended_later;
 };
 template <typename T>
@@ -575,6 +711,14 @@ struct first_event {
   size_t count;
 };
 
+// pixel_event as its second version (a user_agent added): no tracking mode, no gpc.
+struct second_event {
+  size_t size;
+  const pixel_param* params;
+  size_t count;
+  const char* user_agent;
+};
+
 TEST(CApiAbi, EventReadsOnlyWhatTheCallersStructHas) {
   pixel::test::http_server server;
   static std::size_t result_size = 0;
@@ -595,17 +739,25 @@ TEST(CApiAbi, EventReadsOnlyWhatTheCallersStructHas) {
   ASSERT_EQ(pixel_track_event(f.t, reinterpret_cast<const pixel_event*>(&short_event.e), id),
             PIXEL_OK)
       << pixel_last_error();
-  const pixel_event full{sizeof(pixel_event), p, 1, "given-agent"};
+  const pixel_event full{sizeof(pixel_event), p, 1, "given-agent", PIXEL_TRACKING_DEFAULT, 0};
   ASSERT_EQ(pixel_track_event(f.t, &full, id), PIXEL_OK);
+  // The version before tracking_mode and gpc: the bytes after it would ask for off.
+  struct {
+    second_event e;
+    int garbage[2];
+  } before_modes{{sizeof(second_event), p, 1, "second-agent"}, {PIXEL_TRACKING_OFF, 1}};
+  ASSERT_EQ(pixel_track_event(f.t, reinterpret_cast<const pixel_event*>(&before_modes.e), id),
+            PIXEL_OK);
   ASSERT_EQ(pixel_tracker_flush(f.t, 60000), PIXEL_OK);
   const auto requests = server.requests();
-  ASSERT_EQ(requests.size(), 2u);
+  ASSERT_EQ(requests.size(), 3u);
   std::multiset<std::string> agents;
   for (const auto& r : requests) agents.insert(r.user_agent);
-  EXPECT_EQ(agents, (std::multiset<std::string>{"default-agent", "given-agent"}));
+  EXPECT_EQ(agents, (std::multiset<std::string>{"default-agent", "given-agent", "second-agent"}));
+  EXPECT_EQ(f.stats().suppressed, 0u);
   EXPECT_EQ(result_size, sizeof(pixel_event_result));
 
-  const pixel_event unset{0, p, 1, nullptr};
+  const pixel_event unset{0, p, 1, nullptr, PIXEL_TRACKING_DEFAULT, 0};
   EXPECT_EQ(pixel_track_event(f.t, &unset, id), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(id[0], '\0');
   EXPECT_NE(std::string(pixel_last_error()).find("sizeof(pixel_event)"), std::string::npos);

@@ -94,7 +94,7 @@ pixel::tracker make(pixel::tracker_options o) {
 }
 
 std::uint64_t total(const pixel::tracker_stats& s) {
-  return s.queued + s.in_flight + s.delivered + s.failed + s.expired + s.dropped;
+  return s.queued + s.in_flight + s.delivered + s.failed + s.expired + s.dropped + s.suppressed;
 }
 
 // Every event has its outcome: nothing queued or in flight, and the sum is exact.
@@ -985,6 +985,221 @@ TEST(TrackerWorkerThreads, ShutdownDeadlineAgainstBlackholeAccountsForEveryEvent
   expect_settled(s, 100);
   ASSERT_TRUE(log.wait_for(100));
   for (const auto& r : log.all()) EXPECT_EQ(r.what, outcome::dropped);
+}
+
+// ---- tracking modes (docs/privacy.md) ---------------------------------------------------
+
+const std::string k_pseudonym_key = "0123456789abcdef-key";
+
+pixel::event_options with_mode(std::optional<pixel::tracking_mode> mode, bool gpc = false) {
+  pixel::event_options how;
+  how.mode = mode;
+  how.gpc = gpc;
+  return how;
+}
+
+// The requests the server received, by the value of their `k` parameter.
+std::map<std::string, pixel::test::recorded_request> by_k(const http_server& server) {
+  std::map<std::string, pixel::test::recorded_request> out;
+  for (const auto& r : server.requests()) out.emplace(r.param("k"), r);
+  return out;
+}
+
+bool has_param(const pixel::test::recorded_request& r, const std::string& key) {
+  for (const auto& p : r.params) {
+    if (p.first == key) return true;
+  }
+  return false;
+}
+
+// What each mode sends, as the server receives it; off sends nothing and is reported once,
+// from track(), as suppressed.
+TEST(TrackerModes, EachModeSendsWhatItAllows) {
+  http_server server;
+  outcome_log log;
+  auto o = options_for(server.url(), &log);
+  o.pseudonym_key = k_pseudonym_key;
+  auto t = make(std::move(o));
+  using m = pixel::tracking_mode;
+  const std::vector<std::pair<std::string, std::optional<m>>> events = {
+      {"unset", std::nullopt},
+      {"identified", m::identified},
+      {"pseudonymous", m::pseudonymous},
+      {"aggregate", m::aggregate},
+      {"off", m::off}};
+  std::map<std::string, std::string> ids;
+  for (const auto& [k, mode] : events) {
+    auto id =
+        t.track({{"userid", "alice"}, {"email", "alice@example.com"}, {"page", "home"}, {"k", k}},
+                with_mode(mode));
+    ASSERT_TRUE(id) << id.error().message();
+    ids[k] = id->str();
+  }
+  // Reported before track() returned, on this thread.
+  ASSERT_EQ(log.count(outcome::suppressed), 1u);
+  ASSERT_TRUE(t.flush(k_long));
+  ASSERT_TRUE(log.wait_for(5));
+  const auto reqs = by_k(server);
+  ASSERT_EQ(reqs.size(), 4u);
+  EXPECT_EQ(reqs.count("off"), 0u);
+  for (const char* k : {"unset", "identified"}) {
+    EXPECT_EQ(reqs.at(k).param("userid"), "alice") << k;
+    EXPECT_EQ(reqs.at(k).param("email"), "alice@example.com") << k;
+  }
+  const auto& pseudo = reqs.at("pseudonymous");
+  EXPECT_EQ(pseudo.param("userid"), pixel::pseudonym(k_pseudonym_key, "alice"));
+  EXPECT_EQ(pseudo.param("email"), pixel::pseudonym(k_pseudonym_key, "alice@example.com"));
+  EXPECT_EQ(pseudo.param("userid").size(), pixel::pseudonym_length);
+  EXPECT_EQ(pseudo.query.find("alice"), std::string::npos);
+  const auto& agg = reqs.at("aggregate");
+  EXPECT_FALSE(has_param(agg, "userid"));
+  EXPECT_FALSE(has_param(agg, "email"));
+  EXPECT_EQ(agg.query.find("alice"), std::string::npos);
+  for (const auto& [k, r] : reqs) {
+    EXPECT_EQ(r.param("page"), "home") << k;
+    EXPECT_EQ(r.param("eid"), ids[k]) << k;
+  }
+  const auto s = t.stats();
+  EXPECT_EQ(s.suppressed, 1u);
+  EXPECT_EQ(s.delivered, 4u);
+  EXPECT_EQ(s.mode_lowered, 0u);
+  expect_settled(s, 5);
+  for (const auto& r : log.all()) {
+    if (r.what != outcome::suppressed) continue;
+    EXPECT_EQ(r.id, ids["off"]);
+    EXPECT_EQ(r.attempts, 0u);
+    EXPECT_EQ(r.http_status, 0);
+    EXPECT_EQ(r.thread, std::this_thread::get_id());
+  }
+}
+
+// The ceiling and GPC lower an event (counted), never refuse it; an event that names no
+// mode takes the ceiling and is not counted.
+TEST(TrackerModes, CeilingAndGpcLowerAndCount) {
+  http_server server;
+  outcome_log log;
+  auto o = options_for(server.url(), &log);
+  o.pseudonym_key = k_pseudonym_key;
+  o.tracking_mode = pixel::tracking_mode::pseudonymous;
+  o.identity_params = {"uid"};
+  auto t = make(std::move(o));
+  using m = pixel::tracking_mode;
+  struct ev {
+    std::string k;
+    std::optional<m> mode;
+    bool gpc;
+  };
+  const std::vector<ev> events = {
+      {"asks-identified", m::identified, false}, {"unset", std::nullopt, false},
+      {"asks-aggregate", m::aggregate, false},   {"gpc-unset", std::nullopt, true},
+      {"gpc-identified", m::identified, true},   {"gpc-off", m::off, true}};
+  for (const auto& e : events) {
+    ASSERT_TRUE(
+        t.track({{"uid", "bob"}, {"userid", "kept"}, {"k", e.k}}, with_mode(e.mode, e.gpc)));
+  }
+  ASSERT_TRUE(t.flush(k_long));
+  const auto reqs = by_k(server);
+  ASSERT_EQ(reqs.size(), 5u);
+  const std::string token = pixel::pseudonym(k_pseudonym_key, "bob");
+  EXPECT_EQ(reqs.at("asks-identified").param("uid"), token);
+  EXPECT_EQ(reqs.at("unset").param("uid"), token);
+  for (const char* k : {"asks-aggregate", "gpc-unset", "gpc-identified"}) {
+    EXPECT_FALSE(has_param(reqs.at(k), "uid")) << k;
+  }
+  for (const auto& [k, r] : reqs) EXPECT_EQ(r.param("userid"), "kept") << k;  // not identity here
+  const auto s = t.stats();
+  EXPECT_EQ(s.mode_lowered, 3u);  // asks-identified, gpc-unset, gpc-identified
+  EXPECT_EQ(s.suppressed, 1u);
+  EXPECT_EQ(log.count(outcome::suppressed), 1u);
+  expect_settled(s, 6);
+}
+
+// Sampling sees what the mode lets out: pseudonymous events are sampled on the token (one
+// person, one decision), aggregate ones have no sample key and are all kept, without sr.
+TEST(TrackerModes, SamplingDecidesOnWhatIsSent) {
+  http_server server;
+  auto o = options_for(server.url());
+  o.pseudonym_key = k_pseudonym_key;
+  o.sample_rate = 0.5;
+  auto t = make(std::move(o));
+  std::set<std::string> kept;
+  for (int i = 0; i < 60; ++i) {
+    const std::string user = "user-" + std::to_string(i);
+    ASSERT_TRUE(
+        t.track({{"userid", user}, {"k", "p"}}, with_mode(pixel::tracking_mode::pseudonymous)));
+    const std::string token = pixel::pseudonym(k_pseudonym_key, user);
+    if (pixel::sample_keeps(0.5, "", token)) kept.insert(token);
+    ASSERT_TRUE(
+        t.track({{"userid", user}, {"k", "a"}}, with_mode(pixel::tracking_mode::aggregate)));
+  }
+  ASSERT_TRUE(t.flush(k_long));
+  std::set<std::string> got;
+  std::size_t aggregate = 0;
+  for (const auto& r : server.requests()) {
+    if (r.param("k") == "a") {
+      ++aggregate;
+      EXPECT_FALSE(has_param(r, "userid"));
+      EXPECT_FALSE(has_param(r, "sr"));
+    } else {
+      EXPECT_EQ(r.param("sr"), "0.5");
+      got.insert(r.param("userid"));
+    }
+  }
+  EXPECT_EQ(aggregate, 60u);
+  EXPECT_EQ(got, kept);
+  EXPECT_EQ(t.stats().sampled_out, 60 - kept.size());
+}
+
+// Bad configurations fail at create (the key never in the message); a pseudonymous event
+// without a key is refused with nothing queued; off after shutdown is shut_down.
+TEST(TrackerModes, BadConfigurationAndRefusals) {
+  using errc = pixel::errc;
+  auto with = [](auto change) {
+    auto o = options_for("http://127.0.0.1:9");
+    change(o);
+    auto t = pixel::tracker::create(std::move(o));
+    return t ? errc::ok : t.code();
+  };
+  using opts = pixel::tracker_options;
+  {
+    auto o = options_for("http://127.0.0.1:9");
+    o.pseudonym_key = "short-secret";
+    auto t = pixel::tracker::create(std::move(o));
+    ASSERT_FALSE(t);
+    EXPECT_EQ(t.code(), errc::invalid_argument);
+    EXPECT_EQ(t.error().message().find("short-secret"), std::string::npos);
+  }
+  EXPECT_EQ(with([](opts& o) { o.tracking_mode = pixel::tracking_mode::pseudonymous; }),
+            errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.gpc_mode = pixel::tracking_mode::pseudonymous; }),
+            errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.identity_params = {"userid", ""}; }), errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) { o.tracking_mode = static_cast<pixel::tracking_mode>(9); }),
+            errc::invalid_argument);
+  EXPECT_EQ(with([](opts& o) {
+              o.tracking_mode = pixel::tracking_mode::pseudonymous;
+              o.pseudonym_key = k_pseudonym_key;
+            }),
+            errc::ok);
+
+  http_server server;
+  outcome_log log;
+  auto t = make(options_for(server.url(), &log));
+  auto refused = t.track({{"userid", "carol"}}, with_mode(pixel::tracking_mode::pseudonymous));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.code(), errc::invalid_argument);
+  EXPECT_EQ(t.track({{"userid", "carol"}}, with_mode(static_cast<pixel::tracking_mode>(7))).code(),
+            errc::invalid_argument);
+  ASSERT_TRUE(t.track({{"userid", "carol"}}));
+  ASSERT_TRUE(t.flush(k_long));
+  EXPECT_EQ(server.requests().size(), 1u);
+  expect_settled(t.stats(), 1);
+  EXPECT_EQ(t.stats().mode_lowered, 0u);
+  ASSERT_TRUE(t.shutdown(k_long));
+  EXPECT_EQ(t.track({{"userid", "carol"}}, with_mode(pixel::tracking_mode::off)).code(),
+            errc::shut_down);
+  EXPECT_EQ(t.stats().suppressed, 0u);
+  EXPECT_EQ(log.count(outcome::suppressed), 0u);
 }
 
 }  // namespace

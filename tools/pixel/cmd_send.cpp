@@ -98,6 +98,7 @@ int run_send(const send_args& a) {
         ++c->expired;
         break;
       case outcome::dropped:
+      case outcome::suppressed:  // `send` sets no tracking mode: never reported
         ++c->dropped;
         break;
     }

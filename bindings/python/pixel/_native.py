@@ -19,7 +19,7 @@ class Stats(ctypes.Structure):
     _fields_ = [("size", ctypes.c_size_t)] + [
         (name, ctypes.c_uint64) for name in
         ("queued", "in_flight", "delivered", "retried", "failed", "expired", "dropped",
-         "concurrency_limit")]
+         "concurrency_limit", "suppressed", "mode_lowered")]
 
     def __init__(self):
         super().__init__(ctypes.sizeof(Stats))
@@ -43,6 +43,8 @@ class Event(ctypes.Structure):
         ("params", ctypes.POINTER(Param)),
         ("count", ctypes.c_size_t),
         ("user_agent", ctypes.c_char_p),
+        ("tracking_mode", ctypes.c_int),  # 0: PIXEL_TRACKING_DEFAULT
+        ("gpc", ctypes.c_int),
     ]
 
     def __init__(self, params, count, user_agent):

@@ -34,6 +34,8 @@ pub struct pixel_stats {
     pub expired: u64,
     pub dropped: u64,
     pub concurrency_limit: u64,
+    pub suppressed: u64,
+    pub mode_lowered: u64,
 }
 
 impl Default for pixel_stats {
@@ -49,6 +51,8 @@ impl Default for pixel_stats {
             expired: 0,
             dropped: 0,
             concurrency_limit: 0,
+            suppressed: 0,
+            mode_lowered: 0,
         }
     }
 }
@@ -74,12 +78,21 @@ pub struct pixel_event {
     pub params: *const pixel_param,
     pub count: usize,
     pub user_agent: *const c_char,
+    pub tracking_mode: c_int, // 0: PIXEL_TRACKING_DEFAULT
+    pub gpc: c_int,
 }
 
 impl pixel_event {
     /// An event with `size` set (what PIXEL_EVENT_INIT gives C).
     pub fn new(params: *const pixel_param, count: usize, user_agent: *const c_char) -> Self {
-        pixel_event { size: std::mem::size_of::<pixel_event>(), params, count, user_agent }
+        pixel_event {
+            size: std::mem::size_of::<pixel_event>(),
+            params,
+            count,
+            user_agent,
+            tracking_mode: 0,
+            gpc: 0,
+        }
     }
 }
 

@@ -73,13 +73,13 @@ fn every_struct_matches_the_c_header() {
           fields!(ffi::pixel_param, key, value));
     check(&l, "pixel_stats", size_of::<ffi::pixel_stats>(), align_of::<ffi::pixel_stats>(),
           fields!(ffi::pixel_stats, size, queued, in_flight, delivered, retried, failed, expired,
-                  dropped, concurrency_limit));
+                  dropped, concurrency_limit, suppressed, mode_lowered));
     check(&l, "pixel_event_result", size_of::<ffi::pixel_event_result>(),
           align_of::<ffi::pixel_event_result>(),
           fields!(ffi::pixel_event_result, size, event_id, outcome, attempts, http_status,
                   transport_error, message));
     check(&l, "pixel_event", size_of::<ffi::pixel_event>(), align_of::<ffi::pixel_event>(),
-          fields!(ffi::pixel_event, size, params, count, user_agent));
+          fields!(ffi::pixel_event, size, params, count, user_agent, tracking_mode, gpc));
     assert_eq!(l.0.matches("\"fields\"").count(), 4, "a struct the binding does not declare");
 }
 
