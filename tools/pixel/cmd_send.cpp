@@ -15,6 +15,7 @@
 
 #include "cli.hpp"
 #include "pixel/tracker.hpp"
+#include "pixel/url/utf8.hpp"
 
 namespace pixel::cli {
 namespace {
@@ -42,6 +43,70 @@ struct send_args {
   double max_rate = 0;              // requests started per second, at most; 0: unpaced
   bool max_rate_given = false;      // --max-rate overrides --endpoint-from's capacity
 };
+
+// One line of --stdin: a JSON object of string values, each key once, in well-formed UTF-8.
+// The error says which of these the line breaks (and where).
+result<std::vector<std::pair<std::string, std::string>>> parse_event_line(const std::string& line) {
+  using kv_list = std::vector<std::pair<std::string, std::string>>;
+  if (const auto u = check_utf8(line); !u.ok()) {
+    return error(errc::invalid_utf8, "invalid UTF-8 at byte " + std::to_string(u.offset + 1) +
+                                         ": " + utf8_problem_name(u.problem));
+  }
+  // Keys of the objects being parsed, innermost last: a key seen twice in one object is an
+  // error, not a silent choice of one value.
+  std::vector<std::vector<std::string>> keys;
+  std::string duplicate;
+  const auto watch = [&](int depth, nlohmann::json::parse_event_t event,
+                         nlohmann::ordered_json& parsed) {
+    using ev = nlohmann::json::parse_event_t;
+    (void)depth;
+    if (event == ev::object_start) {
+      keys.emplace_back();
+    } else if (event == ev::object_end) {
+      if (!keys.empty()) keys.pop_back();
+    } else if (event == ev::key && !keys.empty() && duplicate.empty()) {
+      auto k = parsed.get<std::string>();
+      for (const auto& seen : keys.back()) {
+        if (seen == k) duplicate = k;
+      }
+      keys.back().push_back(std::move(k));
+    }
+    return true;
+  };
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(line, watch);
+  } catch (const nlohmann::json::parse_error& e) {
+    // "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ...":
+    // the byte and the reason.
+    std::string why = e.what();
+    if (const auto colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
+    return error(errc::invalid_argument,
+                 "invalid JSON at byte " + std::to_string(e.byte) + ": " + why);
+  }
+  if (!duplicate.empty()) {
+    return error(errc::invalid_argument, "key '" + detail::printable(duplicate) +
+                                             "' appears more than once in the object");
+  }
+  if (!j.is_object()) {
+    return error(errc::invalid_argument,
+                 std::string("not a JSON object (a JSON ") + j.type_name() + ")");
+  }
+  kv_list kv;
+  for (const auto& [k, v] : j.items()) {
+    if (!v.is_string()) {
+      return error(errc::invalid_argument, "value of '" + detail::printable(k) +
+                                               "' is not a string (a JSON " + v.type_name() +
+                                               ")");
+    }
+    kv.emplace_back(k, v.get<std::string>());
+  }
+  return kv;
+}
+
+// Bad lines of --stdin are each reported by number: the first ten on stderr as they come,
+// then a count of the rest.
+constexpr std::uint64_t shown_invalid = 10;
 
 struct counts {
   std::atomic<std::uint64_t> delivered{0}, failed{0}, expired{0}, dropped{0};
@@ -107,7 +172,7 @@ int run_send(const send_args& a) {
     }
   };
   auto created = tracker::create(std::move(o));
-  if (!created.has_value()) return fail(created.error().message());
+  if (!created.has_value()) return fail(explain(created.error()));
   tracker* t = &created.value();
   // Events an earlier run left in the spool are delivered (and counted) with these.
   const auto at_start = t->stats();
@@ -115,10 +180,11 @@ int run_send(const send_args& a) {
                                   at_start.failed + at_start.expired + at_start.dropped;
 
   std::uint64_t sent = 0, invalid = 0;
-  std::string first_invalid;
+  const bool tty = isatty(STDERR_FILENO) != 0 && !a.quiet;
   auto note_invalid = [&](std::string msg) {
-    ++invalid;
-    if (first_invalid.empty()) first_invalid = std::move(msg);
+    if (++invalid > shown_invalid) return;
+    if (tty) std::fprintf(stderr, "\r\033[K");  // the progress line
+    std::fprintf(stderr, "pixel: %s\n", msg.c_str());
   };
 
   if (!a.from_stdin && !a.params.empty()) {
@@ -129,34 +195,20 @@ int run_send(const send_args& a) {
     if (!id) return fail(id.error().message());
     ++sent;
   } else {
-    const bool tty = isatty(STDERR_FILENO) != 0 && !a.quiet;
     auto last_progress = std::chrono::steady_clock::now();
     std::string line;
     std::uint64_t line_no = 0;
-    std::vector<std::pair<std::string, std::string>> kv;
     std::vector<param> ps;
     while (std::getline(std::cin, line)) {
       ++line_no;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      auto j = nlohmann::ordered_json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) {
-        note_invalid("line " + std::to_string(line_no) + ": not a JSON object");
+      auto kv = parse_event_line(line);
+      if (!kv) {
+        note_invalid("line " + std::to_string(line_no) + ": " + kv.error().message());
         continue;
       }
-      kv.clear();
-      bool ok = true;
-      for (const auto& [k, v] : j.items()) {
-        if (!v.is_string()) {
-          note_invalid("line " + std::to_string(line_no) + ": value of '" + k +
-                       "' is not a string");
-          ok = false;
-          break;
-        }
-        kv.emplace_back(k, v.get<std::string>());
-      }
-      if (!ok) continue;
       ps.clear();
-      for (const auto& [k, v] : kv) ps.push_back({k, v});
+      for (const auto& [k, v] : *kv) ps.push_back({k, v});
       auto id = t->track(ps);
       if (!id.has_value()) {
         // Queue-full drops are counted by on_result; anything else is bad input.
@@ -196,7 +248,11 @@ int run_send(const send_args& a) {
                  static_cast<unsigned long long>(s.queued + s.in_flight));
   }
   std::fprintf(stderr, " (%llu retries)\n", static_cast<unsigned long long>(s.retried));
-  if (!first_invalid.empty()) std::fprintf(stderr, "pixel: %s\n", first_invalid.c_str());
+  if (invalid > shown_invalid) {
+    std::fprintf(stderr, "pixel: %llu more invalid lines not shown (%llu in all)\n",
+                 static_cast<unsigned long long>(invalid - shown_invalid),
+                 static_cast<unsigned long long>(invalid));
+  }
   if (not_delivered > 0) {
     std::lock_guard<std::mutex> lock(c->m);
     std::fprintf(stderr, "pixel: %s\n", c->first_problem.c_str());
