@@ -398,10 +398,13 @@ int run_send(const send_args& a) {
   // Every outcome, up to --wait-ms. A signal cuts this short: its flush ends in a shutdown
   // that settles every event, which ends this wait too.
   if (watch.signal() == 0) t->flush(std::chrono::milliseconds(a.wait_ms));
-  if (watch.signal() != 0) watch.finish_stop();
   c->stopping = true;  // events still waiting now are left
-  const bool done = t->shutdown(std::chrono::milliseconds(0));
+  bool done = t->shutdown(std::chrono::milliseconds(0));  // at once if a signal's is running
   const int sig = watch.signal();
+  if (sig != 0) {
+    watch.finish_stop();  // every event settled by the signal's shutdown
+    done = t->shutdown(std::chrono::milliseconds(0));
+  }
   const auto s = t->stats();
   const std::uint64_t delivered = c->delivered.load();
   const std::uint64_t not_delivered = c->failed + c->expired + c->dropped;
