@@ -15,7 +15,6 @@
 #include <thread>
 #include <chrono>
 #include <cstdio>
-#include <iostream>
 #include <memory>
 #include <mutex>
 #include <string>
