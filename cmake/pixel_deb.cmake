@@ -17,6 +17,7 @@ if(TARGET pixel_cli AND PIXEL_INSTALL_MAN)
     COMMAND ${CMAKE_COMMAND} -DPIXEL=$<TARGET_FILE:pixel_cli> -DHELP2MAN=${PIXEL_HELP2MAN}
       -DGZIP=${PIXEL_GZIP} -DOUT=${_man} -P ${PROJECT_SOURCE_DIR}/cmake/pixel_man.cmake
     DEPENDS pixel_cli ${PROJECT_SOURCE_DIR}/cmake/pixel_man.cmake
+      ${PROJECT_SOURCE_DIR}/cmake/pixel_man.h2m
     COMMENT "pixel(1) from pixel --help")
   add_custom_target(pixel_man ALL DEPENDS ${_man}.gz)
   install(FILES ${_man}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT tools)
@@ -73,11 +74,17 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
 
 set(CPACK_DEBIAN_LIB_PACKAGE_SECTION libs)
-# shlibs (for packages linking libpixel.so.${PIXEL_SOVERSION}) and the ldconfig trigger; CPack would
-# otherwise call ldconfig from postinst and postrm, which ours leave to the trigger.
+# shlibs (for packages linking libpixel.so.${PIXEL_SOVERSION}) and the ldconfig trigger, as
+# debhelper makes them: no maintainer scripts. CPack writes a postinst and a postrm that call
+# ldconfig into any package with a library under /usr/lib, and has no switch to leave them
+# out; a postrm would also keep the removed package in dpkg's "rc" state. They are taken out
+# of the built package again (cmake/debian/drop_ldconfig_scripts.cmake), after CPack.
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
-set(CPACK_DEBIAN_LIB_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/cmake/debian/triggers
-  ${PROJECT_SOURCE_DIR}/cmake/debian/postinst ${PROJECT_SOURCE_DIR}/cmake/debian/postrm)
+set(CPACK_DEBIAN_LIB_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/cmake/debian/triggers)
+find_program(PIXEL_DPKG_DEB dpkg-deb)
+set(CPACK_PIXEL_DPKG_DEB ${PIXEL_DPKG_DEB})
+set(CPACK_PIXEL_LIB_PACKAGE libpixel${PIXEL_SOVERSION})
+set(CPACK_POST_BUILD_SCRIPTS ${PROJECT_SOURCE_DIR}/cmake/debian/drop_ldconfig_scripts.cmake)
 set(CPACK_DEBIAN_LIB_DESCRIPTION "tracking-pixel SDK for CloudFront real-time logs (C library)
 libpixel builds tracking-pixel URLs and <img> tags for a CloudFront
 distribution with real-time logs, and delivers pixel events in the
@@ -88,7 +95,7 @@ the Python, Node.js and Rust bindings load.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-  "libpixel${PIXEL_SOVERSION} (= ${PIXEL_DEB_VERSION}), libcurl4-openssl-dev | libcurl-dev, zlib1g-dev, libssl-dev")
+  "libpixel${PIXEL_SOVERSION} (= ${PIXEL_DEB_VERSION}), libcurl4-openssl-dev | libcurl-dev, zlib1g-dev, libsqlite3-dev, libssl-dev")
 set(CPACK_DEBIAN_DEV_DESCRIPTION "tracking-pixel SDK for CloudFront real-time logs (development files)
 libpixel builds tracking-pixel URLs and <img> tags for a CloudFront
 distribution with real-time logs, and delivers pixel events in the

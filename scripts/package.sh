@@ -40,6 +40,20 @@ mkdir -p "${out}"
 mv "${out}"/cpack/*.deb "${out}/"
 rm -rf "${out}/cpack"
 
+# Every file the install rules write is in one of the packages: an install() without a
+# COMPONENT (or with another one) would be left out of them silently.
+staged=$(mktemp -d)
+trap 'rm -rf "${staged}"' EXIT
+DESTDIR="${staged}" cmake --install "${build}" >/dev/null
+unpackaged=$(comm -23 <(cd "${staged}" && find . -not -type d | sort) \
+  <(for deb in "${out}"/*.deb; do dpkg-deb -c "${deb}"; done |
+    awk '$1 !~ /^d/ {print $6}' | sort -u))
+if [[ -n ${unpackaged} ]]; then
+  echo "package.sh: installed but in no package:" >&2
+  echo "${unpackaged}" >&2
+  exit 1
+fi
+
 status=0
 for deb in "${out}"/*.deb; do
   echo "==> $(basename "${deb}")"

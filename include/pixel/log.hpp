@@ -189,6 +189,9 @@ struct problem {
   std::uint64_t line = 0;  // 1-based; 0 for the file as a whole
   std::string message;
   std::string text;  // the line (at most 200 bytes), when there is one
+  // The file could not be read on from here (truncated or corrupt gzip data, a read error;
+  // `message` names the byte offset): what came after it is lost, what came before was read.
+  bool file_cut = false;
 };
 
 // Parses one line of standard logging v2's JSON output: a flat JSON object, field names as

@@ -116,9 +116,7 @@ result<field_list> parse_fields(std::string_view list, field_order order) {
       if (!f) {
         return error(errc::invalid_argument,
                      "unknown log field '" + std::string(name) +
-                         "': not a CloudFront real-time field this version knows; to read it "
-                         "as text, list every field in record order with --fields-order "
-                         "as-given");
+                         "': not a CloudFront real-time field this version knows");
       }
       on[static_cast<std::size_t>(*f)] = true;
       return {};

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,15 +22,15 @@ class line_reader {
     error,     // the file cannot be read on (error() says why): unreadable, truncated, corrupt
   };
 
-  explicit line_reader(std::size_t max_line) : max_line_(max_line) { buf_.resize(128 * 1024); }
-  ~line_reader() { close(); }
+  explicit line_reader(std::size_t max_line);
+  ~line_reader();
   line_reader(const line_reader&) = delete;
   line_reader& operator=(const line_reader&) = delete;
 
   // False (error() set) when the file cannot be opened.
   bool open(const std::string& path);
   void close() noexcept;
-  bool is_open() const noexcept { return gz_ != nullptr; }
+  bool is_open() const noexcept { return src_ != nullptr; }
 
   status next();
   std::string_view line() const noexcept { return cur_; }
@@ -43,7 +44,8 @@ class line_reader {
   bool fill();  // false at the end or on an error (error_ set)
 
   std::size_t max_line_;
-  void* gz_ = nullptr;  // gzFile
+  struct source;  // the file, and zlib's inflate state when it is gzip
+  std::unique_ptr<source> src_;
   std::vector<char> buf_;
   std::size_t begin_ = 0, end_ = 0;
   bool eof_ = false, unterminated_ = false;

@@ -42,7 +42,7 @@ class reader::impl {
       }
       if (got == st::error) {
         ++lines_;
-        report(lines_in_.error());
+        report(lines_in_.error(), true);
         lines_in_.close();
         continue;
       }
@@ -174,11 +174,11 @@ class reader::impl {
     return standard_;
   }
 
-  void report(std::string message) {
+  void report(std::string message, bool file_cut = false) {
     ++malformed_;
     if (opt_.on_problem) {
       opt_.on_problem(problem{file_, lines_in_.line_no(), std::move(message),
-                              std::string(cur_.substr(0, 200))});
+                              std::string(cur_.substr(0, 200)), file_cut});
     }
   }
 

@@ -272,6 +272,49 @@ TEST(e2e, send_fails_when_nothing_is_delivered) {
   EXPECT_EQ(pixel::test::records_under(edge.out()).size(), 1u);  // a 403 is final
 }
 
+// Bad lines of --stdin are each named by number and kind (the first ten, then a count); the
+// good ones are delivered.
+TEST(e2e, send_stdin_reports_each_bad_line) {
+  temp_dir dir;
+  edge_process edge(dir.path());
+  const std::string input =
+      "{\"n\": \"1\"}\n"                  // 1 good
+      "\xC3\x28\n"                        // 2 invalid UTF-8 (a lead byte, then '(')
+      "{\"n\": \"1\", \"n\": \"2\"}\n"    // 3 duplicated key
+      "{\"n\": 1}\n"                      // 4 a number
+      "[\"n\"]\n"                         // 5 an array
+      "{\"n\": \"1\"\n"                   // 6 cut short
+      "{\"a\": \"\xFF\"}\n"               // 7 invalid UTF-8 inside a string
+      "\n"                                // blank: skipped
+      "{\"n\": \"2\"}\n"                  // 9 good
+      "nope\n{\"n\": {}}\n{} {}\nx\n{\"n\"}\n{\"n\": null}\n";  // 10-15
+  const auto in_file = dir.path() / "events.jsonl";
+  std::ofstream(in_file, std::ios::binary) << input;
+  const std::string cmd = std::string(PIXEL_BIN) + " send --endpoint " + edge.url() +
+                          " --stdin < " + in_file.string() + " 2> " +
+                          (dir.path() / "send.stderr").string();
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 1);
+  EXPECT_EQ(pixel::test::read_file(dir.path() / "send.stderr"),
+            "pixel: line 2: invalid UTF-8 at byte 1: truncated sequence\n"
+            "pixel: line 3: key 'n' appears more than once in the object\n"
+            "pixel: line 4: value of 'n' is not a string (a JSON number)\n"
+            "pixel: line 5: not a JSON object (a JSON array)\n"
+            "pixel: line 6: invalid JSON at byte 10: syntax error while parsing object - "
+            "unexpected end of input; expected '}'\n"
+            "pixel: line 7: invalid UTF-8 at byte 8: invalid byte\n"
+            "pixel: line 10: invalid JSON at byte 2: syntax error while parsing value - "
+            "invalid literal; last read: 'no'\n"
+            "pixel: line 11: value of 'n' is not a string (a JSON object)\n"
+            "pixel: line 12: invalid JSON at byte 4: syntax error while parsing value - "
+            "unexpected '{'; expected end of input\n"
+            "pixel: line 13: invalid JSON at byte 1: syntax error while parsing value - "
+            "invalid literal; last read: 'x'\n"
+            "delivered 2, failed 0, expired 0, dropped 0, invalid 12 (0 retries)\n"
+            "pixel: 2 more invalid lines not shown (12 in all)\n");
+  ASSERT_EQ(edge.stop(), 0);
+  EXPECT_EQ(pixel::test::records_under(edge.out()).size(), 2u);
+}
+
 TEST(e2e, pixel_logs_formats_and_problems) {
   temp_dir dir;
   const auto file = dir.path() / "records";

@@ -431,6 +431,30 @@ TEST(edge, command_line_errors) {
   }
 }
 
+// A second edge on a port the first listens on exits 1 and takes none of its traffic:
+// without --reuse-port the port is not shared.
+TEST(edge, a_taken_port_is_refused) {
+  temp_dir dir;
+  edge_process first(dir.path());
+  std::filesystem::create_directories(dir.path() / "second");
+  pixel::test::child second(PIXEL_BIN,
+                            {"edge", "--listen", "127.0.0.1:" + std::to_string(first.port()),
+                             "--out", (dir.path() / "second" / "out").string()},
+                            dir.path() / "second" / "stderr");
+  EXPECT_EQ(second.wait(), 1);
+  EXPECT_NE(second.stderr_text().find("address in use"), std::string::npos)
+      << second.stderr_text();
+  // Each on a connection of its own, so a shared port would spread them.
+  constexpr int n = 50;
+  for (int i = 0; i < n; ++i) {
+    connection c(first.port());
+    ASSERT_EQ(c.request("GET", "/1x1.png?i=" + std::to_string(i)).status, 200);
+  }
+  EXPECT_EQ(first.stop(), 0);
+  EXPECT_EQ(records_under(first.out()).size(), static_cast<std::size_t>(n));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "second" / "out"));
+}
+
 TEST(edge, stdout_echoes_records) {
   temp_dir dir;
   edge_process edge(dir.path(), {"--stdout"});

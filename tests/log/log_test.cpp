@@ -134,7 +134,9 @@ TEST(log_fields, unknown_names_need_the_order_given) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.code(), pixel::errc::invalid_argument);
   EXPECT_NE(bad.error().message().find("'bogus-field'"), std::string::npos);
-  EXPECT_NE(bad.error().message().find("--fields-order as-given"), std::string::npos);
+  // The library names no option of the command-line tool (pixel logs adds its own hint).
+  EXPECT_EQ(bad.error().message(),
+            "unknown log field 'bogus-field': not a CloudFront real-time field this version knows");
   EXPECT_FALSE(parse_fields("timestamp,,c-ip"));
   auto given = parse_fields("c-ip,timestamp,new-field", field_order::as_given);
   ASSERT_TRUE(given) << given.error().message();

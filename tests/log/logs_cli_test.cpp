@@ -370,6 +370,44 @@ TEST(pixel_logs, a_last_line_without_newline_and_a_cut_gzip) {
   EXPECT_EQ(other.err.find("--fields"), std::string::npos) << other.err;
 }
 
+// A corrupt gzip member after a good one: the good member's records are all written, the
+// error names the file and the byte where inflating stopped, exit 3.
+TEST(pixel_logs, a_corrupt_gzip_member_keeps_the_records_before_it) {
+  temp_dir d;
+  std::string text;
+  for (int i = 0; i < 1000; ++i) text += "1.000\t-\t-\tn=" + std::to_string(i) + "\n";
+  write_gzip(d / "good.gz", text);
+  std::string gz;
+  {
+    std::ifstream in(d / "good.gz", std::ios::binary);
+    gz.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // A second member: its 10-byte header, then deflate data whose first block header has
+  // the reserved type 3 (0xFF: final block, type 11b), which no inflater accepts.
+  const std::string member2 = gz.substr(0, 10) + "\xFF" + gz.substr(11);
+  write(d / "bad.gz", gz + member2);
+  const auto r = logs({"--fields", "timestamp,c-ip,cs-user-agent,cs-uri-query", d / "bad.gz"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  const auto recs = lines_of(r.out);
+  ASSERT_EQ(recs.size(), 1000u) << r.err;
+  for (std::size_t i = 0; i < recs.size(); ++i) {
+    EXPECT_EQ(recs[i]["params"]["n"], std::to_string(i));
+  }
+  EXPECT_EQ(r.err, "pixel: error: " + d / "bad.gz" + ":1001: corrupt gzip data near byte " +
+                       std::to_string(gz.size() + 11) +
+                       ": invalid block type\npixel: 1 of 1001 lines skipped (1 shown above); "
+                       "1000 records read\n");
+  // Cut inside the first member, before any complete line: nothing read, still exit 3.
+  write(d / "early.gz", gz.substr(0, 12));
+  const auto early = logs({d / "early.gz"});
+  EXPECT_EQ(early.exit_code, 3) << early.err;
+  EXPECT_EQ(early.out, "");
+  EXPECT_NE(early.err.find("pixel: error: " + d / "early.gz" +
+                           ":1: truncated gzip data: the object ends at byte 12 "),
+            std::string::npos)
+      << early.err;
+}
+
 TEST(pixel_logs, stats_counts_distinct_event_ids_exactly) {
   temp_dir d;
   // 30,000 records of 7,001 ids in a shuffled order (the table grows several times), ids

@@ -29,6 +29,14 @@ struct context {
 // Prints "pixel: <message>" on one line of stderr and returns exit_failure.
 int fail(std::string_view message);
 
+// Hints name options of the subcommand that shows them, never the library's names:
+// an error's message, with the option that lifts it where one does (an http:// endpoint:
+// --allow-http; url, img and send have it).
+std::string explain(const pixel::error& e);
+// A --fields list refused in canonical order, with --fields-order as-given named when that
+// order reads it (logs and reconcile have that option).
+std::string explain_fields(const std::string& list, const pixel::error& e);
+
 // KEY=VALUE arguments split at the first '='. Bytes are kept as given. An argument
 // without '=' is a usage error (CLI::ValidationError).
 std::vector<std::pair<std::string, std::string>> parse_key_values(

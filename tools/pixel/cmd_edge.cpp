@@ -39,6 +39,7 @@ struct edge_args {
   std::uint64_t max_records_per_second = 0;
   std::string lost_out;
   bool to_stdout = false;
+  bool reuse_port = false;
   long buffer_interval_ms = 1000;
   std::size_t buffer_size = 5 * 1024 * 1024;
   std::size_t threads = 256;
@@ -114,6 +115,7 @@ int run_edge(const edge_args& a) {
   o.reset_rate = a.reset_rate;
   o.delay_ms = a.delay_ms;
   o.seed = a.seed;
+  o.reuse_port = a.reuse_port;
   o.sampling = a.sampling;
   o.drop_records = a.drop_records;
   o.max_records_per_second = a.max_records_per_second;
@@ -244,6 +246,9 @@ void add_edge_command(CLI::App& app, context& ctx) {
   cmd->add_option("--lost-out", a->lost_out,
                   "Write every lost record to FILE (what the log would have held)");
   cmd->add_flag("--stdout", a->to_stdout, "Also print each record on stdout");
+  cmd->add_flag("--reuse-port", a->reuse_port,
+                "Share the port with other processes that ask for it too (SO_REUSEPORT); "
+                "without it a port in use is refused");
   cmd->add_option("--buffer-interval", a->buffer_interval_ms,
                   "Milliseconds before a buffered object is written")
       ->check(CLI::Range(1L, 3'600'000L))

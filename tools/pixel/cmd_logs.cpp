@@ -700,7 +700,11 @@ int run_logs(const logs_args& a) {
   // timestamp(ms), cs(User-Agent), ...) is a v2 field selection, in record order.
   auto fields = log::names_standard_columns(a.fields) ? log::parse_standard_fields(a.fields)
                                                       : log::parse_fields(a.fields, order);
-  if (!fields.has_value()) return fail("--fields: " + fields.error().message());
+  if (!fields.has_value()) {
+    return fail(order == log::field_order::canonical && !log::names_standard_columns(a.fields)
+                    ? explain_fields(a.fields, fields.error())
+                    : "--fields: " + fields.error().message());
+  }
   log::reader_options o;
   o.fields = fields.value();
   o.input = a.input == "standard"  ? log::input_kind::standard
@@ -716,10 +720,14 @@ int run_logs(const logs_args& a) {
     o.until_ms = parse_time(a.until);
     if (!o.until_ms) return fail("--until: not a time: '" + a.until + "'");
   }
-  std::uint64_t problems = 0;
-  o.on_problem = [&problems](const log::problem& p) {
-    if (++problems > quoted_problems) return;
-    std::string m = fmt::format("pixel: warning: {}:{}: {}", p.file, p.line, p.message);
+  std::uint64_t problems = 0, shown = 0, cut_files = 0;
+  o.on_problem = [&problems, &shown, &cut_files](const log::problem& p) {
+    if (p.file_cut) ++cut_files;
+    if (++problems > quoted_problems && !p.file_cut) return;
+    ++shown;
+    // A file cut short is always named: the records after the offset are lost.
+    std::string m = fmt::format("pixel: {}: {}:{}: {}", p.file_cut ? "error" : "warning", p.file,
+                                p.line, p.message);
     if (!p.text.empty()) m += fmt::format("\n  line: {}", excerpt(p.text));
     m += '\n';
     std::fwrite(m.data(), 1, m.size(), stderr);
@@ -824,11 +832,12 @@ int run_logs(const logs_args& a) {
   std::fflush(stdout);
 
   if (rd->malformed() == 0) return exit_ok;
-  const std::uint64_t shown = std::min(problems, quoted_problems);
   std::string m = fmt::format("pixel: {} of {} lines skipped ({} shown above); {} records read\n",
                               rd->malformed(), rd->lines(), shown, rd->records());
   std::fwrite(m.data(), 1, m.size(), stderr);
-  return rd->records() == 0 ? exit_failure : exit_partial;
+  // Nothing read from input of the wrong kind is a failure; a file cut short (its records
+  // before the cut were written) is partial input, as skipped lines are.
+  return rd->records() == 0 && cut_files == 0 ? exit_failure : exit_partial;
 }
 
 }  // namespace
@@ -878,7 +887,8 @@ void add_logs_command(CLI::App& app, context& ctx) {
   cmd->footer(
       "Exit status: 0 every line was read; 1 nothing could be read (or a bad argument or "
       "path); 2 usage error; 3 some lines were skipped (each reported on stderr, the first "
-      "few quoted).");
+      "few quoted) or a file was cut short (a truncated or corrupt gzip object, named with "
+      "the byte offset; the records before it are written).");
   cmd->callback([a, &ctx] { ctx.exit_code = run_logs(*a); });
 }
 

@@ -122,7 +122,10 @@ int run_reconcile(const reconcile_args& a) {
   const auto order =
       a.fields_order == "as-given" ? log::field_order::as_given : log::field_order::canonical;
   auto fields = log::parse_fields(a.fields, order);
-  if (!fields) return fail("--fields: " + fields.error().message());
+  if (!fields) {
+    return fail(order == log::field_order::canonical ? explain_fields(a.fields, fields.error())
+                                                     : "--fields: " + fields.error().message());
+  }
   log::reader_options ro;
   ro.fields = std::move(fields).value();
   ro.input = a.input == "standard" ? log::input_kind::standard : log::input_kind::realtime;

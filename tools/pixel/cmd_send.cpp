@@ -1,11 +1,20 @@
 // pixel send: deliver events through the tracker and report what became of them.
 // SPDX-License-Identifier: MIT
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <thread>
 #include <chrono>
 #include <cstdio>
-#include <iostream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +24,7 @@
 
 #include "cli.hpp"
 #include "pixel/tracker.hpp"
+#include "pixel/url/utf8.hpp"
 
 namespace pixel::cli {
 namespace {
@@ -43,8 +53,212 @@ struct send_args {
   bool max_rate_given = false;      // --max-rate overrides --endpoint-from's capacity
 };
 
+// One line of --stdin: a JSON object of string values, each key once, in well-formed UTF-8.
+// The error says which of these the line breaks (and where).
+result<std::vector<std::pair<std::string, std::string>>> parse_event_line(const std::string& line) {
+  using kv_list = std::vector<std::pair<std::string, std::string>>;
+  if (const auto u = check_utf8(line); !u.ok()) {
+    return error(errc::invalid_utf8, "invalid UTF-8 at byte " + std::to_string(u.offset + 1) +
+                                         ": " + utf8_problem_name(u.problem));
+  }
+  // Keys of the objects being parsed, innermost last: a key seen twice in one object is an
+  // error, not a silent choice of one value.
+  std::vector<std::vector<std::string>> keys;
+  std::string duplicate;
+  const auto watch = [&](int depth, nlohmann::json::parse_event_t event,
+                         nlohmann::ordered_json& parsed) {
+    using ev = nlohmann::json::parse_event_t;
+    (void)depth;
+    if (event == ev::object_start) {
+      keys.emplace_back();
+    } else if (event == ev::object_end) {
+      if (!keys.empty()) keys.pop_back();
+    } else if (event == ev::key && !keys.empty() && duplicate.empty()) {
+      auto k = parsed.get<std::string>();
+      for (const auto& seen : keys.back()) {
+        if (seen == k) duplicate = k;
+      }
+      keys.back().push_back(std::move(k));
+    }
+    return true;
+  };
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(line, watch);
+  } catch (const nlohmann::json::parse_error& e) {
+    // "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ...":
+    // the byte and the reason.
+    std::string why = e.what();
+    if (const auto colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
+    return error(errc::invalid_argument,
+                 "invalid JSON at byte " + std::to_string(e.byte) + ": " + why);
+  }
+  if (!duplicate.empty()) {
+    return error(errc::invalid_argument, "key '" + detail::printable(duplicate) +
+                                             "' appears more than once in the object");
+  }
+  if (!j.is_object()) {
+    return error(errc::invalid_argument,
+                 std::string("not a JSON object (a JSON ") + j.type_name() + ")");
+  }
+  kv_list kv;
+  for (const auto& [k, v] : j.items()) {
+    if (!v.is_string()) {
+      return error(errc::invalid_argument, "value of '" + detail::printable(k) +
+                                               "' is not a string (a JSON " + v.type_name() +
+                                               ")");
+    }
+    kv.emplace_back(k, v.get<std::string>());
+  }
+  return kv;
+}
+
+// Bad lines of --stdin are each reported by number: the first ten on stderr as they come,
+// then a count of the rest.
+constexpr std::uint64_t shown_invalid = 10;
+
+// After SIGINT or SIGTERM: the flush lasts this long at most (--wait-ms if shorter).
+constexpr std::chrono::milliseconds stop_grace{2'000};
+
+// SIGINT and SIGTERM blocked in this thread and in every thread started after it (the
+// tracker's), so that only interrupt_watch takes them. Declared before the tracker.
+class signal_block {
+ public:
+  signal_block() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+  }
+  ~signal_block() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  signal_block(const signal_block&) = delete;
+  signal_block& operator=(const signal_block&) = delete;
+  const sigset_t& set() const noexcept { return set_; }
+
+ private:
+  sigset_t set_{}, old_{};
+};
+
+// Takes SIGINT and SIGTERM on a thread of its own (a signalfd). The first makes wake_fd()
+// readable (input stops) and runs `on_first` on another thread (the short flush); a second
+// ends the process at once, with status 128 + the signal. Declared after the tracker, so
+// it is gone (its threads joined) before the tracker is.
+class interrupt_watch {
+ public:
+  interrupt_watch(const sigset_t& set, std::function<void()> on_first)
+      : on_first_(std::move(on_first)) {
+    sfd_ = signalfd(-1, &set, SFD_CLOEXEC);
+    wake_ = eventfd(0, EFD_CLOEXEC);
+    quit_ = eventfd(0, EFD_CLOEXEC);
+    if (sfd_ >= 0 && wake_ >= 0 && quit_ >= 0) thread_ = std::thread([this] { watch(); });
+  }
+  ~interrupt_watch() {
+    const std::uint64_t one = 1;
+    if (quit_ >= 0) (void)!::write(quit_, &one, sizeof one);
+    if (thread_.joinable()) thread_.join();
+    finish_stop();
+    for (int fd : {sfd_, wake_, quit_}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  interrupt_watch(const interrupt_watch&) = delete;
+  interrupt_watch& operator=(const interrupt_watch&) = delete;
+
+  int signal() const noexcept { return sig_.load(); }  // 0, or the first signal taken
+  int wake_fd() const noexcept { return wake_; }       // readable once a signal came
+  // Waits for on_first to return (the flush it started to end).
+  void finish_stop() {
+    std::lock_guard<std::mutex> lock(m_);
+    if (stopper_.joinable()) stopper_.join();
+  }
+
+ private:
+  void watch() {
+    pollfd fds[2] = {{sfd_, POLLIN, 0}, {quit_, POLLIN, 0}};
+    for (;;) {
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if (fds[1].revents != 0) return;
+      signalfd_siginfo info{};
+      if (::read(sfd_, &info, sizeof info) != static_cast<ssize_t>(sizeof info)) continue;
+      const int sig = static_cast<int>(info.ssi_signo);
+      if (sig_.load() != 0) {
+        std::fprintf(stderr, "\npixel: %s again: exiting without waiting\n", sigabbrev(sig));
+        std::fflush(stderr);
+        ::_exit(128 + sig);
+      }
+      sig_.store(sig);
+      const std::uint64_t one = 1;
+      (void)!::write(wake_, &one, sizeof one);
+      std::lock_guard<std::mutex> lock(m_);
+      stopper_ = std::thread(on_first_);
+    }
+  }
+  static const char* sigabbrev(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
+
+  std::function<void()> on_first_;
+  int sfd_ = -1, wake_ = -1, quit_ = -1;
+  std::atomic<int> sig_{0};
+  std::mutex m_;
+  std::thread stopper_;
+  std::thread thread_;
+};
+
+// Lines of standard input, read with poll so that a signal (interrupt_watch::wake_fd)
+// stops the reading even while no input comes.
+class stdin_lines {
+ public:
+  explicit stdin_lines(int wake_fd) : wake_(wake_fd) {}
+  // False at the end of the input, on a read error, or once woken (woken() says).
+  bool next(std::string& line) {
+    for (;;) {
+      if (const auto nl = buf_.find('\n', pos_); nl != std::string::npos) {
+        line.assign(buf_, pos_, nl - pos_);
+        pos_ = nl + 1;
+        return true;
+      }
+      if (eof_) {
+        if (pos_ >= buf_.size()) return false;
+        line.assign(buf_, pos_, std::string::npos);  // a last line without '\n'
+        pos_ = buf_.size();
+        return true;
+      }
+      buf_.erase(0, pos_);
+      pos_ = 0;
+      pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {wake_, POLLIN, 0}};
+      const int n = ::poll(fds, wake_ >= 0 ? 2 : 1, -1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return false;
+      if (wake_ >= 0 && fds[1].revents != 0) {
+        woken_ = true;
+        return false;
+      }
+      char chunk[64 * 1024];
+      const ssize_t got = ::read(STDIN_FILENO, chunk, sizeof chunk);
+      if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (got <= 0) {
+        eof_ = true;
+        continue;
+      }
+      buf_.append(chunk, static_cast<std::size_t>(got));
+    }
+  }
+  bool woken() const noexcept { return woken_; }
+
+ private:
+  int wake_;
+  std::string buf_;
+  std::size_t pos_ = 0;
+  bool eof_ = false, woken_ = false;
+};
+
 struct counts {
   std::atomic<std::uint64_t> delivered{0}, failed{0}, expired{0}, dropped{0};
+  // Once stopping (a signal, or the end of --wait-ms): drops are events left undelivered.
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> left{0};
   std::mutex m;
   std::string first_problem;  // the first non-delivered outcome, for the summary
 };
@@ -100,6 +314,7 @@ int run_send(const send_args& a) {
       case outcome::dropped:
       case outcome::suppressed:  // `send` sets no tracking mode: never reported
         ++c->dropped;
+        if (c->stopping.load()) ++c->left;
         break;
     }
     std::lock_guard<std::mutex> lock(c->m);
@@ -107,21 +322,31 @@ int run_send(const send_args& a) {
       c->first_problem = std::string(outcome_name(r.outcome)) + ": " + std::string(r.message);
     }
   };
+  const signal_block blocked;  // before the tracker starts its threads
   auto created = tracker::create(std::move(o));
-  if (!created.has_value()) return fail(created.error().message());
+  if (!created.has_value()) return fail(explain(created.error()));
   tracker* t = &created.value();
+  // SIGINT/SIGTERM: input stops, and the tracker gets a short flush, then shuts down (what
+  // is left is counted: dropped without a spool, kept in it with one).
+  const auto grace = std::min(stop_grace, std::chrono::milliseconds(a.wait_ms));
+  interrupt_watch watch(blocked.set(), [t, c, grace] {
+    c->stopping = true;
+    t->shutdown(grace);
+  });
   // Events an earlier run left in the spool are delivered (and counted) with these.
   const auto at_start = t->stats();
   const std::uint64_t recovered = at_start.queued + at_start.in_flight + at_start.delivered +
                                   at_start.failed + at_start.expired + at_start.dropped;
 
   std::uint64_t sent = 0, invalid = 0;
-  std::string first_invalid;
+  const bool tty = isatty(STDERR_FILENO) != 0 && !a.quiet;
   auto note_invalid = [&](std::string msg) {
-    ++invalid;
-    if (first_invalid.empty()) first_invalid = std::move(msg);
+    if (++invalid > shown_invalid) return;
+    if (tty) std::fprintf(stderr, "\r\033[K");  // the progress line
+    std::fprintf(stderr, "pixel: %s\n", msg.c_str());
   };
 
+  std::uint64_t line_no = 0;
   if (!a.from_stdin && !a.params.empty()) {
     const auto kv = parse_key_values(a.params);
     std::vector<param> ps;
@@ -130,38 +355,28 @@ int run_send(const send_args& a) {
     if (!id) return fail(id.error().message());
     ++sent;
   } else {
-    const bool tty = isatty(STDERR_FILENO) != 0 && !a.quiet;
     auto last_progress = std::chrono::steady_clock::now();
     std::string line;
-    std::uint64_t line_no = 0;
-    std::vector<std::pair<std::string, std::string>> kv;
     std::vector<param> ps;
-    while (std::getline(std::cin, line)) {
+    stdin_lines input(watch.wake_fd());
+    while (input.next(line)) {
       ++line_no;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      auto j = nlohmann::ordered_json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) {
-        note_invalid("line " + std::to_string(line_no) + ": not a JSON object");
+      auto kv = parse_event_line(line);
+      if (!kv) {
+        note_invalid("line " + std::to_string(line_no) + ": " + kv.error().message());
         continue;
       }
-      kv.clear();
-      bool ok = true;
-      for (const auto& [k, v] : j.items()) {
-        if (!v.is_string()) {
-          note_invalid("line " + std::to_string(line_no) + ": value of '" + k +
-                       "' is not a string");
-          ok = false;
-          break;
-        }
-        kv.emplace_back(k, v.get<std::string>());
-      }
-      if (!ok) continue;
       ps.clear();
-      for (const auto& [k, v] : kv) ps.push_back({k, v});
+      for (const auto& [k, v] : *kv) ps.push_back({k, v});
       auto id = t->track(ps);
       if (!id.has_value()) {
         // Queue-full drops are counted by on_result; anything else is bad input.
         const pixel::error& e = id.error();
+        if (e == errc::shut_down) {  // a signal: this line was not taken
+          --line_no;
+          break;
+        }
         if (e != errc::queue_full) {
           note_invalid("line " + std::to_string(line_no) + ": " + e.message());
         }
@@ -180,7 +395,16 @@ int run_send(const send_args& a) {
     if (tty) std::fprintf(stderr, "\r\033[K");
   }
 
-  const bool done = t->shutdown(std::chrono::milliseconds(a.wait_ms));
+  // Every outcome, up to --wait-ms. A signal cuts this short: its flush ends in a shutdown
+  // that settles every event, which ends this wait too.
+  if (watch.signal() == 0) t->flush(std::chrono::milliseconds(a.wait_ms));
+  c->stopping = true;  // events still waiting now are left
+  bool done = t->shutdown(std::chrono::milliseconds(0));  // at once if a signal's is running
+  const int sig = watch.signal();
+  if (sig != 0) {
+    watch.finish_stop();  // every event settled by the signal's shutdown
+    done = t->shutdown(std::chrono::milliseconds(0));
+  }
   const auto s = t->stats();
   const std::uint64_t delivered = c->delivered.load();
   const std::uint64_t not_delivered = c->failed + c->expired + c->dropped;
@@ -197,13 +421,40 @@ int run_send(const send_args& a) {
                  static_cast<unsigned long long>(s.queued + s.in_flight));
   }
   std::fprintf(stderr, " (%llu retries)\n", static_cast<unsigned long long>(s.retried));
-  if (!first_invalid.empty()) std::fprintf(stderr, "pixel: %s\n", first_invalid.c_str());
+  if (invalid > shown_invalid) {
+    std::fprintf(stderr, "pixel: %llu more invalid lines not shown (%llu in all)\n",
+                 static_cast<unsigned long long>(invalid - shown_invalid),
+                 static_cast<unsigned long long>(invalid));
+  }
   if (not_delivered > 0) {
     std::lock_guard<std::mutex> lock(c->m);
     std::fprintf(stderr, "pixel: %s\n", c->first_problem.c_str());
   }
-  if (!done && not_delivered == 0 && delivered < sent + recovered) {
+  if (!done && sig == 0 && not_delivered == 0 && delivered < sent + recovered) {
     std::fprintf(stderr, "pixel: not all events finished within %ld ms\n", a.wait_ms);
+  }
+  if (sig != 0) {
+    // Every accepted event, counted once: delivered + failed + expired + dropped + left.
+    const std::uint64_t kept = a.spool.empty() ? 0 : s.queued + s.in_flight;
+    const std::uint64_t left = c->left.load() + kept;
+    std::string where = a.from_stdin ? " after line " + std::to_string(line_no) : "";
+    std::fprintf(stderr,
+                 "pixel: stopped by %s%s: %llu events accepted, %llu delivered, %llu failed, "
+                 "%llu expired, %llu dropped, %llu left ",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", where.c_str(),
+                 static_cast<unsigned long long>(sent + recovered),
+                 static_cast<unsigned long long>(delivered),
+                 static_cast<unsigned long long>(c->failed.load()),
+                 static_cast<unsigned long long>(c->expired.load()),
+                 static_cast<unsigned long long>(c->dropped.load() - c->left.load()),
+                 static_cast<unsigned long long>(left));
+    if (a.spool.empty()) {
+      std::fprintf(stderr, "undelivered (lost: kept only with --spool)\n");
+    } else {
+      std::fprintf(stderr, "in the spool %s (the next pixel send --spool %s delivers them)\n",
+                   a.spool.c_str(), a.spool.c_str());
+    }
+    return 128 + sig;
   }
   return delivered == sent + recovered && not_delivered == 0 && invalid == 0 ? exit_ok
                                                                              : exit_failure;
@@ -264,6 +515,11 @@ void add_send_command(CLI::App& app, context& ctx) {
       ->check(CLI::IsMember({"sync", "batched"}))
       ->needs(spool)
       ->capture_default_str();
+  cmd->footer(
+      "Exit status: 0 every event delivered; 1 an event not delivered, an invalid line or a "
+      "bad argument; 2 usage error; 130 or 143 stopped by SIGINT or SIGTERM (input stops, a "
+      "flush of 2 s at most, the summary says what was delivered and what is left where; a "
+      "second signal exits at once).");
   cmd->callback([a, cmd, max_rate, &ctx] {
     a->max_rate_given = max_rate->count() > 0;
     if (cmd->get_option("--endpoint")->count() == 0 &&

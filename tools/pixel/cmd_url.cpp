@@ -90,7 +90,7 @@ void add_url_commands(CLI::App& app, context& ctx) {
     }
     auto u = build(*args);
     if (!u) {
-      ctx.exit_code = fail(u.error().message());
+      ctx.exit_code = fail(explain(u.error()));
       return;
     }
     print_line(*u);
@@ -121,7 +121,7 @@ void add_url_commands(CLI::App& app, context& ctx) {
     } else {
       auto u = build(*img_args);
       if (!u) {
-        ctx.exit_code = fail(u.error().message());
+        ctx.exit_code = fail(explain(u.error()));
         return;
       }
       src = std::move(*u);

@@ -71,4 +71,9 @@ result<deployed_outputs> outputs_of(const std::string& path) {
   return deployed_outputs{std::move(found), rate};
 }
 
+std::string explain(const pixel::error& e) {
+  if (e == errc::endpoint_insecure) return e.message() + " (--allow-http)";
+  return e.message();
+}
+
 }  // namespace pixel::cli

@@ -1,6 +1,6 @@
-// A consumer of the installed or vendored library: headers, the compiled tracker, libcurl.
-#include <pixel/html.hpp>
-#include <pixel/tracker.hpp>
+// A consumer of the installed or vendored library: headers (all of them, through
+// pixel/pixel.hpp), the compiled tracker, libcurl.
+#include <pixel/pixel.hpp>
 
 #include <cstdio>
 

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <map>
@@ -541,15 +542,30 @@ result<void> server::impl::init() {
     static_cast<edge_http<httplib::Server>*>(http_.get())->warm_up();
   }
   if (opt_.host.find(':') != std::string::npos) http_->set_address_family(AF_INET6);
+  // cpp-httplib's default sets SO_REUSEPORT, which lets a second edge bind a port the first
+  // one listens on and take a share of its connections. SO_REUSEADDR alone only allows a
+  // port whose old connections linger in TIME_WAIT.
+  http_->set_socket_options([reuse = opt_.reuse_port](int sock) {
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (reuse) ::setsockopt(sock, SOL_SOCKET, SO_REUSEPORT, &yes, sizeof yes);
+  });
+  errno = 0;
   if (opt_.port == 0) {
     port_ = http_->bind_to_any_port(opt_.host);
   } else {
     port_ = http_->bind_to_port(opt_.host, opt_.port) ? opt_.port : -1;
   }
   if (port_ <= 0) {
-    return error(errc::invalid_argument, "cannot listen on " + opt_.host + ":" +
-                                             std::to_string(opt_.port) + ": " +
-                                             std::strerror(errno));
+    const int err = errno;
+    const std::string where = "cannot listen on " + opt_.host + ":" + std::to_string(opt_.port);
+    if (err == EADDRINUSE) {
+      return error(errc::invalid_argument,
+                   where + ": address in use (another process listens on it; --reuse-port "
+                           "shares it)");
+    }
+    return error(errc::invalid_argument,
+                 where + ": " + (err != 0 ? std::strerror(err) : "cannot bind"));
   }
   return writer_.start();
 }
