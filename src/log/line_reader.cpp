@@ -26,9 +26,9 @@ struct line_reader::source {
   std::size_t plain_pending = 0;  // plain file: bytes of `in` read while telling the kind
   std::uint64_t read_bytes = 0;   // bytes read from the file so far
   bool file_end = false;
-  bool in_member = false;      // inside a gzip member (its end not reached yet)
-  bool after_member = false;   // a member ended: what follows must be another one
-  std::string error;           // an error met after the bytes handed out last
+  bool in_member = false;     // inside a gzip member (its end not reached yet)
+  bool after_member = false;  // a member ended: what follows must be another one
+  std::string error;          // an error met after the bytes handed out last
 
   ~source() {
     if (zs_ready) inflateEnd(&zs);

@@ -98,9 +98,10 @@ TEST(CliUrl, LengthBoundary) {
 
 TEST(CliUrl, BadEndpoints) {
   // The refusal names the option that lifts it.
-  expect_invalid_input(pixel_cli({"url", "--endpoint", "http://example.com", "a=b"}),
-                       "endpoint uses http:// with non-loopback host 'example.com': use https://, or "
-                       "allow http explicitly (--allow-http)");
+  expect_invalid_input(
+      pixel_cli({"url", "--endpoint", "http://example.com", "a=b"}),
+      "endpoint uses http:// with non-loopback host 'example.com': use https://, or "
+      "allow http explicitly (--allow-http)");
   expect_invalid_input(pixel_cli({"url", "--endpoint", "ftp://example.com"}), "scheme");
   expect_invalid_input(pixel_cli({"url", "--endpoint", "https://example.com/p?x=1"}), "query");
   expect_invalid_input(pixel_cli({"url", "--endpoint", "https://u@example.com"}), "user");

@@ -278,15 +278,15 @@ TEST(e2e, send_stdin_reports_each_bad_line) {
   temp_dir dir;
   edge_process edge(dir.path());
   const std::string input =
-      "{\"n\": \"1\"}\n"                  // 1 good
-      "\xC3\x28\n"                        // 2 invalid UTF-8 (a lead byte, then '(')
-      "{\"n\": \"1\", \"n\": \"2\"}\n"    // 3 duplicated key
-      "{\"n\": 1}\n"                      // 4 a number
-      "[\"n\"]\n"                         // 5 an array
-      "{\"n\": \"1\"\n"                   // 6 cut short
-      "{\"a\": \"\xFF\"}\n"               // 7 invalid UTF-8 inside a string
-      "\n"                                // blank: skipped
-      "{\"n\": \"2\"}\n"                  // 9 good
+      "{\"n\": \"1\"}\n"                // 1 good
+      "\xC3\x28\n"                      // 2 invalid UTF-8 (a lead byte, then '(')
+      "{\"n\": \"1\", \"n\": \"2\"}\n"  // 3 duplicated key
+      "{\"n\": 1}\n"                    // 4 a number
+      "[\"n\"]\n"                       // 5 an array
+      "{\"n\": \"1\"\n"                 // 6 cut short
+      "{\"a\": \"\xFF\"}\n"             // 7 invalid UTF-8 inside a string
+      "\n"                              // blank: skipped
+      "{\"n\": \"2\"}\n"                // 9 good
       "nope\n{\"n\": {}}\n{} {}\nx\n{\"n\"}\n{\"n\": null}\n";  // 10-15
   const auto in_file = dir.path() / "events.jsonl";
   std::ofstream(in_file, std::ios::binary) << input;

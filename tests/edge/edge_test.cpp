@@ -442,8 +442,7 @@ TEST(edge, a_taken_port_is_refused) {
                              "--out", (dir.path() / "second" / "out").string()},
                             dir.path() / "second" / "stderr");
   EXPECT_EQ(second.wait(), 1);
-  EXPECT_NE(second.stderr_text().find("address in use"), std::string::npos)
-      << second.stderr_text();
+  EXPECT_NE(second.stderr_text().find("address in use"), std::string::npos) << second.stderr_text();
   // Each on a connection of its own, so a shared port would spread them.
   constexpr int n = 50;
   for (int i = 0; i < n; ++i) {

@@ -119,7 +119,8 @@ int main(int argc, char** argv) {
     --argc;
   }
   if (argc != 5 && argc != 6) {
-    fprintf(stderr, "usage: %s [--quiet-forks] ENDPOINT CHILDREN PER_CHILD PARENT_EVENTS [SPOOL_DIR]\n",
+    fprintf(stderr,
+            "usage: %s [--quiet-forks] ENDPOINT CHILDREN PER_CHILD PARENT_EVENTS [SPOOL_DIR]\n",
             argv[0]);
     return 2;
   }
@@ -141,7 +142,8 @@ int main(int argc, char** argv) {
   /* Events in flight in the parent while it forks. */
   track_one("parent-first", 0);
   if (pids == NULL || pthread_create(&producer, NULL, parent_producer, NULL) != 0) return 1;
-  if (quiet && (pthread_join(producer, NULL) != 0 || pixel_tracker_flush(tracker, 20000) != PIXEL_OK)) {
+  if (quiet &&
+      (pthread_join(producer, NULL) != 0 || pixel_tracker_flush(tracker, 20000) != PIXEL_OK)) {
     fprintf(stderr, "parent: before the forks: %s\n", pixel_last_error());
     return 3;
   }

@@ -57,9 +57,9 @@ result<log::field_list> without_client_ip(const log::field_list& fields, bool gi
   for (const log::field f : fields) {
     if (f == log::field::c_ip || f == log::field::x_forwarded_for) {
       if (given) {
-        return error(errc::invalid_argument,
-                     "--no-client-ip: --fields names " + std::string(log::field_name(f)) +
-                         ", a viewer's address");
+        return error(errc::invalid_argument, "--no-client-ip: --fields names " +
+                                                 std::string(log::field_name(f)) +
+                                                 ", a viewer's address");
       }
       continue;
     }

@@ -10,14 +10,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
-#include <functional>
-#include <thread>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -94,8 +94,8 @@ result<std::vector<std::pair<std::string, std::string>>> parse_event_line(const 
                  "invalid JSON at byte " + std::to_string(e.byte) + ": " + why);
   }
   if (!duplicate.empty()) {
-    return error(errc::invalid_argument, "key '" + detail::printable(duplicate) +
-                                             "' appears more than once in the object");
+    return error(errc::invalid_argument,
+                 "key '" + detail::printable(duplicate) + "' appears more than once in the object");
   }
   if (!j.is_object()) {
     return error(errc::invalid_argument,
@@ -105,8 +105,7 @@ result<std::vector<std::pair<std::string, std::string>>> parse_event_line(const 
   for (const auto& [k, v] : j.items()) {
     if (!v.is_string()) {
       return error(errc::invalid_argument, "value of '" + detail::printable(k) +
-                                               "' is not a string (a JSON " + v.type_name() +
-                                               ")");
+                                               "' is not a string (a JSON " + v.type_name() + ")");
     }
     kv.emplace_back(k, v.get<std::string>());
   }
@@ -398,7 +397,7 @@ int run_send(const send_args& a) {
   // Every outcome, up to --wait-ms. A signal cuts this short: its flush ends in a shutdown
   // that settles every event, which ends this wait too.
   if (watch.signal() == 0) t->flush(std::chrono::milliseconds(a.wait_ms));
-  c->stopping = true;  // events still waiting now are left
+  c->stopping = true;                                     // events still waiting now are left
   bool done = t->shutdown(std::chrono::milliseconds(0));  // at once if a signal's is running
   const int sig = watch.signal();
   if (sig != 0) {

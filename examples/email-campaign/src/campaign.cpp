@@ -237,7 +237,7 @@ bool generator::prepare(std::string& error) {
   }
   builder_.emplace(std::move(*b));
 
-  default_mode_ = opts_.default_mode ? *opts_.default_mode
+  default_mode_ = opts_.default_mode             ? *opts_.default_mode
                   : opts_.consent_column.empty() ? pixel::tracking_mode::identified
                                                  : pixel::tracking_mode::off;
   if (default_mode_ == pixel::tracking_mode::pseudonymous && !opts_.pseudonym_key) {
@@ -396,8 +396,8 @@ bool generator::on_header(const csv_row& row, std::string& error) {
     std::vector<std::string> unknown_in_url;
     optout_ = merge_template::compile(opts_.optout_url, columns_, {}, unknown_in_url);
     for (const auto& u : unknown_in_url) {
-      warn("--optout-url: merge field {{" + u + "}} names no column of " +
-           opts_.recipients_path + ": it is left empty");
+      warn("--optout-url: merge field {{" + u + "}} names no column of " + opts_.recipients_path +
+           ": it is left empty");
     }
     merge_columns.emplace_back(optout_field);
   }
@@ -504,9 +504,8 @@ void generator::on_recipient(const csv_row& row) {
   const bool has_pixel = mode != pixel::tracking_mode::off;
   const pixel::event_id eid = has_pixel ? next_event_id() : pixel::event_id{};
   const pixel::event_id message_key =
-      mode == pixel::tracking_mode::off || mode == pixel::tracking_mode::aggregate
-          ? next_event_id()
-          : eid;
+      mode == pixel::tracking_mode::off || mode == pixel::tracking_mode::aggregate ? next_event_id()
+                                                                                   : eid;
   const pixel::param params[] = {{"userid", userid},
                                  {"thirdpartyname", thirdpartyname_},
                                  {"campaign", opts_.campaign},
@@ -676,8 +675,8 @@ void generator::on_recipient(const csv_row& row) {
 
   // An aggregate message's event id is written nowhere next to the recipient: manifest.csv
   // lists the message without it, manifest.jsonl lists it without the recipient.
-  const bool linked = mode == pixel::tracking_mode::pseudonymous ||
-                      mode == pixel::tracking_mode::identified;
+  const bool linked =
+      mode == pixel::tracking_mode::pseudonymous || mode == pixel::tracking_mode::identified;
   write_csv_field(manifest_, name_buf, false);
   write_csv_field(manifest_, email, false);
   write_csv_field(manifest_, sent_userid, false);
@@ -686,8 +685,7 @@ void generator::on_recipient(const csv_row& row) {
   write_csv_field(manifest_, std::to_string(opens), false);
   write_csv_field(manifest_, pixel::to_string(mode), true);
   // `sent`: --sent-at, else when the message was written (--now-ms for tests).
-  sent_.add(opts_.campaign,
-            has_pixel ? std::optional<std::string_view>(eid.view()) : std::nullopt,
+  sent_.add(opts_.campaign, has_pixel ? std::optional<std::string_view>(eid.view()) : std::nullopt,
             linked ? std::optional<std::string_view>(sent_userid) : std::nullopt,
             opts_.sent_at_ms ? *opts_.sent_at_ms
             : opts_.now_ms   ? *opts_.now_ms
@@ -827,7 +825,8 @@ int generator::run() {
                sum_.cpu_seconds > 0 ? static_cast<double>(sum_.generated) / sum_.cpu_seconds : 0.0,
                opts_.dry_run ? "checked, not written (--dry-run), manifest in" : "in",
                opts_.out_dir.c_str());
-  std::fprintf(log_, "email-campaign: messages per tracking mode: off %llu, aggregate %llu, "
+  std::fprintf(log_,
+               "email-campaign: messages per tracking mode: off %llu, aggregate %llu, "
                "pseudonymous %llu, identified %llu\n",
                static_cast<unsigned long long>(sum_.per_mode[0]),
                static_cast<unsigned long long>(sum_.per_mode[1]),

@@ -39,7 +39,7 @@ struct options {
   // --optout-url: a URL with {{column}} merge fields (values percent-encoded), the value of
   // {{tracking_optout}} in every message.
   std::string optout_url;
-  std::string name_column;                      // default: name, else first_name last_name
+  std::string name_column;  // default: name, else first_name last_name
   transfer_encoding encoding = transfer_encoding::quoted_printable;
   bool allow_http = false;
   // --sign-key KID:FILE: every pixel URL signed (kid, exp, sig; valid 30 days from now_ms).
@@ -62,12 +62,12 @@ struct options {
 struct summary {
   std::uint64_t generated = 0;
   std::array<std::uint64_t, 4> per_mode{};  // messages generated, by pixel::tracking_mode
-  std::uint64_t malformed = 0;         // rows reported and skipped
-  std::uint64_t bytes = 0;             // written to the output files
-  std::uint64_t oversized = 0;         // HTML over Gmail's clip
-  std::uint64_t pixel_after_clip = 0;  // pixel past Gmail's clip
-  std::uint64_t openers = 0;           // recipients whose pixel fired
-  std::uint64_t pixels_fired = 0;      // opens and re-opens
+  std::uint64_t malformed = 0;              // rows reported and skipped
+  std::uint64_t bytes = 0;                  // written to the output files
+  std::uint64_t oversized = 0;              // HTML over Gmail's clip
+  std::uint64_t pixel_after_clip = 0;       // pixel past Gmail's clip
+  std::uint64_t openers = 0;                // recipients whose pixel fired
+  std::uint64_t pixels_fired = 0;           // opens and re-opens
   std::uint64_t delivered = 0, failed = 0, dropped = 0;
   double seconds = 0;      // wall-clock time of the generation
   double cpu_seconds = 0;  // user + system CPU time of the process over the same span

@@ -225,9 +225,10 @@ int main(int argc, char** argv) {
     return fail("--template, --recipients, --campaign, --endpoint and --out are required");
   }
   if (o.hash_key) {
-    std::fputs("email-campaign: warning: --hash-ids is deprecated (its key shows in ps): use "
-               "--pseudonym-key FILE\n",
-               stderr);
+    std::fputs(
+        "email-campaign: warning: --hash-ids is deprecated (its key shows in ps): use "
+        "--pseudonym-key FILE\n",
+        stderr);
   }
   o.progress = ::isatty(STDERR_FILENO) != 0;
   email_campaign::summary s;

@@ -561,8 +561,9 @@ result<void> server::impl::init() {
     const std::string where = "cannot listen on " + opt_.host + ":" + std::to_string(opt_.port);
     if (err == EADDRINUSE) {
       return error(errc::invalid_argument,
-                   where + ": address in use (another process listens on it; --reuse-port "
-                           "shares it)");
+                   where +
+                       ": address in use (another process listens on it; --reuse-port "
+                       "shares it)");
     }
     return error(errc::invalid_argument,
                  where + ": " + (err != 0 ? std::strerror(err) : "cannot bind"));

@@ -28,7 +28,7 @@ inline constexpr std::size_t max_target = 8192;
 
 struct options {
   std::string host = "127.0.0.1";
-  int port = 0;         // 0: a free port chosen by the system
+  int port = 0;  // 0: a free port chosen by the system
   // Share the port with other sockets that ask for it too (SO_REUSEPORT): the kernel then
   // spreads connections among them. Off: a port another process listens on is refused
   // (errc::invalid_argument, "address in use").
