@@ -31,7 +31,21 @@ export function buildSignedUrl(endpoint: string, params: Params | undefined,
 /** The <img> tag for `url`. */
 export function imgTag(url: string, options?: {style?: 'email' | 'page'}): string;
 
-export type Outcome = 'delivered' | 'failed' | 'expired' | 'dropped';
+/** 'suppressed': tracking mode 'off', never sent (reported from track(), before it returns). */
+export type Outcome = 'delivered' | 'failed' | 'expired' | 'dropped' | 'suppressed';
+export const OUTCOMES: readonly Outcome[];
+
+/** Tracking modes (docs/privacy.md), from most to least restrictive. */
+export type TrackingMode = 'off' | 'aggregate' | 'pseudonymous' | 'identified';
+export const TRACKING_MODES: readonly TrackingMode[];
+
+/** Per event: its User-Agent, the mode its person consented to (absent: the tracker's
+ *  ceiling), and whether the request being handled carried `Sec-GPC: 1`. */
+export interface EventOptions {
+  userAgent?: string;
+  mode?: TrackingMode;
+  gpc?: boolean;
+}
 
 /** Why an attempt got no HTTP response; 'none' when it got one, whatever its status. */
 export type TransportError = 'none' | 'dns' | 'connect' | 'tls' | 'certificate' | 'timeout' |
@@ -90,6 +104,14 @@ export interface TrackerOptions {
   /** Seconds a signed URL stays valid (0 or absent: 30 days). */
   signatureTtl?: number;
   onResult?: (result: EventResult) => void;
+  /** The ceiling on every event's mode (default 'identified'). */
+  trackingMode?: TrackingMode;
+  /** The parameters that name a person (default ['userid', 'email', 'recipient']). */
+  identityParams?: readonly string[];
+  /** The pseudonym key (raw bytes, at least 16); needed for 'pseudonymous'. */
+  pseudonymKey?: Uint8Array;
+  /** The most an event with gpc may carry (default 'aggregate'). */
+  gpcMode?: TrackingMode;
 }
 
 export interface Stats {
@@ -101,12 +123,16 @@ export interface Stats {
   expired: number;
   dropped: number;
   concurrency_limit: number;
+  /** Events under tracking mode 'off': never sent. */
+  suppressed: number;
+  /** Events lowered by the tracking-mode ceiling or GPC. */
+  mode_lowered: number;
 }
 
 export class Tracker {
   constructor(options: TrackerOptions);
   /** Queues one event and returns its id (the eid sent, and the eventId of its result) at once; throws PixelError on bad input, a full queue, or after close. */
-  track(params: Params, userAgent?: string): string;
+  track(params: Params, how?: string | EventOptions): string;
   /** Resolves true once every event tracked so far has an outcome, false after `timeoutMs`. */
   flush(timeoutMs?: number): Promise<boolean>;
   stats(): Stats;

@@ -119,6 +119,11 @@ const SIGNATURES = [
   'int pixel_tracker_stats(const pixel_tracker *tracker, _Inout_ pixel_stats *out)',
   'int pixel_tracker_shutdown(pixel_tracker *tracker, uint32_t timeout_ms)',
   'void pixel_tracker_free(pixel_tracker *tracker)',
+  'int pixel_options_set_tracking_mode(pixel_options *options, int mode)',
+  'int pixel_options_set_identity_params(pixel_options *options, const char **names, ' +
+      'size_t count)',
+  'int pixel_options_set_pseudonym_key(pixel_options *options, const uint8_t *key, size_t len)',
+  'int pixel_options_set_gpc_mode(pixel_options *options, int mode)',
   'int pixel_options_set_signing_key(pixel_options *options, const char *kid, ' +
       'const uint8_t *key, size_t key_len)',
   'int pixel_options_set_signature_ttl_s(pixel_options *options, uint32_t seconds)',
@@ -143,13 +148,15 @@ const URL_TIMESTAMP = 2;
 const STYLES = {email: 0, page: 1};
 const OVERFLOW = {drop_new: 0, dropNew: 0, drop_oldest: 1, dropOldest: 1, block: 2};
 const DURABILITY = {memory: 0, batched: 1, sync: 2};
-const OUTCOMES = ['delivered', 'failed', 'expired', 'dropped'];
+const OUTCOMES = ['delivered', 'failed', 'expired', 'dropped', 'suppressed'];
+// Tracking modes (docs/privacy.md), most restrictive first; C values 1..4 (0: none asked).
+const TRACKING_MODES = ['off', 'aggregate', 'pseudonymous', 'identified'];
 // Why an attempt got no HTTP response ('none': it got one, whatever its status).
 const TRANSPORT_ERRORS = ['none', 'dns', 'connect', 'tls', 'certificate', 'timeout', 'reset',
   'send', 'receive', 'protocol', 'other'];
 const STAT_NAMES = [
   'queued', 'in_flight', 'delivered', 'retried', 'failed', 'expired', 'dropped',
-  'concurrency_limit',
+  'concurrency_limit', 'suppressed', 'mode_lowered',
 ];
 
 // An Error from libpixel: `status` is the C pixel_status value, `code` its name
@@ -269,6 +276,14 @@ function imgTag(url, options = {}) {
     native.pixel_img_tag(u, STYLES[style], buf, size, outLen));
 }
 
+// The C pixel_tracking_mode of a mode name; undefined or null: 0 (PIXEL_TRACKING_DEFAULT).
+function trackingMode(value, what) {
+  if (value === undefined || value === null) return 0;
+  const i = TRACKING_MODES.indexOf(value);
+  if (i < 0) throw invalid(`${what} must be one of ${TRACKING_MODES.join(', ')}, not ${JSON.stringify(value)}`);
+  return i + 1;
+}
+
 function ms(value, what) {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw invalid(`${what} must be a non-negative number of milliseconds`);
@@ -349,6 +364,19 @@ class Tracker {
         } else if (name === 'signingKey') {
           const k = signingKey(value && value.key);
           check(native.pixel_options_set_signing_key(opts, cString(value.kid, 'kid'), k, k.length));
+        } else if (name === 'trackingMode') {
+          check(native.pixel_options_set_tracking_mode(opts, trackingMode(value, name)));
+        } else if (name === 'gpcMode') {
+          check(native.pixel_options_set_gpc_mode(opts, trackingMode(value, name)));
+        } else if (name === 'identityParams') {
+          if (!Array.isArray(value)) throw invalid('identityParams must be an array of parameter names');
+          const names = value.map((v) => cString(v, 'identityParams'));
+          check(native.pixel_options_set_identity_params(opts, names, names.length));
+        } else if (name === 'pseudonymKey') {
+          if (!(value instanceof Uint8Array)) {
+            throw invalid('pseudonymKey must be a Buffer (the raw key bytes)');
+          }
+          check(native.pixel_options_set_pseudonym_key(opts, value, value.length));
         } else if (name === 'signatureTtl') {
           check(native.pixel_options_set_signature_ttl_s(opts, ttlSeconds(value)));
         } else if (name === 'onResult') {
@@ -403,14 +431,26 @@ class Tracker {
 
   // Queues one event and returns its id at once: the 26-character eid it is sent with, and
   // the eventId of its onResult. Throws on bad input, a full queue, or after close.
-  track(params, userAgent) {
+  // `how` is this event's User-Agent (a string), or {userAgent, mode, gpc}: mode (one of
+  // TRACKING_MODES; absent: the ceiling) is what its person consented to, gpc that the
+  // request being handled carried `Sec-GPC: 1`. Under 'off' nothing is sent, and onResult
+  // gets 'suppressed' before track() returns.
+  track(params, how) {
     const ps = toParams(params);
     const h = this._live();
+    let userAgent = how;
+    let mode = 0;
+    let gpc = 0;
+    if (how !== null && typeof how === 'object') {
+      userAgent = how.userAgent;
+      mode = trackingMode(how.mode, 'mode');
+      gpc = how.gpc ? 1 : 0;
+    }
     const ua = userAgent === undefined || userAgent === null ? null :
                                                                cString(userAgent, 'userAgent');
     const id = Buffer.alloc(EVENT_ID_SIZE);
     check(native.pixel_track_event(
-        h, {size: EVENT_SIZE, params: ps, count: ps.length, user_agent: ua, tracking_mode: 0, gpc: 0},
+        h, {size: EVENT_SIZE, params: ps, count: ps.length, user_agent: ua, tracking_mode: mode, gpc},
         id));
     return id.toString('latin1', 0, EVENT_ID_SIZE - 1);
   }
@@ -424,7 +464,9 @@ class Tracker {
     return true;
   }
 
-  // The counters: queued, in_flight, delivered, retried, failed, expired, dropped (Numbers).
+  // The counters (Numbers): queued, in_flight, delivered, retried, failed, expired, dropped,
+  // concurrency_limit, suppressed (events under mode 'off'), mode_lowered (events lowered by
+  // the ceiling or GPC).
   stats() {
     if (this._handle === null) return {...this._finalStats};
     const s = {size: STATS_SIZE};
@@ -455,5 +497,5 @@ class Tracker {
 
 module.exports = {
   version, buildUrl, imgTag, Tracker, PixelError, native, SIGNATURES, STRUCTS, LIBRARY_NAME,
-  buildSignedUrl,
+  buildSignedUrl, TRACKING_MODES, OUTCOMES,
 };

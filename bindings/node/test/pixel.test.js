@@ -89,7 +89,7 @@ test('loads the library named by PIXEL_LIBRARY and reports its version', () => {
 
 test('every declared C function is callable and refuses NULL', () => {
   const n = pixel.native;
-  assert.equal(Object.keys(n).length, 45);  // the signing three: test/sign.test.js
+  assert.equal(Object.keys(n).length, 49);  // the signing three: test/sign.test.js
   assert.equal(n.pixel_status_str(7), 'queue full');
   assert.equal(n.pixel_status_str(99), 'unknown status');
   assert.equal(typeof n.pixel_last_error(), 'string');
@@ -114,10 +114,13 @@ test('every declared C function is callable and refuses NULL', () => {
     ['pixel_options_set_backoff_max_ms', 1], ['pixel_options_set_retry_after_cap_ms', 1],
     ['pixel_options_set_outage_threshold', 1], ['pixel_options_set_probe_interval_ms', 1],
     ['pixel_options_set_spool_dir', ''], ['pixel_options_set_durability', 0],
-    ['pixel_options_set_spool_max_bytes', 0],
+    ['pixel_options_set_spool_max_bytes', 0], ['pixel_options_set_tracking_mode', 2],
+    ['pixel_options_set_gpc_mode', 2],
   ];
   for (const [name, arg] of nullSetters) assert.equal(n[name](null, arg), 1, name);
   assert.equal(n.pixel_options_set_result_callback(null, null, null), 1);
+  assert.equal(n.pixel_options_set_identity_params(null, ['userid'], 1), 1);
+  assert.equal(n.pixel_options_set_pseudonym_key(null, Buffer.alloc(16), 16), 1);
   const out = [null];
   assert.equal(n.pixel_tracker_new(null, out), 1);
   assert.equal(out[0], null);

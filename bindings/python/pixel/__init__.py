@@ -15,6 +15,7 @@ import atexit
 import ctypes
 import weakref
 from collections import namedtuple
+from typing import Any, Iterable, Mapping, Optional, Tuple, Union
 
 from . import _native
 from ._native import lib as _lib
@@ -24,7 +25,7 @@ __all__ = [
     "InvalidArgumentError", "InvalidEndpointError", "InvalidUtf8Error", "EmptyKeyError",
     "UrlTooLongError", "BufferTooSmallError", "QueueFullError", "ShutDownError",
     "TimeoutError", "InternalError", "SpoolError", "OUTCOMES", "TRANSPORT_ERRORS",
-    "build_signed_url",
+    "build_signed_url", "TRACKING_MODES", "gpc_from_wsgi", "gpc_from_asgi",
 ]
 
 
@@ -62,9 +63,13 @@ URL_TIMESTAMP = 2
 _STYLES = {"email": 0, "page": 1}
 _OVERFLOW = {"drop_new": 0, "drop_oldest": 1, "block": 2}
 _DURABILITY = {"memory": 0, "batched": 1, "sync": 2}
-OUTCOMES = ("delivered", "failed", "expired", "dropped")
+OUTCOMES = ("delivered", "failed", "expired", "dropped", "suppressed")
 _STAT_NAMES = ("queued", "in_flight", "delivered", "retried", "failed", "expired", "dropped",
-               "concurrency_limit")
+               "concurrency_limit", "suppressed", "mode_lowered")
+
+# Tracking modes (docs/privacy.md), from most to least restrictive; their C values are 1..4
+# (0, PIXEL_TRACKING_DEFAULT, is "none asked": None here).
+TRACKING_MODES = ("off", "aggregate", "pseudonymous", "identified")
 
 # Why an attempt got no HTTP response ("none": it got one, whatever its status).
 TRANSPORT_ERRORS = ("none", "dns", "connect", "tls", "certificate", "timeout", "reset", "send",
@@ -190,6 +195,38 @@ def _ms(seconds, what):
     return min(int(round(seconds * 1000)), 0xFFFFFFFF)
 
 
+def _mode(value, what):
+    """The C pixel_tracking_mode of a mode name (None: PIXEL_TRACKING_DEFAULT)."""
+    if value is None:
+        return 0
+    if value not in TRACKING_MODES:
+        raise InvalidArgumentError(
+            1, f"{what} must be one of {', '.join(TRACKING_MODES)}, not {value!r}")
+    return TRACKING_MODES.index(value) + 1
+
+
+def gpc_from_wsgi(environ: Mapping[str, Any]) -> bool:
+    """True when the WSGI request carries `Sec-GPC: 1` (Global Privacy Control): pass it
+    as track(..., gpc=...)."""
+    value = environ.get("HTTP_SEC_GPC")
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return isinstance(value, str) and value.strip() == "1"
+
+
+def gpc_from_asgi(scope: Mapping[str, Any]) -> bool:
+    """True when the ASGI (HTTP or WebSocket) scope's headers carry `Sec-GPC: 1` (Global
+    Privacy Control); header names are matched without regard to case."""
+    for name, value in scope.get("headers") or ():
+        if _latin1(name).lower() == b"sec-gpc":
+            return _latin1(value).strip() == b"1"
+    return False
+
+
+def _latin1(value: Union[bytes, str]) -> bytes:
+    return value.encode("latin-1", "replace") if isinstance(value, str) else bytes(value)
+
+
 class Tracker:
     """Background delivery of pixel events (a libpixel tracker).
 
@@ -205,6 +242,11 @@ class Tracker:
     left is delivered too; SpoolError when it is in use, unwritable or corrupt), durability
     ("memory", "batched", "sync": track() returns once the event is on disk),
     spool_max_bytes.
+    Tracking modes (docs/privacy.md): tracking_mode, the ceiling on every event's mode
+    ("off", "aggregate", "pseudonymous", "identified", the default); identity_params, the
+    parameter names that identify a person (default ("userid", "email", "recipient"));
+    pseudonym_key (bytes, at least 16; needed for "pseudonymous"); gpc_mode, the most an
+    event with gpc=True may carry (default "aggregate").
     Values are checked once, by the library, when the tracker is created.
 
     track(), flush(), stats() and close() may be called from any thread. close() (or
@@ -276,6 +318,21 @@ class Tracker:
                     kid, key = value
                     k, raw, _ = _signing(kid, key, 0)
                     _check(_lib.pixel_options_set_signing_key(opts, k, raw, len(raw)))
+                elif name in ("tracking_mode", "gpc_mode"):
+                    fn = getattr(_lib, f"pixel_options_set_{name}")
+                    _check(fn(opts, _mode(value, name)))
+                elif name == "identity_params":
+                    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+                        raise InvalidArgumentError(
+                            1, "identity_params must be a list of parameter names")
+                    names = [_bytes(v, "identity_params") for v in value]
+                    arr = (ctypes.c_char_p * max(len(names), 1))(*names)
+                    _check(_lib.pixel_options_set_identity_params(opts, arr, len(names)))
+                elif name == "pseudonym_key":
+                    if not isinstance(value, (bytes, bytearray)):
+                        raise InvalidArgumentError(1, "pseudonym_key must be the raw key as bytes")
+                    raw = bytes(value)
+                    _check(_lib.pixel_options_set_pseudonym_key(opts, raw, len(raw)))
                 elif name == "signature_ttl":
                     _check(_lib.pixel_options_set_signature_ttl_s(opts, _ttl(value)))
                 elif name == "on_result":
@@ -314,14 +371,24 @@ class Tracker:
             raise ShutDownError(8, "shut down: the tracker was not created")
         return self._handle
 
-    def track(self, params, user_agent=None):
+    def track(self, params: Union[Mapping[str, Any], Iterable[Tuple[str, Any]]],
+              user_agent: Optional[str] = None, *, mode: Optional[str] = None,
+              gpc: bool = False) -> str:
         """Queues one event (a dict or a list of pairs) and returns its id at once: the
         26-character eid it is sent with, and the event_id its EventResult will carry.
-        Raises QueueFullError, ShutDownError, or a ValueError subclass for bad input."""
+        `mode` is what this event's person consented to (one of TRACKING_MODES; None: the
+        tracker's ceiling); `gpc` says the request being handled carried `Sec-GPC: 1`
+        (gpc_from_wsgi, gpc_from_asgi). The event goes out under the most restrictive of
+        these and the ceiling; asking for more is lowered, not refused (stats'
+        mode_lowered). Under "off" nothing is sent: the id is returned, stats count it in
+        suppressed, and on_result gets it once, before track() returns, as "suppressed".
+        Raises QueueFullError, ShutDownError, or a ValueError subclass for bad input (an
+        unknown mode, or "pseudonymous" without a pseudonym_key)."""
         arr, n, _keep = _params(params)
         h = self._live()
         event = _native.Event(arr, n, None if user_agent is None
-                              else _bytes(user_agent, "user_agent"))
+                              else _bytes(user_agent, "user_agent"), _mode(mode, "mode"),
+                              1 if gpc else 0)
         out = ctypes.create_string_buffer(_native.EVENT_ID_SIZE)
         _check(_lib.pixel_track_event(h, ctypes.byref(event), out))
         return out.value.decode("ascii")
@@ -335,9 +402,10 @@ class Tracker:
         _check(status)
         return True
 
-    def stats(self):
+    def stats(self) -> dict:
         """The counters as a dict: queued, in_flight, delivered, retried, failed, expired,
-        dropped."""
+        dropped, concurrency_limit, suppressed (events under tracking mode "off") and
+        mode_lowered (events lowered by the ceiling or GPC)."""
         s = _native.Stats()
         _check(_lib.pixel_tracker_stats(self._live(), ctypes.byref(s)))
         return {name: getattr(s, name) for name in _STAT_NAMES}

@@ -47,8 +47,8 @@ class Event(ctypes.Structure):
         ("gpc", ctypes.c_int),
     ]
 
-    def __init__(self, params, count, user_agent):
-        super().__init__(ctypes.sizeof(Event), params, count, user_agent)
+    def __init__(self, params, count, user_agent, tracking_mode=0, gpc=0):
+        super().__init__(ctypes.sizeof(Event), params, count, user_agent, tracking_mode, gpc)
 
 
 STRUCTS = {"pixel_param": Param, "pixel_stats": Stats, "pixel_event_result": EventResult,
@@ -108,6 +108,12 @@ SIGNATURES = {
     "pixel_tracker_stats": (c_status, [_trk, ctypes.POINTER(Stats)]),
     "pixel_tracker_shutdown": (c_status, [_trk, ctypes.c_uint32]),
     "pixel_tracker_free": (None, [_trk]),
+    # Tracking modes.
+    "pixel_options_set_tracking_mode": (c_status, [_opts, ctypes.c_int]),
+    "pixel_options_set_identity_params": (c_status, [_opts, ctypes.POINTER(ctypes.c_char_p),
+                                                     ctypes.c_size_t]),
+    "pixel_options_set_pseudonym_key": (c_status, [_opts, ctypes.c_char_p, ctypes.c_size_t]),
+    "pixel_options_set_gpc_mode": (c_status, [_opts, ctypes.c_int]),
     # Signed URLs.
     "pixel_options_set_signing_key": (c_status, [_opts, ctypes.c_char_p, ctypes.c_char_p,
                                                  ctypes.c_size_t]),

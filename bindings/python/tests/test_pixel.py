@@ -85,7 +85,7 @@ class LibraryTest(unittest.TestCase):
                 self.assertEqual(fn(*args), 1, name)
             called.add(name)
         self.assertEqual(called, set(_native.SIGNATURES))
-        self.assertEqual(len(called), 45)
+        self.assertEqual(len(called), 49)
 
 
 class BuildUrlTest(unittest.TestCase):

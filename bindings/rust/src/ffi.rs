@@ -189,6 +189,15 @@ extern "C" {
     pub fn pixel_tracker_stats(t: *const pixel_tracker, out: *mut pixel_stats) -> pixel_status;
     pub fn pixel_tracker_shutdown(t: *mut pixel_tracker, timeout_ms: u32) -> pixel_status;
     pub fn pixel_tracker_free(t: *mut pixel_tracker);
+    pub fn pixel_options_set_tracking_mode(o: *mut pixel_options, mode: c_int) -> pixel_status;
+    pub fn pixel_options_set_identity_params(
+        o: *mut pixel_options,
+        names: *const *const c_char,
+        count: usize,
+    ) -> pixel_status;
+    pub fn pixel_options_set_pseudonym_key(o: *mut pixel_options, key: *const u8, len: usize)
+        -> pixel_status;
+    pub fn pixel_options_set_gpc_mode(o: *mut pixel_options, mode: c_int) -> pixel_status;
     pub fn pixel_options_set_signing_key(
         o: *mut pixel_options,
         kid: *const c_char,

@@ -298,6 +298,77 @@ pub enum Outcome {
     Failed,
     Expired,
     Dropped,
+    /// Tracking mode `Off`: never built, queued or sent; reported from `track_with`, on the
+    /// calling thread, before it returns.
+    Suppressed,
+}
+
+/// What an event may carry, following its person's consent (docs/privacy.md); from most
+/// to least restrictive, so `min` of two modes is the more restrictive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TrackingMode {
+    /// Nothing is sent.
+    Off,
+    /// The identity parameters are removed.
+    Aggregate,
+    /// Each identity parameter's value is replaced by base64url (no padding) of the first 16
+    /// bytes of HMAC-SHA256(pseudonym key, value).
+    Pseudonymous,
+    /// The parameters as given (the default ceiling).
+    Identified,
+}
+
+impl TrackingMode {
+    fn code(self) -> c_int {
+        match self {
+            TrackingMode::Off => 1,
+            TrackingMode::Aggregate => 2,
+            TrackingMode::Pseudonymous => 3,
+            TrackingMode::Identified => 4,
+        }
+    }
+
+    /// "off", "aggregate", "pseudonymous" or "identified".
+    pub fn name(self) -> &'static str {
+        match self {
+            TrackingMode::Off => "off",
+            TrackingMode::Aggregate => "aggregate",
+            TrackingMode::Pseudonymous => "pseudonymous",
+            TrackingMode::Identified => "identified",
+        }
+    }
+}
+
+impl fmt::Display for TrackingMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for TrackingMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<TrackingMode, Error> {
+        match s {
+            "off" => Ok(TrackingMode::Off),
+            "aggregate" => Ok(TrackingMode::Aggregate),
+            "pseudonymous" => Ok(TrackingMode::Pseudonymous),
+            "identified" => Ok(TrackingMode::Identified),
+            _ => Err(Error::invalid(format!(
+                "invalid argument: tracking mode must be off, aggregate, pseudonymous or identified, not {s:?}"
+            ))),
+        }
+    }
+}
+
+/// Per-event settings for `Tracker::track_with`; `EventOptions::default()` asks for nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventOptions<'a> {
+    /// This event's User-Agent header (None: the tracker's).
+    pub user_agent: Option<&'a str>,
+    /// The mode this event's person consented to (None: the tracker's ceiling).
+    pub mode: Option<TrackingMode>,
+    /// The request being handled carried `Sec-GPC: 1` (Global Privacy Control).
+    pub gpc: bool,
 }
 
 /// Why an attempt got no HTTP response. `None` means the transfer completed, whatever
@@ -403,6 +474,10 @@ pub struct Options {
     on_result: Option<Callback>,
     signing_key: Option<SigningKey>,
     signature_ttl: Option<Duration>,
+    tracking_mode: Option<TrackingMode>,
+    identity_params: Option<Vec<String>>,
+    pseudonym_key: Option<Vec<u8>>,
+    gpc_mode: Option<TrackingMode>,
 }
 
 impl Options {
@@ -436,6 +511,10 @@ impl Options {
             on_result: None,
             signing_key: None,
             signature_ttl: None,
+            tracking_mode: None,
+            identity_params: None,
+            pseudonym_key: None,
+            gpc_mode: None,
         }
     }
     /// Events queued or in flight at most (default 10,000).
@@ -559,8 +638,35 @@ impl Options {
         self.signature_ttl = Some(ttl);
         self
     }
+    /// The ceiling on every event's mode (default `Identified`: events go out as given).
+    pub fn tracking_mode(mut self, mode: TrackingMode) -> Self {
+        self.tracking_mode = Some(mode);
+        self
+    }
+    /// The parameters (exact keys) that name a person (default userid, email, recipient;
+    /// none when empty).
+    pub fn identity_params<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.identity_params = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+    /// The pseudonym key (raw bytes, at least 16); needed for `Pseudonymous`. Never shown
+    /// in errors or debug output.
+    pub fn pseudonym_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.pseudonym_key = Some(key.into());
+        self
+    }
+    /// The most an event with `gpc` set may carry (default `Aggregate`).
+    pub fn gpc_mode(mut self, mode: TrackingMode) -> Self {
+        self.gpc_mode = Some(mode);
+        self
+    }
     /// Called once per event with its outcome, on the tracker's worker thread (or on the
-    /// thread calling `track` for queue-full drops). A panic in it is caught and discarded.
+    /// thread calling `track` for queue-full drops and suppressed events). A panic in it is
+    /// caught and discarded.
     pub fn on_result(mut self, f: impl Fn(&EventResult) + Send + Sync + 'static) -> Self {
         self.on_result = Some(Box::new(f));
         self
@@ -578,6 +684,10 @@ pub struct Stats {
     pub expired: u64,
     pub dropped: u64,
     pub concurrency_limit: u64,
+    /// Events under tracking mode `Off`: never sent.
+    pub suppressed: u64,
+    /// Events lowered by the tracking-mode ceiling or GPC.
+    pub mode_lowered: u64,
 }
 
 unsafe extern "C" fn trampoline(result: *const ffi::pixel_event_result, user: *mut c_void) {
@@ -592,6 +702,7 @@ unsafe extern "C" fn trampoline(result: *const ffi::pixel_event_result, user: *m
             0 => Outcome::Delivered,
             1 => Outcome::Failed,
             2 => Outcome::Expired,
+            4 => Outcome::Suppressed,
             _ => Outcome::Dropped,
         },
         attempts: r.attempts,
@@ -718,6 +829,23 @@ impl Tracker {
                 check(ffi::pixel_options_set_signing_key(p, kid.as_ptr(), k.key.as_ptr(),
                                                          k.key.len()))?;
             }
+            if let Some(mode) = options.tracking_mode {
+                check(ffi::pixel_options_set_tracking_mode(p, mode.code()))?;
+            }
+            if let Some(names) = &options.identity_params {
+                let owned = names
+                    .iter()
+                    .map(|n| c_string(n, "identity parameter"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let ptrs: Vec<*const c_char> = owned.iter().map(|n| n.as_ptr()).collect();
+                check(ffi::pixel_options_set_identity_params(p, ptrs.as_ptr(), ptrs.len()))?;
+            }
+            if let Some(key) = &options.pseudonym_key {
+                check(ffi::pixel_options_set_pseudonym_key(p, key.as_ptr(), key.len()))?;
+            }
+            if let Some(mode) = options.gpc_mode {
+                check(ffi::pixel_options_set_gpc_mode(p, mode.code()))?;
+            }
             if let Some(ttl) = options.signature_ttl {
                 let secs = u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX);
                 check(ffi::pixel_options_set_signature_ttl_s(p, secs))?;
@@ -746,25 +874,33 @@ impl Tracker {
     /// Queues one event and returns its id at once (the 26-character eid it is sent with,
     /// and the `event_id` of its `EventResult`); never waits for the network.
     pub fn track(&self, params: &[(&str, &str)]) -> Result<String, Error> {
-        self.track_event(params, None)
+        self.track_with(params, &EventOptions::default())
     }
 
     /// As `track`, sending `user_agent` as this event's User-Agent header.
     pub fn track_with_user_agent(&self, params: &[(&str, &str)], user_agent: &str) -> Result<String, Error> {
-        self.track_event(params, Some(user_agent))
+        self.track_with(params, &EventOptions { user_agent: Some(user_agent), ..Default::default() })
     }
 
-    fn track_event(&self, params: &[(&str, &str)], user_agent: Option<&str>) -> Result<String, Error> {
+    /// As `track`, with this event's User-Agent, tracking mode and GPC flag. The event goes
+    /// out under the most restrictive of `how.mode`, the ceiling and, with `how.gpc`, the
+    /// GPC mode; asking for more is lowered, not refused (`Stats::mode_lowered`). Under
+    /// `Off` nothing is sent: the id is returned, `Stats::suppressed` counts it, and
+    /// `on_result` gets `Outcome::Suppressed` before this returns. `Pseudonymous` without a
+    /// pseudonym key is an `InvalidArgument` error.
+    pub fn track_with(&self, params: &[(&str, &str)], how: &EventOptions<'_>) -> Result<String, Error> {
         let ps = CParams::new(params)?;
-        let ua = match user_agent {
+        let ua = match how.user_agent {
             Some(ua) => Some(c_string(ua, "user agent")?),
             None => None,
         };
-        let event = ffi::pixel_event::new(
+        let mut event = ffi::pixel_event::new(
             ps.array.as_ptr(),
             ps.array.len(),
             ua.as_ref().map_or(ptr::null(), |u| u.as_ptr()),
         );
+        event.tracking_mode = how.mode.map_or(0, TrackingMode::code);
+        event.gpc = how.gpc as c_int;
         let mut id = [0 as c_char; ffi::PIXEL_EVENT_ID_SIZE];
         check(unsafe { ffi::pixel_track_event(self.handle, &event, id.as_mut_ptr()) })?;
         Ok(unsafe { cstr(id.as_ptr()) })
@@ -788,6 +924,8 @@ impl Tracker {
             expired: s.expired,
             dropped: s.dropped,
             concurrency_limit: s.concurrency_limit,
+            suppressed: s.suppressed,
+            mode_lowered: s.mode_lowered,
         }
     }
 

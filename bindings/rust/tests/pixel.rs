@@ -167,6 +167,11 @@ fn every_declared_function_refuses_null() {
         assert_eq!(ffi::pixel_options_set_durability(n, 0), 1);
         assert_eq!(ffi::pixel_options_set_spool_max_bytes(n, 0), 1);
         assert_eq!(ffi::pixel_options_set_result_callback(n, None, ptr::null_mut()), 1);
+        assert_eq!(ffi::pixel_options_set_tracking_mode(n, 2), 1);
+        assert_eq!(ffi::pixel_options_set_gpc_mode(n, 2), 1);
+        let names = [s];
+        assert_eq!(ffi::pixel_options_set_identity_params(n, names.as_ptr(), 1), 1);
+        assert_eq!(ffi::pixel_options_set_pseudonym_key(n, [0u8; 16].as_ptr(), 16), 1);
         let mut t = 1usize as *mut ffi::pixel_tracker;
         assert_eq!(ffi::pixel_tracker_new(ptr::null(), &mut t), 1);
         assert!(t.is_null());
