@@ -11,6 +11,7 @@ The library is found through PIXEL_LIBRARY (a path to libpixel.so), else next to
 package, else the system loader.
 """
 
+import builtins
 import atexit
 import ctypes
 import weakref
@@ -46,7 +47,8 @@ class UrlTooLongError(PixelError, ValueError): pass  # noqa: E701
 class BufferTooSmallError(PixelError): pass  # noqa: E701
 class QueueFullError(PixelError): pass  # noqa: E701
 class ShutDownError(PixelError): pass  # noqa: E701
-class TimeoutError(PixelError): pass  # noqa: E701,A001
+# Also the builtin TimeoutError, so `except TimeoutError` catches it either way.
+class TimeoutError(PixelError, builtins.TimeoutError): pass  # noqa: E701,A001
 class InternalError(PixelError): pass  # noqa: E701
 class SpoolError(PixelError): pass  # noqa: E701 - spool in use, unwritable, full or corrupt
 

@@ -52,6 +52,12 @@ class LibraryTest(unittest.TestCase):
         self.assertRegex(pixel.version(), r"^\d+\.\d+\.\d+$")
         self.assertEqual(pixel.version(), lib.pixel_version().decode())
 
+    def test_timeout_error_is_also_the_builtin(self):
+        import builtins
+        self.assertTrue(issubclass(pixel.TimeoutError, builtins.TimeoutError))
+        self.assertTrue(issubclass(pixel.TimeoutError, pixel.PixelError))
+        self.assertIs(pixel._ERRORS[9], pixel.TimeoutError)
+
     def test_status_str_and_last_error(self):
         texts = {lib.pixel_status_str(s).decode() for s in range(11)}
         self.assertEqual(len(texts), 11)
