@@ -116,16 +116,22 @@ export interface TrackerOptions {
 
 export interface Stats {
   queued: number;
-  in_flight: number;
+  inFlight: number;
   delivered: number;
   retried: number;
   failed: number;
   expired: number;
   dropped: number;
-  concurrency_limit: number;
+  concurrencyLimit: number;
   /** Events under tracking mode 'off': never sent. */
   suppressed: number;
   /** Events lowered by the tracking-mode ceiling or GPC. */
+  modeLowered: number;
+  /** @deprecated use inFlight */
+  in_flight: number;
+  /** @deprecated use concurrencyLimit */
+  concurrency_limit: number;
+  /** @deprecated use modeLowered */
   mode_lowered: number;
 }
 

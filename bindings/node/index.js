@@ -327,6 +327,28 @@ function callAsync(fn, ...args) {
   });
 }
 
+// Trackers not closed yet. When the event loop has nothing left to do ('beforeExit'), each
+// is closed with its shutdownTimeout (default 2000 ms), so a script that ends without
+// `await t.close()` still delivers what it tracked; the events that could not be are
+// reported through onResult ('dropped') or, without one, in a process warning.
+const LIVE = new Set();
+process.on('beforeExit', () => {
+  for (const t of [...LIVE]) {
+    if (t._closing) continue;
+    const before = t.stats();
+    t.close(t._exitTimeoutMs).then(() => {
+      const left = t._finalStats.dropped - before.dropped;
+      if (left > 0 && !t._hasOnResult) {
+        process.emitWarning(`${left} tracked events were not delivered before the process ` +
+                                `exited (closed after ${t._exitTimeoutMs} ms); await close() ` +
+                                `or pass onResult to see each one`,
+                            {code: 'PIXEL_UNDELIVERED_AT_EXIT'});
+      }
+    }, (e) => process.emitWarning(`closing a tracker at exit failed: ${e.message}`,
+                                  {code: 'PIXEL_CLOSE_AT_EXIT'}));
+  }
+});
+
 // Background delivery of pixel events. track() and stats() are synchronous and never wait
 // for the network; flush() and close() run off the main thread and return Promises, so
 // onResult callbacks (which run on the main thread) keep flowing while they wait.
@@ -405,6 +427,9 @@ class Tracker {
       const out = [null];
       check(native.pixel_tracker_new(opts, out));
       this._handle = out[0];
+      this._exitTimeoutMs = options.shutdownTimeout === undefined ? 2000 : options.shutdownTimeout;
+      this._hasOnResult = typeof options.onResult === 'function';
+      LIVE.add(this);
     } catch (e) {
       if (this._callback) koffi.unregister(this._callback);
       this._callback = null;
@@ -464,15 +489,20 @@ class Tracker {
     return true;
   }
 
-  // The counters (Numbers): queued, in_flight, delivered, retried, failed, expired, dropped,
-  // concurrency_limit, suppressed (events under mode 'off'), mode_lowered (events lowered by
-  // the ceiling or GPC).
+  // The counters (Numbers): queued, inFlight, delivered, retried, failed, expired, dropped,
+  // concurrencyLimit, suppressed (events under mode 'off'), modeLowered (events lowered by
+  // the ceiling or GPC). The snake_case names (in_flight, concurrency_limit, mode_lowered)
+  // are deprecated aliases of the same values, kept for one release.
   stats() {
     if (this._handle === null) return {...this._finalStats};
     const s = {size: STATS_SIZE};
     check(native.pixel_tracker_stats(this._handle, s));
     const out = {};
-    for (const n of STAT_NAMES) out[n] = Number(s[n]);
+    for (const n of STAT_NAMES) {
+      const v = Number(s[n]);
+      out[n.replace(/_([a-z])/g, (_, c) => c.toUpperCase())] = v;
+      out[n] = v;
+    }
     return out;
   }
 
@@ -482,6 +512,7 @@ class Tracker {
     if (this._closing) return this._closing;
     const h = this._live();
     const timeout = ms(timeoutMs, 'timeout');
+    LIVE.delete(this);
     this._closing = (async () => {
       check(await callAsync(native.pixel_tracker_shutdown, h, timeout));
       this._finalStats = this.stats();

@@ -118,7 +118,7 @@ test('each mode as received', async () => {
   for (const k of ['identified', 'none']) {
     assert.deepEqual([got[k].userid, got[k].email], ['bob', 'bob@example.com']);
   }
-  assert.deepEqual([stats.suppressed, stats.mode_lowered, stats.delivered], [1, 0, 4]);
+  assert.deepEqual([stats.suppressed, stats.modeLowered, stats.delivered], [1, 0, 4]);
   const suppressed = results.filter((r) => r.outcome === 'suppressed');
   assert.deepEqual(suppressed.map((r) => r.eventId), [ids.off]);
   assert.deepEqual([suppressed[0].attempts, suppressed[0].httpStatus, suppressed[0].transportError],
@@ -135,7 +135,7 @@ test('off is reported before track() returns', async () => {
   assert.deepEqual(results.map((r) => [r.eventId, r.outcome]), [[id, 'suppressed']]);
   const s = t.stats();
   await t.close(0);
-  assert.deepEqual([s.suppressed, s.mode_lowered, s.queued, s.in_flight, s.delivered, s.failed,
+  assert.deepEqual([s.suppressed, s.modeLowered, s.queued, s.inFlight, s.delivered, s.failed,
                     s.dropped], [1, 1, 0, 0, 0, 0, 0]);
 });
 
@@ -150,7 +150,7 @@ test('the ceiling lowers what is asked and counts it', async () => {
     assert.equal(p.userid, undefined, k);
     assert.equal(p.email, undefined, k);
   }
-  assert.deepEqual([stats.mode_lowered, stats.suppressed], [2, 1]);
+  assert.deepEqual([stats.modeLowered, stats.suppressed], [2, 1]);
   assert.equal(results.filter((r) => r.outcome === 'suppressed').length, 1);
 });
 
@@ -160,7 +160,7 @@ test('gpc lowers to the gpc mode', async () => {
   assert.equal(got.gpc.userid, undefined);
   assert.equal(got['gpc-identified'].userid, undefined);
   assert.equal(got['no-gpc'].userid, 'bob');
-  assert.deepEqual([stats.mode_lowered, stats.suppressed], [2, 0]);
+  assert.deepEqual([stats.modeLowered, stats.suppressed], [2, 0]);
 
   ({got, stats} = await runEvents(
       [['gpc', 'identified', true], ['no-gpc', 'identified', false]],
@@ -168,7 +168,7 @@ test('gpc lowers to the gpc mode', async () => {
   assert.equal(got.gpc.email, token(KEY, 'bob@example.com'));
   assert.equal(got.gpc.userid, 'bob');  // not an identity parameter here
   assert.equal(got['no-gpc'].email, 'bob@example.com');
-  assert.equal(stats.mode_lowered, 1);
+  assert.equal(stats.modeLowered, 1);
 
   const off = await runEvents([['gpc', undefined, true], ['no-gpc']], {gpcMode: 'off'});
   assert.deepEqual(Object.keys(off.got), ['no-gpc']);
@@ -205,5 +205,5 @@ test('bad values are PixelErrors and lose nothing else', async () => {
   const records = await edge.stop();
   assert.deepEqual(records.map((r) => [r.userAgent, Object.fromEntries(r.params).k]),
                    [['consent-test/1', 'kept']]);
-  assert.deepEqual([s.delivered, s.suppressed, s.mode_lowered], [1, 0, 0]);
+  assert.deepEqual([s.delivered, s.suppressed, s.modeLowered], [1, 0, 0]);
 });

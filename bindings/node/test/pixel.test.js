@@ -238,7 +238,8 @@ test('flush times out, the queue fills, close drops and is idempotent', async ()
     await t.close(100);
     const s = t.stats();
     assert.equal(s.dropped, 2);
-    assert.equal(s.queued + s.in_flight + s.delivered, 0);
+    assert.equal(s.queued + s.inFlight + s.delivered, 0);
+    assert.equal(s.in_flight, s.inFlight);  // the deprecated alias
     assert.throws(() => t.track({k: 'v'}), (e) => e.code === 'PIXEL_ERR_SHUT_DOWN');
   } finally {
     hole.close();
@@ -287,8 +288,9 @@ test('delivers 1,000 events to the edge, each reported once', async () => {
   await t.close(30000);
   const records = await edge.stop();
   assert.equal(s.delivered, 1000);
-  assert.ok(s.concurrency_limit >= 2 && s.concurrency_limit <= 8, String(s.concurrency_limit));
-  assert.equal(s.failed + s.expired + s.dropped + s.queued + s.in_flight, 0);
+  assert.ok(s.concurrencyLimit >= 2 && s.concurrencyLimit <= 8, String(s.concurrencyLimit));
+  assert.equal(s.concurrency_limit, s.concurrencyLimit);  // the deprecated alias
+  assert.equal(s.failed + s.expired + s.dropped + s.queued + s.inFlight, 0);
   assert.equal(results.length, 1000);
   assert.ok(results.every((r) => r.outcome === 'delivered' && r.httpStatus === 200 &&
                               r.transportError === 'none'));
@@ -328,7 +330,7 @@ test('two worker threads deliver 500 events, each once', async () => {
   await t.close(30000);
   const records = await edge.stop();
   assert.equal(s.delivered, 500);
-  assert.equal(s.failed + s.expired + s.dropped + s.queued + s.in_flight, 0);
+  assert.equal(s.failed + s.expired + s.dropped + s.queued + s.inFlight, 0);
   // Each event reported once, delivered.
   assert.deepEqual(results.map((r) => r.eventId).sort(), [...returned.keys()].sort());
   assert.ok(results.every((r) => r.outcome === 'delivered'));
@@ -369,4 +371,59 @@ test('eid and ts can be switched off', async () => {
   await t.close(5000);
   const records = await edge.stop();
   assert.deepEqual(records.map((r) => r.params), [[['only', 'this']]]);
+});
+
+// A script that tracks and ends without close(): run as its own process, as a user's would.
+function runScript(body, endpoint) {
+  const script = `const pixel = require(${JSON.stringify(require.resolve('..'))});\n${body}`;
+  const child = spawn(process.execPath, ['-e', script, endpoint],
+                      {stdio: ['ignore', 'pipe', 'pipe']});
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  return new Promise((resolve) => child.on('exit', (code) => resolve({code, stdout, stderr})));
+}
+
+test('a script that never calls close() still delivers every event at exit', async () => {
+  const edge = await startEdge();
+  const run = await runScript(`
+    const t = new pixel.Tracker({endpoint: process.argv[1]});
+    for (let i = 0; i < 500; ++i) t.track({n: String(i)});
+  `, edge.url);
+  const records = await edge.stop();
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stderr, '');
+  const seen = new Set(records.map((r) => new Map(r.params).get('n')));
+  assert.equal(records.length, 500);
+  assert.equal(seen.size, 500);
+});
+
+test('what cannot be delivered by exit is reported: onResult, or a warning', async () => {
+  const hole = await blackhole();
+  try {
+    // Without onResult: one process warning with the count.
+    const quiet = await runScript(`
+      const t = new pixel.Tracker({endpoint: process.argv[1], shutdownTimeout: 200});
+      for (let i = 0; i < 3; ++i) t.track({n: String(i)});
+    `, hole.url);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.match(quiet.stderr, /PIXEL_UNDELIVERED_AT_EXIT/);
+    assert.match(quiet.stderr, /3 tracked events were not delivered/);
+    // With onResult: each event's 'dropped' outcome, and no warning.
+    const told = await runScript(`
+      const t = new pixel.Tracker({endpoint: process.argv[1], shutdownTimeout: 200,
+                                   onResult: (r) => console.log(r.eventId, r.outcome)});
+      for (let i = 0; i < 3; ++i) console.log('tracked', t.track({n: String(i)}));
+    `, hole.url);
+    assert.equal(told.code, 0, told.stderr);
+    assert.equal(told.stderr, '');
+    const lines = told.stdout.trim().split('\n');
+    const tracked = lines.filter((l) => l.startsWith('tracked ')).map((l) => l.split(' ')[1]);
+    const dropped = lines.filter((l) => l.endsWith(' dropped')).map((l) => l.split(' ')[0]);
+    assert.equal(tracked.length, 3);
+    assert.deepEqual([...dropped].sort(), [...tracked].sort());
+  } finally {
+    hole.close();
+  }
 });
