@@ -163,6 +163,7 @@ class generator {
     std::fprintf(log_, "email-campaign: %s: %s\n", opts_.recipients_path.c_str(), message.c_str());
   }
   bool prepare(std::string& error);
+  bool stopped() const noexcept { return opts_.stop != nullptr && *opts_.stop != 0; }
   bool on_header(const csv_row& row, std::string& error);
   void on_recipient(const csv_row& row);
   pixel::event_id next_event_id();
@@ -758,7 +759,7 @@ int generator::run() {
   }
   csv_reader reader(
       [&](const csv_row& row) {
-        if (fatal_) return;
+        if (fatal_ || stopped()) return;
         if (!header_seen_) {
           header_seen_ = true;
           std::string herr;
@@ -779,7 +780,7 @@ int generator::run() {
         }
         row_error(message);
       });
-  const bool read_ok = reader.read(in);
+  const bool read_ok = reader.read(in, opts_.stop) || stopped();
   if (in != stdin) std::fclose(in);
   std::fclose(manifest_);
   manifest_ = nullptr;
@@ -788,7 +789,7 @@ int generator::run() {
     fatal_message_ = "cannot write " + opts_.out_dir + "/manifest.jsonl";
   }
   progress(true);
-  if (!header_seen_ && !fatal_) {
+  if (!header_seen_ && !fatal_ && !stopped()) {
     fatal_ = true;
     fatal_message_ = opts_.recipients_path + ": empty: no header row";
   }
@@ -799,12 +800,14 @@ int generator::run() {
   double open_wait = 0;
   if (opener_) {
     const auto wait_start = clock_type::now();
-    const opener::totals t = opener_->finish();
+    const opener::totals t = opener_->finish(opts_.stop, opts_.stop_grace);
     open_wait = std::chrono::duration<double>(clock_type::now() - wait_start).count();
     sum_.delivered = t.delivered;
     sum_.failed = t.failed;
     sum_.dropped += t.dropped;
+    sum_.left = t.left;
   }
+  if (stopped()) sum_.stopped_by = static_cast<int>(*opts_.stop);
   if (fatal_) {
     std::fprintf(log_, "email-campaign: %s\n", fatal_message_.c_str());
     return 2;
@@ -848,6 +851,22 @@ int generator::run() {
                  static_cast<unsigned long long>(sum_.failed),
                  static_cast<unsigned long long>(sum_.dropped), open_wait);
     if (sum_.delivered != sum_.pixels_fired) status = 1;
+  }
+  if (sum_.stopped_by != 0) {
+    // Every message written is in the manifests; every open fired is delivered, failed,
+    // dropped or left.
+    std::fprintf(log_,
+                 "email-campaign: stopped by %s after %llu messages (the rest of %s not read): "
+                 "%llu simulated opens fired, %llu delivered, %llu failed, %llu dropped, "
+                 "%llu left undelivered\n",
+                 sum_.stopped_by == SIGINT ? "SIGINT" : "SIGTERM",
+                 static_cast<unsigned long long>(sum_.generated), opts_.recipients_path.c_str(),
+                 static_cast<unsigned long long>(sum_.pixels_fired),
+                 static_cast<unsigned long long>(sum_.delivered),
+                 static_cast<unsigned long long>(sum_.failed),
+                 static_cast<unsigned long long>(sum_.dropped),
+                 static_cast<unsigned long long>(sum_.left));
+    return 128 + sum_.stopped_by;
   }
   return status;
 }

@@ -4,6 +4,8 @@
 #define EMAIL_CAMPAIGN_CAMPAIGN_HPP
 
 #include <array>
+#include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -57,6 +59,12 @@ struct options {
 
   bool dry_run = false;   // render and check every message, write only manifest.csv
   bool progress = false;  // redraw a progress line on stderr (only when it is a TTY)
+
+  // Set to a signal's number (SIGINT, SIGTERM) by the caller's handler: no row is read after
+  // it, simulated opens get `stop_grace` more to be delivered, and run() returns 128 + the
+  // signal after a summary that counts what was delivered and what is left.
+  const volatile std::sig_atomic_t* stop = nullptr;
+  std::chrono::milliseconds stop_grace{2'000};
 };
 
 struct summary {
@@ -69,6 +77,8 @@ struct summary {
   std::uint64_t openers = 0;                // recipients whose pixel fired
   std::uint64_t pixels_fired = 0;           // opens and re-opens
   std::uint64_t delivered = 0, failed = 0, dropped = 0;
+  std::uint64_t left = 0;  // opens undelivered when a signal stopped the run
+  int stopped_by = 0;      // the signal that stopped the run, or 0
   double seconds = 0;      // wall-clock time of the generation
   double cpu_seconds = 0;  // user + system CPU time of the process over the same span
 };
@@ -76,7 +86,8 @@ struct summary {
 // Runs the whole campaign, writing diagnostics (one line each) to `log`. Returns the exit
 // status: 0 when every row became a message (and every simulated open was delivered),
 // 1 when some rows were malformed or opens were lost, 2 when nothing could be done
-// (bad options, unreadable files, missing email column).
+// (bad options, unreadable files, missing email column), 128 + the signal when
+// options::stop stopped it.
 int run(const options& opts, std::FILE* log, summary& result);
 
 }  // namespace email_campaign

@@ -2,6 +2,7 @@
 #include "csv_reader.hpp"
 
 #include <csv.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -122,16 +123,22 @@ void csv_reader::finish() {
   reset_parser();
 }
 
-bool csv_reader::read(std::FILE* in) {
+bool csv_reader::read(std::FILE* in, const volatile std::sig_atomic_t* stop) {
+  auto stopped = [stop] { return stop != nullptr && *stop != 0; };
+  // read(2), not fread: rows are taken as they arrive (a pipe that stays open included),
+  // and a signal's EINTR is seen.
+  const int fd = ::fileno(in);
   std::vector<char> buffer(1 << 20);
   for (;;) {
-    const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), in);
-    if (n > 0) feed(buffer.data(), n);
-    if (n < buffer.size()) break;
-  }
-  if (std::ferror(in)) {
-    on_error_(line_, std::string("read error: ") + std::strerror(errno));
-    return false;
+    if (stopped()) return true;
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      on_error_(line_, std::string("read error: ") + std::strerror(errno));
+      return false;
+    }
+    if (n == 0) break;
+    feed(buffer.data(), static_cast<std::size_t>(n));
   }
   finish();
   return true;

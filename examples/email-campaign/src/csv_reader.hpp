@@ -3,6 +3,7 @@
 #ifndef EMAIL_CAMPAIGN_CSV_READER_HPP
 #define EMAIL_CAMPAIGN_CSV_READER_HPP
 
+#include <csignal>
 #include <cstddef>
 #include <cstdio>
 #include <functional>
@@ -34,8 +35,10 @@ class csv_reader {
   csv_reader(const csv_reader&) = delete;
   csv_reader& operator=(const csv_reader&) = delete;
 
-  // Feeds the whole stream. False only on an I/O error (reported through on_error).
-  bool read(std::FILE* in);
+  // Feeds the whole stream as it arrives, or until `*stop` is non-zero (checked before each
+  // read; a signal interrupting a read ends it). False only on an I/O error (reported through
+  // on_error); a stop is not one.
+  bool read(std::FILE* in, const volatile std::sig_atomic_t* stop = nullptr);
   // Feeds a buffer (tests); call finish() after the last one.
   void feed(const char* data, std::size_t size);
   void finish();

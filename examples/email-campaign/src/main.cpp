@@ -3,10 +3,12 @@
 //
 //   email-campaign --template newsletter.html --recipients people.csv --campaign spring
 //       --endpoint https://d111111abcdef8.cloudfront.net --out out/
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -111,6 +113,27 @@ std::string read_pseudonym_key(const char* path, std::optional<std::string>& out
   }
   out = std::move(key);
   return {};
+}
+
+// SIGINT, SIGTERM: the first stops the campaign (no row read after it, a short wait for the
+// simulated opens, a summary, exit 128 + the signal); a second ends the process at once.
+volatile std::sig_atomic_t stop_signal = 0;
+extern "C" void on_stop_signal(int sig) {
+  if (stop_signal != 0) {
+    static const char again[] = "\nemail-campaign: signal again: exiting without waiting\n";
+    const ssize_t ignored = ::write(STDERR_FILENO, again, sizeof again - 1);
+    (void)ignored;
+    ::_exit(128 + sig);
+  }
+  stop_signal = sig;
+}
+void handle_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a read of the recipients returns at the signal
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
 }
 }  // namespace
 
@@ -231,6 +254,8 @@ int main(int argc, char** argv) {
         stderr);
   }
   o.progress = ::isatty(STDERR_FILENO) != 0;
+  o.stop = &stop_signal;
+  handle_stop_signals();
   email_campaign::summary s;
   return email_campaign::run(o, stderr, s);
 }
