@@ -162,7 +162,7 @@ def main():
         raise SystemExit("no C or C++ snippets found: is --source the project's root?")
     # The check itself: a fragment that drops a [[nodiscard]] result must fail to compile,
     # else these flags would let the documentation drift unseen.
-    canary = Snippet("README.md", 1, "cpp",
+    canary = Snippet("tests/docs/snippets.py", 1, "cpp",
                      ["#include <pixel/url.hpp>",
                       'pixel::endpoint::parse("https://example.com");'], [], 0, None)
     args.out.mkdir(parents=True, exist_ok=True)
