@@ -18,6 +18,7 @@ packages=(
   chromium mawk
   sqlite3  # the spool tests read the database with SQLite's own shell
   gunicorn  # the Python binding under a pre-forking server (bindings/python/tests)
+  mypy  # mypy --strict on the Python binding and its documented examples
 )
 
 missing=()

@@ -28,6 +28,10 @@ export function buildSignedUrl(endpoint: string, params: Params | undefined,
                                options: {kid: string; key: Uint8Array; ttl?: number;
                                          eventId?: boolean; timestamp?: boolean}): string;
 
+/** The sampling decision for `value` (a string, as UTF-8, or raw bytes): true when the first
+ *  8 bytes of SHA-256(salt followed by value), big-endian, are below rate x 2^64. */
+export function sampleKeeps(rate: number, salt: Uint8Array, value: string | Uint8Array): boolean;
+
 /** The <img> tag for `url`. */
 export function imgTag(url: string, options?: {style?: 'email' | 'page'}): string;
 
@@ -112,6 +116,18 @@ export interface TrackerOptions {
   pseudonymKey?: Uint8Array;
   /** The most an event with gpc may carry (default 'aggregate'). */
   gpcMode?: TrackingMode;
+  /** Append one JSON line per event, when it has its outcome, to this file
+   *  ({"eid","outcome","status","attempts","at"}; docs/capacity.md). */
+  receiptsPath?: string;
+  /** Requests started per second at most (bursts of a tenth of that); 0 or absent: unpaced. */
+  maxRate?: number;
+  /** Deterministic sampling, in (0, 1] (default 1): an event with the sampleKey parameter
+   *  is sent only when sampleKeeps(sampleRate, sampleSalt, its value), with sr=<rate>. */
+  sampleRate?: number;
+  /** The parameter sampled on (default 'userid'). */
+  sampleKey?: string;
+  /** Raw bytes hashed before the value (default none). */
+  sampleSalt?: Uint8Array;
 }
 
 export interface Stats {

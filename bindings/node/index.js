@@ -130,6 +130,14 @@ const SIGNATURES = [
   'int pixel_url_build_signed(const char *endpoint, const pixel_param *params, size_t count, ' +
       'unsigned int flags, const char *kid, const uint8_t *key, size_t key_len, ' +
       'uint32_t ttl_s, uint8_t *buf, size_t buf_size, _Out_ size_t *out_len)',
+  // The sink's capacity: receipts, pacing, sampling.
+  'int pixel_options_set_receipts_path(pixel_options *options, const char *path)',
+  'int pixel_options_set_max_rate(pixel_options *options, double per_second)',
+  'int pixel_options_set_sample_rate(pixel_options *options, double rate)',
+  'int pixel_options_set_sample_key(pixel_options *options, const char *key)',
+  'int pixel_options_set_sample_salt(pixel_options *options, const uint8_t *salt, size_t len)',
+  'int pixel_sample_keeps(double rate, const uint8_t *salt, size_t salt_len, ' +
+      'const uint8_t *value, size_t value_len, _Out_ int *keep)',
 ];
 const native = {};
 for (const sig of SIGNATURES) {
@@ -296,6 +304,29 @@ function count(value, what) {
   return value;
 }
 
+// A double for C; whether it is in range is the library's to say.
+function number(value, what) {
+  if (typeof value !== 'number') throw invalid(`${what} must be a number`);
+  return value;
+}
+
+function bytes(value, what) {
+  if (!(value instanceof Uint8Array)) throw invalid(`${what} must be a Buffer (raw bytes)`);
+  return value;
+}
+
+// The sampling decision a tracker with sampleRate `rate` and sampleSalt `salt` makes for an
+// event whose sample-key parameter is `value` (a string, as UTF-8, or a Buffer): true when
+// the first 8 bytes of SHA-256(salt followed by value), big-endian, are below rate x 2^64.
+function sampleKeeps(rate, salt, value) {
+  const r = number(rate, 'rate');
+  const s = bytes(salt, 'salt');
+  const v = typeof value === 'string' ? Buffer.from(value, 'utf8') : bytes(value, 'value');
+  const keep = [0];
+  check(native.pixel_sample_keeps(r, s, s.length, v, v.length, keep));
+  return keep[0] !== 0;
+}
+
 // Option name -> [C setter, conversion]. Times in milliseconds, like the C API.
 const SETTERS = {
   queueCapacity: ['pixel_options_set_queue_capacity', count],
@@ -319,6 +350,10 @@ const SETTERS = {
   probeInterval: ['pixel_options_set_probe_interval_ms', ms],
   spoolDir: ['pixel_options_set_spool_dir', cString],
   spoolMaxBytes: ['pixel_options_set_spool_max_bytes', count],
+  receiptsPath: ['pixel_options_set_receipts_path', cString],
+  maxRate: ['pixel_options_set_max_rate', number],
+  sampleRate: ['pixel_options_set_sample_rate', number],
+  sampleKey: ['pixel_options_set_sample_key', cString],
 };
 
 function callAsync(fn, ...args) {
@@ -369,6 +404,9 @@ class Tracker {
         if (Object.prototype.hasOwnProperty.call(SETTERS, name)) {
           const [setter, convert] = SETTERS[name];
           check(native[setter](opts, convert(value, name)));
+        } else if (name === 'sampleSalt') {
+          const salt = bytes(value, name);
+          check(native.pixel_options_set_sample_salt(opts, salt, salt.length));
         } else if (name === 'overflow') {
           if (!Object.prototype.hasOwnProperty.call(OVERFLOW, value)) {
             throw invalid(`overflow must be 'drop_new', 'drop_oldest' or 'block'`);
@@ -528,5 +566,5 @@ class Tracker {
 
 module.exports = {
   version, buildUrl, imgTag, Tracker, PixelError, native, SIGNATURES, STRUCTS, LIBRARY_NAME,
-  buildSignedUrl, TRACKING_MODES, OUTCOMES,
+  buildSignedUrl, TRACKING_MODES, OUTCOMES, sampleKeeps,
 };

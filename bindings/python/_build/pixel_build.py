@@ -98,7 +98,7 @@ def _package_files():
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
         for f in sorted(filenames):
-            if f.endswith(".py"):
+            if f.endswith(".py") or f == "py.typed":  # PEP 561: the package is typed
                 full = os.path.join(dirpath, f)
                 yield full, os.path.relpath(full, HERE).replace(os.sep, "/")
 

@@ -11,12 +11,13 @@ The library is found through PIXEL_LIBRARY (a path to libpixel.so), else next to
 package, else the system loader.
 """
 
-import builtins
 import atexit
+import builtins
 import ctypes
+import math
 import weakref
-from collections import namedtuple
-from typing import Any, Iterable, Mapping, Optional, Tuple, Union
+from typing import (Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple,
+                    Union)
 
 from . import _native
 from ._native import lib as _lib
@@ -26,14 +27,21 @@ __all__ = [
     "InvalidArgumentError", "InvalidEndpointError", "InvalidUtf8Error", "EmptyKeyError",
     "UrlTooLongError", "BufferTooSmallError", "QueueFullError", "ShutDownError",
     "TimeoutError", "InternalError", "SpoolError", "OUTCOMES", "TRANSPORT_ERRORS",
-    "build_signed_url", "TRACKING_MODES", "gpc_from_wsgi", "gpc_from_asgi",
+    "build_signed_url", "TRACKING_MODES", "gpc_from_wsgi", "gpc_from_asgi", "sample_keeps",
+    "ArgumentTypeError", "Params", "ParamValue",
 ]
+
+# A parameter's value: text (bytes pass through as they are; the library checks they are
+# UTF-8), or a number, turned into text with str().
+ParamValue = Union[str, bytes, int, float]
+# Parameters: a mapping, or (key, value) pairs (order kept, duplicates allowed); None: none.
+Params = Union[Mapping[str, ParamValue], Iterable[Tuple[str, ParamValue]], None]
 
 
 class PixelError(Exception):
     """A libpixel failure. `status` is the C pixel_status value, `message` its detail."""
 
-    def __init__(self, status, message):
+    def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -51,9 +59,13 @@ class ShutDownError(PixelError): pass  # noqa: E701
 class TimeoutError(PixelError, builtins.TimeoutError): pass  # noqa: E701,A001
 class InternalError(PixelError): pass  # noqa: E701
 class SpoolError(PixelError): pass  # noqa: E701 - spool in use, unwritable, full or corrupt
+# An argument of the wrong type (a number where text is needed, params that are neither a
+# mapping nor pairs, a key that is not bytes): the builtin TypeError, and the library's
+# INVALID_ARGUMENT like a bad value.
+class ArgumentTypeError(InvalidArgumentError, TypeError): pass  # noqa: E701
 
 
-_ERRORS = {
+_ERRORS: Dict[int, type] = {
     1: InvalidArgumentError, 2: InvalidEndpointError, 3: InvalidUtf8Error, 4: EmptyKeyError,
     5: UrlTooLongError, 6: BufferTooSmallError, 7: QueueFullError, 8: ShutDownError,
     9: TimeoutError, 10: InternalError, 11: SpoolError,
@@ -62,9 +74,9 @@ _BUFFER_TOO_SMALL = 6
 
 URL_EVENT_ID = 1
 URL_TIMESTAMP = 2
-_STYLES = {"email": 0, "page": 1}
-_OVERFLOW = {"drop_new": 0, "drop_oldest": 1, "block": 2}
-_DURABILITY = {"memory": 0, "batched": 1, "sync": 2}
+_STYLES: Dict[str, int] = {"email": 0, "page": 1}
+_OVERFLOW: Dict[str, int] = {"drop_new": 0, "drop_oldest": 1, "block": 2}
+_DURABILITY: Dict[str, int] = {"memory": 0, "batched": 1, "sync": 2}
 OUTCOMES = ("delivered", "failed", "expired", "dropped", "suppressed")
 _STAT_NAMES = ("queued", "in_flight", "delivered", "retried", "failed", "expired", "dropped",
                "concurrency_limit", "suppressed", "mode_lowered")
@@ -77,25 +89,34 @@ TRACKING_MODES = ("off", "aggregate", "pseudonymous", "identified")
 TRANSPORT_ERRORS = ("none", "dns", "connect", "tls", "certificate", "timeout", "reset", "send",
                     "receive", "protocol", "other")
 
-# What an on_result callback receives: outcome is one of OUTCOMES, transport_error one of
-# TRANSPORT_ERRORS.
-EventResult = namedtuple("EventResult",
-                         "event_id outcome attempts http_status transport_error message")
+class EventResult(NamedTuple):
+    """What an on_result callback receives, once per event."""
+    event_id: str
+    outcome: str          # one of OUTCOMES
+    attempts: int
+    http_status: int      # the last HTTP status, 0 when no response came
+    transport_error: str  # one of TRANSPORT_ERRORS
+    message: str          # why, for anything but "delivered"; "" when delivered
 
 
-def _error(status):
-    message = _lib.pixel_last_error().decode("utf-8", "replace")
-    text = _lib.pixel_status_str(status).decode()
+def _error(status: int) -> PixelError:
+    message = bytes(_lib.pixel_last_error()).decode("utf-8", "replace")
+    text = bytes(_lib.pixel_status_str(status)).decode()
     cls = _ERRORS.get(status, PixelError)
-    return cls(status, f"{text}: {message}" if message else text)
+    error: PixelError = cls(status, f"{text}: {message}" if message else text)
+    return error
 
 
-def _check(status):
+def _check(status: int) -> None:
     if status != 0:
         raise _error(status)
 
 
-def _bytes(value, what):
+def _type_error(what: str, wanted: str, value: object) -> ArgumentTypeError:
+    return ArgumentTypeError(1, f"{what} must be {wanted}, not {type(value).__name__}")
+
+
+def _bytes(value: object, what: str) -> bytes:
     """UTF-8 bytes for C. str goes through surrogatepass so that text that is not valid
     Unicode reaches the library and gets its typed error; bytes pass through as they are."""
     if isinstance(value, bytes):
@@ -103,40 +124,55 @@ def _bytes(value, what):
     elif isinstance(value, str):
         b = value.encode("utf-8", "surrogatepass")
     else:
-        raise InvalidArgumentError(1, f"{what} must be str or bytes, not {type(value).__name__}")
+        raise _type_error(what, "str or bytes", value)
     if b"\0" in b:
         raise InvalidArgumentError(1, f"{what} contains a NUL character")
     return b
 
 
-def _params(params):
-    """A ctypes pixel_param array (and the bytes it points into) from a dict or pairs."""
+def _text(value: object, what: str) -> bytes:
+    """UTF-8 bytes for C of a value that must be str (an endpoint, a URL, an option)."""
+    if not isinstance(value, str):
+        raise _type_error(what, "str", value)
+    return _bytes(value, what)
+
+
+_Pairs = List[Tuple[bytes, bytes]]
+
+
+def _params(params: Params) -> Tuple["ctypes.Array[_native.Param]", int, _Pairs]:
+    """A ctypes pixel_param array (and the bytes it points into) from a mapping or pairs."""
     if params is None:
         params = ()
-    items = params.items() if hasattr(params, "items") else params
-    pairs = []
+    if isinstance(params, (str, bytes, bytearray)) or not isinstance(params, (Mapping, Iterable)):
+        raise _type_error("params", "a mapping or (key, value) pairs", params)
+    items: Iterable[Any] = params.items() if isinstance(params, Mapping) else params
+    pairs: _Pairs = []
     for item in items:
+        if isinstance(item, (str, bytes)):
+            raise _type_error("each parameter", "a (key, value) pair", item)
         try:
             k, v = item
         except (TypeError, ValueError):
-            raise InvalidArgumentError(1, f"parameter {item!r} is not a (key, value) pair") from None
-        if not isinstance(v, (str, bytes)):
+            raise ArgumentTypeError(
+                1, f"parameter {item!r} is not a (key, value) pair") from None
+        if isinstance(v, (int, float)):
             v = str(v)
         pairs.append((_bytes(k, "key"), _bytes(v, "value")))
     arr = (_native.Param * max(len(pairs), 1))()
-    for i, (k, v) in enumerate(pairs):
-        arr[i].key = k
-        arr[i].value = v
+    for i, (kb, vb) in enumerate(pairs):
+        arr[i].key = kb
+        arr[i].value = vb
     return arr, len(pairs), pairs
 
 
-def _into_buffer(call):
+def _into_buffer(call: Callable[[Any, int, Any], Any]) -> str:
     """Runs call(buf, size, out_len) with a growing buffer, snprintf-style."""
     size = 1024
     while True:
         buf = ctypes.create_string_buffer(size)
         out_len = ctypes.c_size_t(0)
-        status = call(buf, size, ctypes.byref(out_len))
+        status = int(call(buf, size, ctypes.byref(out_len)))
         if status == _BUFFER_TOO_SMALL and out_len.value + 1 > size:
             size = out_len.value + 1
             continue
@@ -144,38 +180,48 @@ def _into_buffer(call):
         return buf.raw[:out_len.value].decode("utf-8")
 
 
-def version():
+def version() -> str:
     """The libpixel version, e.g. "0.1.0"."""
-    return _lib.pixel_version().decode()
+    return bytes(_lib.pixel_version()).decode()
 
 
-def build_url(endpoint, params=(), event_id=True, timestamp=True):
+def build_url(endpoint: str, params: Params = (), event_id: bool = True,
+              timestamp: bool = True) -> str:
     """The pixel URL for `endpoint` with `params` (a dict or a list of pairs, order kept),
-    plus an event id and a timestamp unless switched off. Raises PixelError subclasses."""
-    ep = _bytes(endpoint, "endpoint")
+    plus an event id and a timestamp unless switched off. Raises PixelError subclasses
+    (ArgumentTypeError, also a TypeError, for arguments of the wrong type)."""
+    ep = _text(endpoint, "endpoint")
     arr, n, _keep = _params(params)
     flags = (URL_EVENT_ID if event_id else 0) | (URL_TIMESTAMP if timestamp else 0)
     return _into_buffer(lambda buf, size, out: _lib.pixel_url_build(ep, arr, n, flags, buf, size, out))
 
 
-def _ttl(ttl):
-    if not isinstance(ttl, int) or isinstance(ttl, bool) or not 0 <= ttl <= 0xFFFFFFFF:
+def _ttl(ttl: object) -> int:
+    if not isinstance(ttl, int) or isinstance(ttl, bool):
+        raise _type_error("ttl", "a whole number of seconds (0: 30 days)", ttl)
+    if not 0 <= ttl <= 0xFFFFFFFF:
         raise InvalidArgumentError(1, "ttl must be a whole number of seconds (0: 30 days)")
     return ttl
 
 
-def _signing(kid, key, ttl):
+def _raw(value: object, what: str) -> bytes:
+    if not isinstance(value, (bytes, bytearray)):
+        raise _type_error(what, "bytes", value)
+    return bytes(value)
+
+
+def _signing(kid: str, key: bytes, ttl: int) -> Tuple[bytes, bytes, int]:
     """C arguments for a signing key: kid bytes, raw key bytes, ttl seconds (0: 30 days)."""
-    if not isinstance(key, (bytes, bytearray)):
-        raise InvalidArgumentError(1, "key must be the raw key as bytes (decode base64 first)")
-    return _bytes(kid, "kid"), bytes(key), _ttl(ttl)
+    raw = _raw(key, "key (the raw key; decode base64 first)")
+    return _text(kid, "kid"), raw, _ttl(ttl)
 
 
-def build_signed_url(endpoint, params=(), *, kid, key, ttl=0, event_id=True, timestamp=True):
+def build_signed_url(endpoint: str, params: Params = (), *, kid: str, key: bytes, ttl: int = 0,
+                     event_id: bool = True, timestamp: bool = True) -> str:
     """As build_url, signed (kid, exp, sig) with `key` (raw bytes, at least 16) named `kid`,
     valid `ttl` seconds (0: 30 days). Raises InvalidArgumentError for a bad kid or key, or a
     parameter named kid, exp or sig; messages never contain the key."""
-    ep = _bytes(endpoint, "endpoint")
+    ep = _text(endpoint, "endpoint")
     arr, n, _keep = _params(params)
     k, raw, ttl = _signing(kid, key, ttl)
     flags = (URL_EVENT_ID if event_id else 0) | (URL_TIMESTAMP if timestamp else 0)
@@ -183,24 +229,58 @@ def build_signed_url(endpoint, params=(), *, kid, key, ttl=0, event_id=True, tim
         ep, arr, n, flags, k, raw, len(raw), ttl, buf, size, out))
 
 
-def img_tag(url, style="email"):
+def img_tag(url: str, style: str = "email") -> str:
     """The <img> tag for `url`; style "email" or "page"."""
+    if not isinstance(style, str):
+        raise _type_error("style", "str", style)
     if style not in _STYLES:
         raise InvalidArgumentError(1, f"style must be 'email' or 'page', not {style!r}")
-    u = _bytes(url, "url")
+    u = _text(url, "url")
     return _into_buffer(lambda buf, size, out: _lib.pixel_img_tag(u, _STYLES[style], buf, size, out))
 
 
-def _ms(seconds, what):
-    if not isinstance(seconds, (int, float)) or seconds < 0 or seconds != seconds:
+def sample_keeps(rate: float, salt: bytes, value: Union[str, bytes]) -> bool:
+    """The sampling decision a tracker with sample_rate=rate and sample_salt=salt makes for
+    an event whose sample-key parameter is `value`: True when the first 8 bytes of
+    SHA-256(salt followed by value), read as a big-endian unsigned 64-bit number, are below
+    rate x 2^64. The same in every binding and in C and C++."""
+    r = _number(rate, "rate")
+    s = _raw(salt, "salt")
+    v = _bytes(value, "value")
+    keep = ctypes.c_int(0)
+    _check(_lib.pixel_sample_keeps(r, s, len(s), v, len(v), ctypes.byref(keep)))
+    return keep.value != 0
+
+
+def _number(value: object, what: str) -> float:
+    """A float for C; whether it is in range is the library's to say."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise _type_error(what, "a number", value)
+    return float(value)
+
+
+def _ms(seconds: object, what: str) -> int:
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        raise _type_error(what, "a number of seconds", seconds)
+    if seconds < 0 or math.isnan(seconds):
         raise InvalidArgumentError(1, f"{what} must be a non-negative number of seconds")
-    return min(int(round(seconds * 1000)), 0xFFFFFFFF)
+    return min(int(round(min(seconds, 0xFFFFFFFF) * 1000)), 0xFFFFFFFF)
 
 
-def _mode(value, what):
+def _count(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _type_error(what, "an int", value)
+    if value < 0:
+        raise InvalidArgumentError(1, f"{what} must be a non-negative int")
+    return value
+
+
+def _mode(value: Optional[str], what: str) -> int:
     """The C pixel_tracking_mode of a mode name (None: PIXEL_TRACKING_DEFAULT)."""
     if value is None:
         return 0
+    if not isinstance(value, str):
+        raise _type_error(what, "str or None", value)
     if value not in TRACKING_MODES:
         raise InvalidArgumentError(
             1, f"{what} must be one of {', '.join(TRACKING_MODES)}, not {value!r}")
@@ -249,66 +329,70 @@ class Tracker:
     parameter names that identify a person (default ("userid", "email", "recipient"));
     pseudonym_key (bytes, at least 16; needed for "pseudonymous"); gpc_mode, the most an
     event with gpc=True may carry (default "aggregate").
-    Values are checked once, by the library, when the tracker is created.
+    The sink's capacity (docs/capacity.md): receipts_path, a file that gets one JSON line
+    per event with its outcome; max_rate, requests started per second at most (0: unpaced);
+    sample_rate in (0, 1] with sample_key (default "userid") and sample_salt (bytes): an
+    event with that parameter is sent only when sample_keeps(sample_rate, sample_salt, its
+    value), and then carries sr=<rate>.
+    Values are checked once, by the library, when the tracker is created; a value of the
+    wrong type raises ArgumentTypeError (also a TypeError) here.
 
     track(), flush(), stats() and close() may be called from any thread. close() (or
     leaving the `with` block) shuts down, waiting up to its timeout.
     """
 
-    _SETTERS = {
-        "queue_capacity": ("pixel_options_set_queue_capacity", int),
-        "block_timeout": ("pixel_options_set_block_timeout_ms", "ms"),
-        "allow_http": ("pixel_options_set_allow_http", lambda v: 1 if v else 0),
-        "min_in_flight": ("pixel_options_set_min_in_flight", int),
-        "max_in_flight": ("pixel_options_set_max_in_flight", int),
-        "worker_threads": ("pixel_options_set_worker_threads", int),
-        "connect_timeout": ("pixel_options_set_connect_timeout_ms", "ms"),
-        "request_timeout": ("pixel_options_set_request_timeout_ms", "ms"),
-        "max_attempts": ("pixel_options_set_max_attempts", int),
-        "max_age": ("pixel_options_set_max_age_ms", "ms"),
-        "shutdown_timeout": ("pixel_options_set_shutdown_timeout_ms", "ms"),
-        "user_agent": ("pixel_options_set_user_agent", "str"),
-        "ca_file": ("pixel_options_set_ca_file", "str"),
-        "proxy": ("pixel_options_set_proxy", "str"),
-        "backoff_base": ("pixel_options_set_backoff_base_ms", "ms"),
-        "backoff_max": ("pixel_options_set_backoff_max_ms", "ms"),
-        "retry_after_cap": ("pixel_options_set_retry_after_cap_ms", "ms"),
-        "outage_threshold": ("pixel_options_set_outage_threshold", int),
-        "probe_interval": ("pixel_options_set_probe_interval_ms", "ms"),
-        "spool_dir": ("pixel_options_set_spool_dir", "str"),
-        "spool_max_bytes": ("pixel_options_set_spool_max_bytes", int),
+    # Option name: (C setter, conversion of the value into its one argument).
+    _SETTERS: Dict[str, Tuple[str, Callable[[Any, str], Any]]] = {
+        "queue_capacity": ("pixel_options_set_queue_capacity", _count),
+        "block_timeout": ("pixel_options_set_block_timeout_ms", _ms),
+        "allow_http": ("pixel_options_set_allow_http", lambda v, _: 1 if v else 0),
+        "min_in_flight": ("pixel_options_set_min_in_flight", _count),
+        "max_in_flight": ("pixel_options_set_max_in_flight", _count),
+        "worker_threads": ("pixel_options_set_worker_threads", _count),
+        "connect_timeout": ("pixel_options_set_connect_timeout_ms", _ms),
+        "request_timeout": ("pixel_options_set_request_timeout_ms", _ms),
+        "max_attempts": ("pixel_options_set_max_attempts", _count),
+        "max_age": ("pixel_options_set_max_age_ms", _ms),
+        "shutdown_timeout": ("pixel_options_set_shutdown_timeout_ms", _ms),
+        "user_agent": ("pixel_options_set_user_agent", _text),
+        "ca_file": ("pixel_options_set_ca_file", _text),
+        "proxy": ("pixel_options_set_proxy", _text),
+        "backoff_base": ("pixel_options_set_backoff_base_ms", _ms),
+        "backoff_max": ("pixel_options_set_backoff_max_ms", _ms),
+        "retry_after_cap": ("pixel_options_set_retry_after_cap_ms", _ms),
+        "outage_threshold": ("pixel_options_set_outage_threshold", _count),
+        "probe_interval": ("pixel_options_set_probe_interval_ms", _ms),
+        "spool_dir": ("pixel_options_set_spool_dir", _text),
+        "spool_max_bytes": ("pixel_options_set_spool_max_bytes", _count),
+        "receipts_path": ("pixel_options_set_receipts_path", _text),
+        "max_rate": ("pixel_options_set_max_rate", _number),
+        "sample_rate": ("pixel_options_set_sample_rate", _number),
+        "sample_key": ("pixel_options_set_sample_key", _text),
     }
 
-    def __init__(self, endpoint, **options):
-        self._handle = None
-        self._callback = None
+    def __init__(self, endpoint: str, **options: Any) -> None:
+        self._handle: Optional[ctypes.c_void_p] = None
+        self._callback: Optional[Any] = None
         opts = _lib.pixel_options_new()
         if not opts:
             raise InternalError(10, "out of memory")
         try:
-            _check(_lib.pixel_options_set_endpoint(opts, _bytes(endpoint, "endpoint")))
+            _check(_lib.pixel_options_set_endpoint(opts, _text(endpoint, "endpoint")))
             flags = URL_EVENT_ID | URL_TIMESTAMP
             for name, value in options.items():
                 if name in self._SETTERS:
-                    fn, conv = self._SETTERS[name]
-                    if conv == "ms":
-                        arg = _ms(value, name)
-                    elif conv == "str":
-                        arg = _bytes(value, name)
-                    elif conv is int:
-                        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                            raise InvalidArgumentError(1, f"{name} must be a non-negative int")
-                        arg = value
-                    else:
-                        arg = conv(value)
-                    _check(getattr(_lib, fn)(opts, arg))
+                    fn, convert = self._SETTERS[name]
+                    _check(getattr(_lib, fn)(opts, convert(value, name)))
+                elif name == "sample_salt":
+                    salt = _raw(value, name)
+                    _check(_lib.pixel_options_set_sample_salt(opts, salt, len(salt)))
                 elif name == "overflow":
-                    if value not in _OVERFLOW:
+                    if not isinstance(value, str) or value not in _OVERFLOW:
                         raise InvalidArgumentError(
                             1, f"overflow must be one of {sorted(_OVERFLOW)}, not {value!r}")
                     _check(_lib.pixel_options_set_overflow_policy(opts, _OVERFLOW[value]))
                 elif name == "durability":
-                    if value not in _DURABILITY:
+                    if not isinstance(value, str) or value not in _DURABILITY:
                         raise InvalidArgumentError(
                             1, f"durability must be one of {sorted(_DURABILITY)}, not {value!r}")
                     _check(_lib.pixel_options_set_durability(opts, _DURABILITY[value]))
@@ -317,30 +401,29 @@ class Tracker:
                 elif name == "timestamp":
                     flags = (flags | URL_TIMESTAMP) if value else (flags & ~URL_TIMESTAMP)
                 elif name == "signing_key":
+                    if not isinstance(value, tuple) or len(value) != 2:
+                        raise _type_error(name, "a (kid, key bytes) pair", value)
                     kid, key = value
                     k, raw, _ = _signing(kid, key, 0)
                     _check(_lib.pixel_options_set_signing_key(opts, k, raw, len(raw)))
                 elif name in ("tracking_mode", "gpc_mode"):
-                    fn = getattr(_lib, f"pixel_options_set_{name}")
-                    _check(fn(opts, _mode(value, name)))
+                    setter = getattr(_lib, f"pixel_options_set_{name}")
+                    _check(setter(opts, _mode(value, name)))
                 elif name == "identity_params":
-                    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-                        raise InvalidArgumentError(
-                            1, "identity_params must be a list of parameter names")
-                    names = [_bytes(v, "identity_params") for v in value]
+                    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+                        raise _type_error(name, "a list of parameter names", value)
+                    names = [_text(v, "identity_params") for v in value]
                     arr = (ctypes.c_char_p * max(len(names), 1))(*names)
                     _check(_lib.pixel_options_set_identity_params(opts, arr, len(names)))
                 elif name == "pseudonym_key":
-                    if not isinstance(value, (bytes, bytearray)):
-                        raise InvalidArgumentError(1, "pseudonym_key must be the raw key as bytes")
-                    raw = bytes(value)
+                    raw = _raw(value, "pseudonym_key (the raw key)")
                     _check(_lib.pixel_options_set_pseudonym_key(opts, raw, len(raw)))
                 elif name == "signature_ttl":
                     _check(_lib.pixel_options_set_signature_ttl_s(opts, _ttl(value)))
                 elif name == "on_result":
                     if value is not None:
                         if not callable(value):
-                            raise InvalidArgumentError(1, "on_result must be callable")
+                            raise _type_error(name, "callable", value)
                         self._callback = _native.RESULT_CALLBACK(self._wrap(value))
                         _check(_lib.pixel_options_set_result_callback(opts, self._callback, None))
                 else:
@@ -356,8 +439,8 @@ class Tracker:
             _lib.pixel_options_free(opts)
 
     @staticmethod
-    def _wrap(fn):
-        def trampoline(result_p, _user):
+    def _wrap(fn: Callable[[EventResult], object]) -> Callable[[Any, Any], None]:
+        def trampoline(result_p: Any, _user: Any) -> None:
             r = result_p.contents
             fn(EventResult(
                 r.event_id.decode("ascii"),
@@ -368,14 +451,13 @@ class Tracker:
                 (r.message or b"").decode("utf-8", "replace")))
         return trampoline
 
-    def _live(self):
+    def _live(self) -> ctypes.c_void_p:
         if self._handle is None:
             raise ShutDownError(8, "shut down: the tracker was not created")
         return self._handle
 
-    def track(self, params: Union[Mapping[str, Any], Iterable[Tuple[str, Any]]],
-              user_agent: Optional[str] = None, *, mode: Optional[str] = None,
-              gpc: bool = False) -> str:
+    def track(self, params: Params, user_agent: Optional[str] = None, *,
+              mode: Optional[str] = None, gpc: bool = False) -> str:
         """Queues one event (a dict or a list of pairs) and returns its id at once: the
         26-character eid it is sent with, and the event_id its EventResult will carry.
         `mode` is what this event's person consented to (one of TRACKING_MODES; None: the
@@ -389,13 +471,13 @@ class Tracker:
         arr, n, _keep = _params(params)
         h = self._live()
         event = _native.Event(arr, n, None if user_agent is None
-                              else _bytes(user_agent, "user_agent"), _mode(mode, "mode"),
+                              else _text(user_agent, "user_agent"), _mode(mode, "mode"),
                               1 if gpc else 0)
         out = ctypes.create_string_buffer(_native.EVENT_ID_SIZE)
         _check(_lib.pixel_track_event(h, ctypes.byref(event), out))
         return out.value.decode("ascii")
 
-    def flush(self, timeout=5.0):
+    def flush(self, timeout: float = 5.0) -> bool:
         """Waits until every event tracked so far has an outcome: True, or False when
         `timeout` seconds pass first."""
         status = _lib.pixel_tracker_flush(self._live(), _ms(timeout, "timeout"))
@@ -404,28 +486,27 @@ class Tracker:
         _check(status)
         return True
 
-    def stats(self) -> dict:
+    def stats(self) -> Dict[str, int]:
         """The counters as a dict: queued, in_flight, delivered, retried, failed, expired,
         dropped, concurrency_limit, suppressed (events under tracking mode "off") and
         mode_lowered (events lowered by the ceiling or GPC)."""
         s = _native.Stats()
         _check(_lib.pixel_tracker_stats(self._live(), ctypes.byref(s)))
-        return {name: getattr(s, name) for name in _STAT_NAMES}
+        return {name: int(getattr(s, name)) for name in _STAT_NAMES}
 
-    def close(self, timeout=2.0):
+    def close(self, timeout: float = 2.0) -> None:
         """Stops accepting events, waits up to `timeout` seconds for delivery and drops
         the rest. Idempotent; afterwards track() raises ShutDownError and stats() keeps
         the final counters. The native tracker is released with this object."""
         _check(_lib.pixel_tracker_shutdown(self._live(), _ms(timeout, "timeout")))
 
-    def __enter__(self):
+    def __enter__(self) -> "Tracker":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
-        return False
 
-    def __del__(self):
+    def __del__(self) -> None:
         # No other reference exists, so no call can be in progress: free is safe here.
         handle, self._handle = getattr(self, "_handle", None), None
         if handle is not None:
@@ -439,11 +520,11 @@ class Tracker:
 # shutdown_timeout), in whichever process exits: the one that created them, or a forked
 # child (a pre-forking server's worker) that tracked with them. A module-level tracker's
 # __del__ may otherwise never run, or run after the library is gone.
-_LIVE = weakref.WeakSet()
+_LIVE: "weakref.WeakSet[Tracker]" = weakref.WeakSet()
 
 
 @atexit.register
-def _close_live_trackers():
+def _close_live_trackers() -> None:
     for t in list(_LIVE):
         handle = t._handle
         if handle is not None:

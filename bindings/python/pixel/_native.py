@@ -4,6 +4,7 @@
 import ctypes
 import ctypes.util
 import os
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 c_status = ctypes.c_int
 c_size_p = ctypes.POINTER(ctypes.c_size_t)
@@ -21,7 +22,7 @@ class Stats(ctypes.Structure):
         ("queued", "in_flight", "delivered", "retried", "failed", "expired", "dropped",
          "concurrency_limit", "suppressed", "mode_lowered")]
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(ctypes.sizeof(Stats))
 
 
@@ -47,11 +48,12 @@ class Event(ctypes.Structure):
         ("gpc", ctypes.c_int),
     ]
 
-    def __init__(self, params, count, user_agent, tracking_mode=0, gpc=0):
+    def __init__(self, params: Any, count: int, user_agent: Optional[bytes],
+                 tracking_mode: int = 0, gpc: int = 0) -> None:
         super().__init__(ctypes.sizeof(Event), params, count, user_agent, tracking_mode, gpc)
 
 
-STRUCTS = {"pixel_param": Param, "pixel_stats": Stats, "pixel_event_result": EventResult,
+STRUCTS: Dict[str, Any] = {"pixel_param": Param, "pixel_stats": Stats, "pixel_event_result": EventResult,
            "pixel_event": Event}
 
 
@@ -62,7 +64,7 @@ RESULT_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.POINTER(EventResult), ctypes.c_v
 # name: (restype, argtypes). Every function of pixel.h.
 _opts = ctypes.c_void_p
 _trk = ctypes.c_void_p
-SIGNATURES = {
+SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "pixel_version": (ctypes.c_char_p, []),
     "pixel_status_str": (ctypes.c_char_p, [c_status]),
     "pixel_last_error": (ctypes.c_char_p, []),
@@ -122,6 +124,15 @@ SIGNATURES = {
                                           ctypes.c_size_t, ctypes.c_uint, ctypes.c_char_p,
                                           ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint32,
                                           ctypes.c_char_p, ctypes.c_size_t, c_size_p]),
+    # The sink's capacity: receipts, pacing, sampling.
+    "pixel_options_set_receipts_path": (c_status, [_opts, ctypes.c_char_p]),
+    "pixel_options_set_max_rate": (c_status, [_opts, ctypes.c_double]),
+    "pixel_options_set_sample_rate": (c_status, [_opts, ctypes.c_double]),
+    "pixel_options_set_sample_key": (c_status, [_opts, ctypes.c_char_p]),
+    "pixel_options_set_sample_salt": (c_status, [_opts, ctypes.c_char_p, ctypes.c_size_t]),
+    "pixel_sample_keeps": (c_status, [ctypes.c_double, ctypes.c_char_p, ctypes.c_size_t,
+                                      ctypes.c_char_p, ctypes.c_size_t,
+                                      ctypes.POINTER(ctypes.c_int)]),
 }
 
 
@@ -129,7 +140,7 @@ SIGNATURES = {
 LIBRARY_NAMES = ("libpixel.so.1", "libpixel.so", "libpixel.dylib", "pixel.dll")
 
 
-def _candidates():
+def _candidates() -> Iterator[str]:
     env = os.environ.get("PIXEL_LIBRARY")
     if env:
         # An explicit choice: no fallback, so a wrong path fails loudly.
@@ -146,8 +157,8 @@ def _candidates():
     yield LIBRARY_NAMES[0]
 
 
-def load():
-    errors = []
+def load() -> ctypes.CDLL:
+    errors: List[str] = []
     for candidate in _candidates():
         try:
             lib = ctypes.CDLL(candidate)

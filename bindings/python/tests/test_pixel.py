@@ -91,7 +91,7 @@ class LibraryTest(unittest.TestCase):
                 self.assertEqual(fn(*args), 1, name)
             called.add(name)
         self.assertEqual(called, set(_native.SIGNATURES))
-        self.assertEqual(len(called), 49)
+        self.assertEqual(len(called), 55)
 
 
 class BuildUrlTest(unittest.TestCase):

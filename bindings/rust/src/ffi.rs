@@ -2,7 +2,7 @@
 //! Raw declarations of include/pixel/pixel.h. Prefer the safe API at the crate root.
 #![allow(non_camel_case_types)]
 
-use std::os::raw::{c_char, c_int, c_long, c_uint, c_void};
+use std::os::raw::{c_char, c_double, c_int, c_long, c_uint, c_void};
 
 pub type pixel_status = c_int;
 pub const PIXEL_OK: pixel_status = 0;
@@ -217,5 +217,23 @@ extern "C" {
         buf: *mut c_char,
         buf_size: usize,
         out_len: *mut usize,
+    ) -> pixel_status;
+    // The sink's capacity: receipts, pacing, sampling.
+    pub fn pixel_options_set_receipts_path(o: *mut pixel_options, path: *const c_char)
+        -> pixel_status;
+    pub fn pixel_options_set_max_rate(o: *mut pixel_options, per_second: c_double)
+        -> pixel_status;
+    pub fn pixel_options_set_sample_rate(o: *mut pixel_options, rate: c_double) -> pixel_status;
+    pub fn pixel_options_set_sample_key(o: *mut pixel_options, key: *const c_char)
+        -> pixel_status;
+    pub fn pixel_options_set_sample_salt(o: *mut pixel_options, salt: *const c_void, len: usize)
+        -> pixel_status;
+    pub fn pixel_sample_keeps(
+        rate: c_double,
+        salt: *const c_void,
+        salt_len: usize,
+        value: *const c_char,
+        value_len: usize,
+        keep: *mut c_int,
     ) -> pixel_status;
 }

@@ -252,6 +252,21 @@ pub fn build_signed_url(endpoint: &str, params: &[(&str, &str)], flags: UrlFlags
     })
 }
 
+/// The sampling decision a tracker with `sample_rate(rate)` and `sample_salt(salt)` makes for
+/// an event whose sample-key parameter is `value`: true when the first 8 bytes of
+/// SHA-256(salt followed by value), read as a big-endian unsigned 64-bit number, are below
+/// rate x 2^64. The same in every binding and in C and C++.
+pub fn sample_keeps(rate: f64, salt: &[u8], value: impl AsRef<[u8]>) -> bool {
+    let value = value.as_ref();
+    let mut keep: c_int = 0;
+    // Cannot fail: every pointer comes from a slice or a local.
+    let _ = unsafe {
+        ffi::pixel_sample_keeps(rate, salt.as_ptr().cast(), salt.len(), value.as_ptr().cast(),
+                                value.len(), &mut keep)
+    };
+    keep != 0
+}
+
 /// The `<img>` markup preset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ImgStyle {
@@ -478,6 +493,11 @@ pub struct Options {
     identity_params: Option<Vec<String>>,
     pseudonym_key: Option<Vec<u8>>,
     gpc_mode: Option<TrackingMode>,
+    receipts_path: Option<String>,
+    max_rate: Option<f64>,
+    sample_rate: Option<f64>,
+    sample_key: Option<String>,
+    sample_salt: Option<Vec<u8>>,
 }
 
 impl Options {
@@ -515,6 +535,11 @@ impl Options {
             identity_params: None,
             pseudonym_key: None,
             gpc_mode: None,
+            receipts_path: None,
+            max_rate: None,
+            sample_rate: None,
+            sample_key: None,
+            sample_salt: None,
         }
     }
     /// Events queued or in flight at most (default 10,000).
@@ -662,6 +687,39 @@ impl Options {
     /// The most an event with `gpc` set may carry (default `Aggregate`).
     pub fn gpc_mode(mut self, mode: TrackingMode) -> Self {
         self.gpc_mode = Some(mode);
+        self
+    }
+    /// Append one JSON line per event, when it has its outcome, to the file at `path`
+    /// (created if missing): `{"eid","outcome","status","attempts","at"}`, the format
+    /// `pixel reconcile` reads (docs/capacity.md). `Tracker::new` fails with
+    /// `Status::InvalidArgument` when the file cannot be opened.
+    pub fn receipts_path(mut self, path: impl Into<String>) -> Self {
+        self.receipts_path = Some(path.into());
+        self
+    }
+    /// Start at most `per_second` requests a second (bursts of a tenth of that), so a burst
+    /// waits in the queue instead of overrunning the log stream; 0 (the default): unpaced.
+    /// Negative, NaN or infinite: `Status::InvalidArgument` from `Tracker::new`.
+    pub fn max_rate(mut self, per_second: f64) -> Self {
+        self.max_rate = Some(per_second);
+        self
+    }
+    /// Deterministic sampling, in (0, 1] (default 1: none): an event with the `sample_key`
+    /// parameter is sent only when `sample_keeps(rate, salt, value)`, and then carries
+    /// `sr=<rate>`; one without it is sent as it is. Sampled-out events get an id from
+    /// `track` but are neither sent nor reported.
+    pub fn sample_rate(mut self, rate: f64) -> Self {
+        self.sample_rate = Some(rate);
+        self
+    }
+    /// The parameter sampled on (default "userid").
+    pub fn sample_key(mut self, name: impl Into<String>) -> Self {
+        self.sample_key = Some(name.into());
+        self
+    }
+    /// Bytes hashed before the value (default none).
+    pub fn sample_salt(mut self, salt: impl Into<Vec<u8>>) -> Self {
+        self.sample_salt = Some(salt.into());
         self
     }
     /// Called once per event with its outcome, on the tracker's worker thread (or on the
@@ -849,6 +907,21 @@ impl Tracker {
             if let Some(ttl) = options.signature_ttl {
                 let secs = u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX);
                 check(ffi::pixel_options_set_signature_ttl_s(p, secs))?;
+            }
+            if let Some(path) = &options.receipts_path {
+                check(ffi::pixel_options_set_receipts_path(p, c_string(path, "receipts path")?.as_ptr()))?;
+            }
+            if let Some(rate) = options.max_rate {
+                check(ffi::pixel_options_set_max_rate(p, rate))?;
+            }
+            if let Some(rate) = options.sample_rate {
+                check(ffi::pixel_options_set_sample_rate(p, rate))?;
+            }
+            if let Some(key) = &options.sample_key {
+                check(ffi::pixel_options_set_sample_key(p, c_string(key, "sample key")?.as_ptr()))?;
+            }
+            if let Some(salt) = &options.sample_salt {
+                check(ffi::pixel_options_set_sample_salt(p, salt.as_ptr().cast(), salt.len()))?;
             }
         }
         let callback: *mut Callback = match options.on_result {
