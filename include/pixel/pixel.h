@@ -72,9 +72,16 @@ typedef struct pixel_stats {
   uint64_t concurrency_limit; /* transfers in flight allowed now (the adaptive limit) */
   uint64_t suppressed;        /* events under PIXEL_TRACKING_OFF: never sent (a total) */
   uint64_t mode_lowered;      /* events lowered by the tracking-mode ceiling or GPC (a total) */
+  uint64_t sampled_out;        /* left out by the sample rate: never sent, not lost (a total) */
+  uint64_t receipts_unwritten; /* receipts a write failed for (a total) */
+  /* The endpoint's health: when the current outage began (Unix ms; 0 while the endpoint is
+     taken as up), and the last failed attempt's reason, NUL-terminated (truncated to fit;
+     "" before the first failure). */
+  uint64_t endpoint_down_since_ms;
+  char last_failure[256];
 } pixel_stats;
 #define PIXEL_STATS_INIT \
-  { sizeof(pixel_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+  { sizeof(pixel_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "" }
 typedef struct pixel_options pixel_options;
 typedef struct pixel_tracker pixel_tracker;
 
