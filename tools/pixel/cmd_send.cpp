@@ -510,7 +510,8 @@ void add_send_command(CLI::App& app, context& ctx) {
   cmd->add_option("--connect-timeout-ms", a->connect_timeout_ms, "Connect timeout")
       ->check(CLI::Range(1L, 3'600'000L))
       ->capture_default_str();
-  cmd->add_option("--attempts", a->attempts, "Attempts per event, the first included")
+  cmd->add_option("--attempts", a->attempts, "Attempts per event, the first included, while the endpoint answers (an "
+                  "unreachable one is probed until --wait-ms)")
       ->check(CLI::Range(1u, 1000u))
       ->capture_default_str();
   cmd->add_option("--in-flight", a->in_flight, "Concurrent transfers")
