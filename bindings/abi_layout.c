@@ -42,7 +42,11 @@ int main(void) {
   FIELD(pixel_stats, dropped, 0);
   FIELD(pixel_stats, concurrency_limit, 0);
   FIELD(pixel_stats, suppressed, 0);
-  FIELD(pixel_stats, mode_lowered, 1);
+  FIELD(pixel_stats, mode_lowered, 0);
+  FIELD(pixel_stats, sampled_out, 0);
+  FIELD(pixel_stats, receipts_unwritten, 0);
+  FIELD(pixel_stats, endpoint_down_since_ms, 0);
+  FIELD(pixel_stats, last_failure, 1);
   END(0);
   BEGIN(pixel_event_result, 0);
   FIELD(pixel_event_result, size, 0);

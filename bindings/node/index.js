@@ -52,6 +52,8 @@ const STRUCTS = {
     size: 'size_t', queued: 'uint64_t', in_flight: 'uint64_t', delivered: 'uint64_t',
     retried: 'uint64_t', failed: 'uint64_t', expired: 'uint64_t', dropped: 'uint64_t',
     concurrency_limit: 'uint64_t', suppressed: 'uint64_t', mode_lowered: 'uint64_t',
+    sampled_out: 'uint64_t', receipts_unwritten: 'uint64_t', endpoint_down_since_ms: 'uint64_t',
+    last_failure: 'char[256]',
   }),
   pixel_event_result: koffi.struct('pixel_event_result', {
     size: 'size_t', event_id: 'const char *', outcome: 'int', attempts: 'uint32_t',

@@ -68,13 +68,21 @@ typedef enum pixel_img_style { PIXEL_IMG_EMAIL = 0, PIXEL_IMG_PAGE = 1 } pixel_i
    are appended in later versions, never moved. */
 typedef struct pixel_stats {
   size_t size; /* sizeof(pixel_stats), set by the caller */
+  /* retried: requests after each event's first, outage probes included (a total) */
   uint64_t queued, in_flight, delivered, retried, failed, expired, dropped;
   uint64_t concurrency_limit; /* transfers in flight allowed now (the adaptive limit) */
   uint64_t suppressed;        /* events under PIXEL_TRACKING_OFF: never sent (a total) */
   uint64_t mode_lowered;      /* events lowered by the tracking-mode ceiling or GPC (a total) */
+  uint64_t sampled_out;        /* left out by the sample rate: never sent, not lost (a total) */
+  uint64_t receipts_unwritten; /* receipts a write failed for (a total) */
+  /* The endpoint's health: when the current outage began (Unix ms; 0 while the endpoint is
+     taken as up), and the last failed attempt's reason, NUL-terminated (truncated to fit;
+     "" before the first failure). */
+  uint64_t endpoint_down_since_ms;
+  char last_failure[256];
 } pixel_stats;
 #define PIXEL_STATS_INIT \
-  { sizeof(pixel_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+  { sizeof(pixel_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "" }
 typedef struct pixel_options pixel_options;
 typedef struct pixel_tracker pixel_tracker;
 
@@ -136,7 +144,8 @@ typedef struct pixel_event_result {
   size_t size;          /* set by the library */
   const char* event_id; /* 26 characters, NUL-terminated */
   pixel_outcome outcome;
-  uint32_t attempts;                     /* requests sent for this event */
+  uint32_t attempts;                     /* requests sent for this event, outage probes
+                                            included (above max attempts after an outage) */
   long http_status;                      /* last HTTP status, 0 when no response was received */
   pixel_transport_error transport_error; /* why the last attempt got no response; 0 if it did */
   const char* message;                   /* reason for anything but delivered; "" when delivered */
@@ -240,7 +249,8 @@ PIXEL_API pixel_status pixel_options_set_worker_threads(pixel_options* options, 
 /* Connection and whole-request timeouts in ms (defaults 5,000 and 10,000; at least 1). */
 PIXEL_API pixel_status pixel_options_set_connect_timeout_ms(pixel_options* options, uint32_t ms);
 PIXEL_API pixel_status pixel_options_set_request_timeout_ms(pixel_options* options, uint32_t ms);
-/* Attempts per event, the first included (default 8; at least 1). */
+/* Attempts per event, the first included, made while the endpoint is up (default 8; at
+   least 1): attempts during an outage (its probes) are not counted against it. */
 PIXEL_API pixel_status pixel_options_set_max_attempts(pixel_options* options, uint32_t attempts);
 /* An event older than this (ms) expires instead of being retried (default 600,000; at
    least 1). */
@@ -261,8 +271,11 @@ PIXEL_API pixel_status pixel_options_set_backoff_max_ms(pixel_options* options, 
 /* The longest Retry-After (429, 503) honoured, in ms (default 60,000; 0 ignores it). */
 PIXEL_API pixel_status pixel_options_set_retry_after_cap_ms(pixel_options* options, uint32_t ms);
 /* After this many consecutive connection failures, timeouts or 5xx the endpoint is taken as
-   down (default 5; 0: never): events wait without spending attempts while one probe goes
-   out every probe interval (ms, default 500; at least 1) until one gets a response. */
+   down (default 5; 0: never): events wait without spending max attempts while one probe
+   goes out every probe interval (ms, default 500; at least 1) until one gets a non-5xx
+   answer. A probe is an attempt (counted in the result's attempts and in retried). The
+   outage shows in pixel_stats (endpoint_down_since_ms, last_failure). A certificate that
+   does not verify, or an https:// endpoint answering plain HTTP, fails at once instead. */
 PIXEL_API pixel_status pixel_options_set_outage_threshold(pixel_options* options,
                                                           uint32_t failures);
 PIXEL_API pixel_status pixel_options_set_probe_interval_ms(pixel_options* options, uint32_t ms);

@@ -48,8 +48,13 @@ enum class durability {
   sync,     // also in the spool: track() returns once the event is on disk (fsync)
 };
 
+// An attempt is a request sent for an event: the first, each retry, each redirect followed
+// and each outage probe.
 struct retry_policy {
-  std::uint32_t max_attempts = 8;               // attempts per event, the first included
+  // Attempts per event, the first included, made while the endpoint is up. Attempts in an
+  // outage (the probes, and an attempt that failed as the endpoint went down) are not
+  // counted against it: an event waits out an outage until max_age, whatever its budget.
+  std::uint32_t max_attempts = 8;
   std::chrono::milliseconds base_delay{250};    // first backoff ceiling
   std::chrono::milliseconds max_delay{30'000};  // cap on any one backoff
   std::chrono::milliseconds max_age{600'000};   // an event older than this expires
@@ -128,7 +133,8 @@ constexpr const char* transport_error_name(transport_error e) noexcept {
 struct event_result {
   std::string_view event_id;
   pixel::outcome outcome = outcome::dropped;
-  std::uint32_t attempts = 0;  // requests sent for this event
+  std::uint32_t attempts = 0;  // requests sent for this event, outage probes included (it
+                               // can pass retry_policy::max_attempts after an outage)
   long http_status = 0;        // last HTTP status, 0 when no response was received
   // Why the last attempt got no response; none when it got one (or none was made).
   pixel::transport_error transport_error = pixel::transport_error::none;
@@ -143,7 +149,8 @@ struct tracker_stats {
   std::uint64_t queued = 0;
   std::uint64_t in_flight = 0;
   std::uint64_t delivered = 0;
-  std::uint64_t retried = 0;  // attempts after the first, all events together
+  std::uint64_t retried = 0;  // attempts after each event's first (probes included), all
+                              // events together: the sum of event_result::attempts - 1
   std::uint64_t failed = 0;
   std::uint64_t expired = 0;
   std::uint64_t dropped = 0;
@@ -153,6 +160,12 @@ struct tracker_stats {
   std::uint64_t suppressed = 0;          // tracking mode off: never sent (outcome::suppressed)
   std::uint64_t mode_lowered = 0;        // events sent (or suppressed) under a more restrictive
                                          // mode than they asked for: the ceiling, or gpc
+  // The endpoint's health: when the current outage began (Unix ms; 0 while the endpoint is
+  // taken as up), and the last failed attempt's reason, e.g. "connect (Failed to connect to
+  // 127.0.0.1 port 1 after 0 ms: Couldn't connect to server)" or "HTTP 503" ("" before
+  // the first failure; kept after the endpoint comes back).
+  std::uint64_t endpoint_down_since = 0;
+  std::string last_failure;
 };
 
 // Per-event choices for tracker::track (all optional).
@@ -196,8 +209,12 @@ struct tracker_options {
   std::chrono::milliseconds retry_after_cap{60'000};  // longest Retry-After honoured
 
   // After this many consecutive connection failures, timeouts or 5xx the endpoint is
-  // taken as down: events wait without spending attempts, and one probe goes out every
-  // probe_interval until one succeeds, which releases them all.
+  // taken as down: events wait without spending retry.max_attempts (they still expire at
+  // max_age), and the oldest goes out as a probe every probe_interval until one gets a
+  // non-5xx answer, which releases them all. The outage is said as it starts and ends
+  // (on_log, stats().endpoint_down_since and last_failure). Failures waiting cannot cure
+  // (a certificate that does not verify, an https:// endpoint answering plain HTTP) are
+  // final at once and never start one.
   std::uint32_t outage_threshold = 5;
   std::chrono::milliseconds probe_interval{500};
 
@@ -268,6 +285,11 @@ struct tracker_options {
   // locks are released). Must not throw; keep it
   // short. It may call track() but not flush() or shutdown().
   std::function<void(const event_result&)> on_result;
+
+  // Called on the worker thread with one line of text when the endpoint is taken as down
+  // ("endpoint unreachable: <the last failure>; ...") and when it is back ("endpoint
+  // reachable again after N ms"). Must not throw; same rules as on_result.
+  std::function<void(std::string_view)> on_log;
 };
 
 // Delivers pixel events in the background: a bounded event store, one worker thread that

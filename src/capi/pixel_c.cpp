@@ -255,12 +255,25 @@ void copy_known(void* to, const void* from, std::size_t size, const field (&fiel
   }
 }
 
+// `text` into `to` (`size` bytes), NUL-terminated, cut to fit at a UTF-8 character
+// boundary.
+void copy_truncated(char* to, std::size_t size, const std::string& text) noexcept {
+  std::size_t n = std::min(text.size(), size - 1);
+  if (n < text.size()) {
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  }
+  std::memcpy(to, text.data(), n);
+  to[n] = '\0';
+}
+
 constexpr field stats_fields[] = {
     PIXEL_FIELD(pixel_stats, queued),     PIXEL_FIELD(pixel_stats, in_flight),
     PIXEL_FIELD(pixel_stats, delivered),  PIXEL_FIELD(pixel_stats, retried),
     PIXEL_FIELD(pixel_stats, failed),     PIXEL_FIELD(pixel_stats, expired),
     PIXEL_FIELD(pixel_stats, dropped),    PIXEL_FIELD(pixel_stats, concurrency_limit),
     PIXEL_FIELD(pixel_stats, suppressed), PIXEL_FIELD(pixel_stats, mode_lowered),
+    PIXEL_FIELD(pixel_stats, sampled_out), PIXEL_FIELD(pixel_stats, receipts_unwritten),
+    PIXEL_FIELD(pixel_stats, endpoint_down_since_ms), PIXEL_FIELD(pixel_stats, last_failure),
 };
 constexpr field event_fields[] = {
     PIXEL_FIELD(pixel_event, params),     PIXEL_FIELD(pixel_event, count),
@@ -834,6 +847,10 @@ pixel_status pixel_tracker_stats(const pixel_tracker* tracker, pixel_stats* out)
     all.concurrency_limit = s.concurrency_limit;
     all.suppressed = s.suppressed;
     all.mode_lowered = s.mode_lowered;
+    all.sampled_out = s.sampled_out;
+    all.receipts_unwritten = s.receipts_unwritten;
+    all.endpoint_down_since_ms = s.endpoint_down_since;
+    copy_truncated(all.last_failure, sizeof all.last_failure, s.last_failure);
     copy_known(out, &all, size, stats_fields);
     return ok();
   });

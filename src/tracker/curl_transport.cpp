@@ -61,6 +61,16 @@ transport_error classify(CURLcode code) noexcept {
   }
 }
 
+bool not_tls(std::string_view handshake_error) noexcept {
+  // OpenSSL reads "HTTP/1.1 400" as a record of an unknown version (or an absurd length);
+  // GnuTLS says so in words.
+  for (std::string_view sign : {"wrong version number", "packet length too long",
+                                "unexpected TLS packet", "http request"}) {
+    if (handshake_error.find(sign) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 namespace {
 size_t discard_body(char*, size_t size, size_t nmemb, void*) {
   return size * nmemb;
@@ -167,6 +177,7 @@ class curl_transport final : public transport {
     free_.pop_back();
     t->event = std::move(e);
     t->retry_after.clear();
+    t->error_buffer[0] = '\0';
     curl_easy_setopt(t->easy, CURLOPT_URL, t->event.url.c_str());
     curl_easy_setopt(
         t->easy, CURLOPT_USERAGENT,
@@ -224,6 +235,7 @@ class curl_transport final : public transport {
     bool busy = false;
     stored_event event;
     std::string retry_after;    // the last Retry-After header seen
+    char error_buffer[CURL_ERROR_SIZE] = {};  // libcurl's words for a failure (the details)
     clock::time_point started;  // start()
     clock::time_point since;    // added to the multi handle (again)
     std::chrono::milliseconds patience{k_park_patience};
@@ -236,6 +248,7 @@ class curl_transport final : public transport {
     if (t->easy == nullptr) return error(errc::internal, "curl_easy_init failed");
     CURLcode rc = configure_easy(t->easy, options_, secure_, &on_header, t.get());
     if (rc == CURLE_OK) rc = curl_easy_setopt(t->easy, CURLOPT_SHARE, share_);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->error_buffer);
     if (rc != CURLE_OK) {
       curl_easy_cleanup(t->easy);
       return error(errc::internal,
@@ -302,7 +315,11 @@ class curl_transport final : public transport {
         if (location != nullptr) c.location = location;
       }
       c.error = classify(code);
-      if (code != CURLE_OK) c.error_text = curl_easy_strerror(code);
+      if (code != CURLE_OK) {
+        // The details ("Failed to connect to 127.0.0.1 port 1 ...") when libcurl gave any.
+        c.error_text = t->error_buffer[0] != '\0' ? t->error_buffer : curl_easy_strerror(code);
+        c.misconfigured = code == CURLE_SSL_CONNECT_ERROR && not_tls(c.error_text);
+      }
       if (code == CURLE_SEND_ERROR && c.status == 0) {
         // Not sent on a connection reused from an earlier transfer: the server had closed
         // it (GOAWAY, keep-alive timeout) and cannot have seen the request.

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string_view>
 
 #include "pixel/error.hpp"
 #include "pixel/tracker.hpp"
@@ -21,6 +22,10 @@ bool curl_global_ready() noexcept;
 
 // What a CURLcode means to the delivery policy.
 transport_error classify(CURLcode code) noexcept;
+
+// A failed TLS handshake's details (libcurl's error buffer) say the server answered with
+// something other than TLS: plain HTTP on an https:// endpoint, a configuration error.
+bool not_tls(std::string_view handshake_error) noexcept;
 
 // Sets the options that are the same for every transfer of a tracker. `header_cb` and
 // `context` receive the response header lines.

@@ -57,7 +57,6 @@ delivery_policy::delivery_policy(policy_options options, random_source random)
       limiter_(limits(options_)),
       pacer_(options_.max_rate > 0 ? pacer(options_.max_rate) : pacer()) {}
 
-namespace {
 std::string describe(const attempt_result& r) {
   if (r.error == transport_error::none) return "HTTP " + std::to_string(r.status);
   std::string s = transport_error_name(r.error);
@@ -68,7 +67,6 @@ std::string describe(const attempt_result& r) {
   }
   return s;
 }
-}  // namespace
 
 decision delivery_policy::judge(const attempt_result& result, const attempt_context& event,
                                 const instant& now) {
@@ -84,6 +82,15 @@ decision delivery_policy::judge(const attempt_result& result, const attempt_cont
     d.what = decision::verdict::retry;
     d.not_before = now.steady;
     d.refund_budget = true;
+    return d;
+  }
+
+  // A configuration waiting cannot cure: final at once, and says nothing about the
+  // endpoint's health.
+  if (result.misconfigured) {
+    d.what = decision::verdict::failed;
+    d.message = "transfer failed: " + describe(result) +
+                ": the endpoint does not speak TLS (an https:// URL for an http:// port?)";
     return d;
   }
 

@@ -73,13 +73,22 @@ struct attempt_result {
   // The request never reached the endpoint's application: it could not be sent on a
   // connection the server had already closed (an HTTP/2 GOAWAY, a keep-alive timeout).
   bool unprocessed = false;
+  // The endpoint is set up wrong in a way waiting cannot cure: an https:// endpoint that
+  // answered the TLS handshake with something else (plain HTTP). Final, and not an outage.
+  bool misconfigured = false;
   steady_clock::duration latency{0};  // from the attempt's start to its end
 };
 
-// The event's side of an attempt (its counts include this attempt).
+// An attempt that did not deliver, in a few words: "HTTP 503", "connect (Failed to
+// connect to 127.0.0.1 port 1 ...)".
+std::string describe(const attempt_result& r);
+
+// The event's side of an attempt (its counts include this attempt). Every request is an
+// attempt, outage probes included; max_attempts caps only those made outside an outage.
 struct attempt_context {
-  std::uint32_t attempts = 1;     // requests sent for the event
-  std::uint32_t budget_used = 1;  // of them, counted against max_attempts
+  std::uint32_t attempts = 1;     // requests sent for the event, probes included
+  std::uint32_t budget_used = 1;  // of them, counted against max_attempts (not probes, not
+                                  // attempts refunded: unprocessed, or failed in an outage)
   std::uint32_t redirects = 0;    // redirects followed before this attempt
   std::int64_t created_ms = 0;    // when the event was tracked (Unix ms)
   bool probe = false;             // sent as an outage probe

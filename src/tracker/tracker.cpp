@@ -17,6 +17,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
+#include <new>
 #include <random>
 #include <thread>
 #include <vector>
@@ -267,6 +268,12 @@ class engine {
     s.sampled_out = sampled_out_.load(std::memory_order_relaxed);
     s.suppressed = suppressed_.load(std::memory_order_relaxed);
     s.mode_lowered = mode_lowered_.load(std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(health_mutex_);
+    s.endpoint_down_since = down_since_ms_;
+    try {
+      s.last_failure = last_failure_;
+    } catch (const std::bad_alloc&) {  // stats() does not throw: the text is left out
+    }
     return s;
   }
 
@@ -370,6 +377,7 @@ class engine {
     r.retry_after = c.retry_after;
     r.error_text = c.error_text;
     r.unprocessed = c.unprocessed;
+    r.misconfigured = c.misconfigured;
     r.latency = c.latency;
     detail::attempt_context ctx;
     ctx.attempts = e.attempts;
@@ -380,6 +388,7 @@ class engine {
     if (ctx.probe) probe_seq_.reset();
     decision d = policy_.judge(r, ctx, now);
     release_ |= d.outage_left;
+    note_health(r, d, now);
     if (d.refund_budget && e.budget_used > 0) --e.budget_used;
     publish_limit();
     switch (d.what) {
@@ -400,6 +409,43 @@ class engine {
       case decision::verdict::retry:
         requeue(std::move(e), d.not_before, now);
         break;
+    }
+  }
+
+  // The endpoint's health as stats() shows it, and the outage said as it starts and ends.
+  void note_health(const detail::attempt_result& r, const decision& d, const instant& now) {
+    const bool failed_attempt =
+        d.what != decision::verdict::delivered && d.what != decision::verdict::redirect;
+    if (!failed_attempt && !d.outage_left) return;
+    std::string line;
+    {
+      std::lock_guard<std::mutex> lock(health_mutex_);
+      if (failed_attempt) last_failure_ = detail::describe(r);
+      if (d.outage_entered) {
+        down_since_ms_ = static_cast<std::uint64_t>(now.unix_ms);
+        if (options_.on_log) {
+          line = "endpoint unreachable: " + last_failure_ + "; events wait (one probe every " +
+                 std::to_string(options_.probe_interval.count()) +
+                 " ms, until retry.max_age)";
+        }
+      } else if (d.outage_left) {
+        if (options_.on_log) {
+          line = "endpoint reachable again after " +
+                 std::to_string(now.unix_ms - static_cast<std::int64_t>(down_since_ms_)) +
+                 " ms";
+        }
+        down_since_ms_ = 0;
+      }
+    }
+    if (!line.empty()) log(line);
+  }
+
+  void log(std::string_view line) noexcept {
+    const detail::idle_scope calling_the_user;
+    try {
+      options_.on_log(line);
+    } catch (...) {
+      // Must not throw; if it does, the worker keeps going.
     }
   }
 
@@ -590,6 +636,11 @@ class engine {
   std::atomic<std::uint64_t> sampled_out_{0};
   std::atomic<std::uint64_t> suppressed_{0};
   std::atomic<std::uint64_t> mode_lowered_{0};
+
+  // The endpoint's health (stats()), written by the worker.
+  mutable std::mutex health_mutex_;
+  std::uint64_t down_since_ms_ = 0;  // Unix ms; 0: up
+  std::string last_failure_;
 
   // flush() bookkeeping, guarded by mutex_.
   mutable std::mutex mutex_;

@@ -26,6 +26,8 @@ struct completion {
   std::string error_text;   // the transport's words for `error`
   // Sent on a connection the server had already closed: it cannot have processed it.
   bool unprocessed = false;
+  // An https:// endpoint answered the TLS handshake with something else: final.
+  bool misconfigured = false;
   std::chrono::steady_clock::duration latency{0};  // from start() to the completion
 };
 

@@ -662,12 +662,22 @@ struct old_stats {
   size_t size;
   uint64_t queued, in_flight, delivered, retried, failed, expired, dropped;
 };
+// The version before the endpoint's health was appended.
+struct previous_stats {
+  size_t size;
+  uint64_t queued, in_flight, delivered, retried, failed, expired, dropped;
+  uint64_t concurrency_limit, suppressed, mode_lowered;
+};
 struct future_stats {
   size_t size;
   uint64_t queued, in_flight, delivered, retried, failed, expired, dropped;
   uint64_t concurrency_limit, suppressed, mode_lowered;
+  uint64_t sampled_out, receipts_unwritten, endpoint_down_since_ms;
+  char last_failure[256];
   uint64_t appended_later;
 };
+static_assert(sizeof(future_stats) == sizeof(pixel_stats) + sizeof(uint64_t),
+              "future_stats is pixel_stats and one field more");
 template <typename T>
 struct guarded_struct {
   T value;
@@ -690,12 +700,24 @@ TEST(CApiAbi, StatsFillOnlyWhatTheCallersStructHas) {
   EXPECT_EQ(old.value.queued + old.value.in_flight + old.value.dropped, 0u);
   for (unsigned char b : old.after) ASSERT_EQ(b, 0xAB) << "written past the caller's size";
 
+  guarded_struct<previous_stats> previous;
+  std::memset(&previous, 0xEF, sizeof previous);
+  previous.value.size = sizeof(previous_stats);
+  ASSERT_EQ(pixel_tracker_stats(f.t, reinterpret_cast<pixel_stats*>(&previous.value)), PIXEL_OK);
+  EXPECT_EQ(previous.value.delivered, 3u);
+  EXPECT_EQ(previous.value.mode_lowered, 0u);
+  for (unsigned char b : previous.after) ASSERT_EQ(b, 0xEF) << "written past the caller's size";
+
   guarded_struct<future_stats> later;
   std::memset(&later, 0xCD, sizeof later);
   later.value.size = sizeof(future_stats);
   ASSERT_EQ(pixel_tracker_stats(f.t, reinterpret_cast<pixel_stats*>(&later.value)), PIXEL_OK);
   EXPECT_EQ(later.value.delivered, 3u);
   EXPECT_GE(later.value.concurrency_limit, 1u);
+  EXPECT_EQ(later.value.sampled_out, 0u);
+  EXPECT_EQ(later.value.receipts_unwritten, 0u);
+  EXPECT_EQ(later.value.endpoint_down_since_ms, 0u);
+  EXPECT_STREQ(later.value.last_failure, "");
   EXPECT_EQ(later.value.appended_later, 0xCDCDCDCDCDCDCDCDull);  // unknown here: untouched
   for (unsigned char b : later.after) ASSERT_EQ(b, 0xCD);
 

@@ -224,17 +224,27 @@ TEST(Tls, HttpsWithTheGeneratedCaDelivers) {
   }
 }
 
-// An untrusted or mismatched certificate never delivers: the event ends failed or expired
-// with a TLS verification error, and the server never sees an HTTP request.
+// A configuration waiting cannot cure is final at once: each event fails after its one
+// attempt, and the endpoint is never taken as down (an outage would start at the first
+// retryable failure here), so nothing is said on on_log.
+pixel::tracker_options final_at_once(pixel::tracker_options o, std::vector<std::string>& lines) {
+  o.retry.max_attempts = 2;
+  o.retry.max_age = 3s;  // bounds the test if these failures were retried
+  o.outage_threshold = 1;
+  o.on_log = [&lines](std::string_view line) { lines.emplace_back(line); };
+  return o;
+}
+
+// An untrusted or mismatched certificate never delivers: the event fails at its first
+// attempt with a TLS verification error, and the server never sees an HTTP request.
 void expect_tls_refused(const std::string& cert, const std::string& key,
                         const std::string& ca_file) {
   loopback_server server(cert, key);
   server.serve_pixel();
   result_log log;
-  auto opts = base_options(server.base_url(), log);
+  std::vector<std::string> lines;
+  auto opts = final_at_once(base_options(server.base_url(), log), lines);
   opts.ca_file = ca_file;
-  opts.retry.max_attempts = 2;
-  opts.retry.max_age = 3s;  // bounds the test if verification failures are retried
   auto t = pixel::tracker::create(std::move(opts));
   ASSERT_TRUE(t.has_value()) << t.error().message();
 
@@ -246,18 +256,56 @@ void expect_tls_refused(const std::string& cert, const std::string& key,
     const auto& rs = results.at(id);
     ASSERT_EQ(rs.size(), 1u) << id;
     const auto& r = rs[0];
-    EXPECT_TRUE(r.outcome == pixel::outcome::failed || r.outcome == pixel::outcome::expired)
-        << describe(r);
+    EXPECT_EQ(r.outcome, pixel::outcome::failed) << describe(r);
     EXPECT_EQ(r.error, pixel::transport_error::certificate) << describe(r);
     EXPECT_EQ(r.http_status, 0) << describe(r);
-    EXPECT_GE(r.attempts, 1u) << describe(r);
-    EXPECT_LE(r.attempts, 2u) << describe(r);
-    EXPECT_FALSE(r.message.empty());
+    EXPECT_EQ(r.attempts, 1u) << describe(r);
+    EXPECT_EQ(r.message.rfind("transfer failed: certificate (", 0), 0u) << describe(r);
   }
   EXPECT_TRUE(server.requests().empty());
   const auto s = t->stats();
   EXPECT_EQ(s.delivered, 0u);
-  EXPECT_EQ(s.failed + s.expired, 3u);
+  EXPECT_EQ(s.failed, 3u);
+  EXPECT_EQ(s.retried, 0u);
+  EXPECT_EQ(s.endpoint_down_since, 0u);
+  EXPECT_EQ(s.last_failure.rfind("certificate (", 0), 0u) << s.last_failure;
+  EXPECT_TRUE(lines.empty()) << lines.front();
+}
+
+// https:// to a port that speaks plain HTTP: the handshake gets "HTTP/1.1 400 ..." back.
+// That is a wrong URL, not an endpoint that is down: final at once, and said so.
+TEST(Tls, HttpsEndpointOnAPlainHttpPortIsFinalAtOnce) {
+  loopback_server plain;
+  plain.serve_pixel();
+  result_log log;
+  std::vector<std::string> lines;
+  auto opts = final_at_once(
+      base_options("https://" + plain.base_url().substr(std::string("http://").size()), log),
+      lines);
+  opts.ca_file = certs().ca_file();
+  auto t = pixel::tracker::create(std::move(opts));
+  ASSERT_TRUE(t.has_value()) << t.error().message();
+  const auto ids = track_n(*t, 3);
+  ASSERT_TRUE(t->flush(60s));
+  const auto results = log.results();
+  ASSERT_EQ(results.size(), ids.size());
+  for (const auto& id : ids) {
+    const auto& rs = results.at(id);
+    ASSERT_EQ(rs.size(), 1u) << id;
+    const auto& r = rs[0];
+    EXPECT_EQ(r.outcome, pixel::outcome::failed) << describe(r);
+    EXPECT_EQ(r.error, pixel::transport_error::tls) << describe(r);
+    EXPECT_EQ(r.attempts, 1u) << describe(r);
+    EXPECT_NE(r.message.find("the endpoint does not speak TLS"), std::string::npos)
+        << describe(r);
+  }
+  EXPECT_TRUE(plain.requests().empty());  // no request it could read as HTTP
+  const auto s = t->stats();
+  EXPECT_EQ(s.failed, 3u);
+  EXPECT_EQ(s.retried, 0u);
+  EXPECT_EQ(s.endpoint_down_since, 0u);
+  EXPECT_EQ(s.last_failure.rfind("tls (", 0), 0u) << s.last_failure;
+  EXPECT_TRUE(lines.empty()) << lines.front();
 }
 
 TEST(Tls, WrongCaIsRefused) {

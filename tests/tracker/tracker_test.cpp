@@ -566,6 +566,136 @@ TEST(Tracker, DeadEndpointSeesFewRequestsWhateverTheBacklog) {
   EXPECT_EQ(log.count(outcome::dropped), 10'000u);
 }
 
+// on_log lines, copied out of the callback; tests wait on them.
+class line_log {
+ public:
+  std::function<void(std::string_view)> callback() {
+    return [this](std::string_view line) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        lines_.emplace_back(line);
+      }
+      cv_.notify_all();
+    };
+  }
+  bool wait_for(std::size_t n, std::chrono::milliseconds timeout = k_long) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return cv_.wait_for(lock, timeout, [&] { return lines_.size() >= n; });
+  }
+  std::vector<std::string> lines() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return lines_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::string> lines_;
+};
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+// An outage is said as it starts, with the reason, in on_log and in stats(), and its end
+// too; stats() keeps the last failure's reason afterwards.
+TEST(TrackerOutage, SaidAsItStartsAndEnds) {
+  refused_port port;
+  outcome_log log;
+  line_log lines;
+  auto o = options_for(port.url(), &log);
+  o.outage_threshold = 3;
+  o.probe_interval = 100ms;
+  o.on_log = lines.callback();
+  auto t = make(std::move(o));
+  EXPECT_EQ(t.stats().endpoint_down_since, 0u);
+  EXPECT_EQ(t.stats().last_failure, "");
+  const std::int64_t before = unix_ms_now();
+  ASSERT_TRUE(t.track({{"k", "v"}}));
+  ASSERT_TRUE(lines.wait_for(1));
+  const std::int64_t said = unix_ms_now();
+  auto s = t.stats();
+  const std::string reason = s.last_failure;
+  // libcurl's words: "connect (Failed to connect to 127.0.0.1 port N after 0 ms: ...)".
+  EXPECT_TRUE(starts_with(reason, "connect (Failed to connect to 127.0.0.1 port " +
+                                      std::to_string(port.port()) + " "))
+      << reason;
+  EXPECT_TRUE(starts_with(lines.lines()[0], "endpoint unreachable: connect (Failed to connect"))
+      << lines.lines()[0];
+  EXPECT_NE(lines.lines()[0].find("one probe every 100 ms"), std::string::npos);
+  EXPECT_GE(static_cast<std::int64_t>(s.endpoint_down_since), before);
+  EXPECT_LE(static_cast<std::int64_t>(s.endpoint_down_since), said);
+  EXPECT_EQ(s.delivered, 0u);
+
+  port.release();
+  http_server server(port.port());
+  ASSERT_TRUE(t.flush(k_long));
+  ASSERT_TRUE(lines.wait_for(2));
+  EXPECT_TRUE(starts_with(lines.lines()[1], "endpoint reachable again after ")) << lines.lines()[1];
+  EXPECT_EQ(lines.lines().size(), 2u);
+  s = t.stats();
+  EXPECT_EQ(s.endpoint_down_since, 0u);
+  EXPECT_TRUE(starts_with(s.last_failure, "connect (")) << s.last_failure;
+  EXPECT_EQ(s.delivered, 1u);
+  EXPECT_EQ(server.request_count(), 1u);
+  ASSERT_TRUE(log.wait_for(1));
+  // Every request is an attempt: three before the outage, then the probes, the last of
+  // which delivered it.
+  const auto r = log.all()[0];
+  EXPECT_EQ(r.what, outcome::delivered);
+  EXPECT_GE(r.attempts, 4u);
+  EXPECT_EQ(s.retried, r.attempts - 1u);
+}
+
+// The numbers, against a server that counts its connections (each attempt is one: it
+// resets every connection after reading the request). Outside an outage max_attempts caps
+// an event's attempts; in an outage the probes go on (until max_age here), and the result's
+// attempts and stats().retried count every request the event made.
+TEST(TrackerOutage, AttemptsCountEveryRequestProbesIncluded) {
+  {
+    raw_server dead(raw_server::mode::reset);
+    outcome_log log;
+    auto o = options_for(dead.url(), &log);
+    o.retry.max_attempts = 3;
+    o.outage_threshold = 0;  // no outage: the budget alone ends it
+    auto t = make(std::move(o));
+    ASSERT_TRUE(t.track({{"k", "v"}}));
+    ASSERT_TRUE(log.wait_for(1));
+    const auto r = log.all()[0];
+    EXPECT_EQ(r.what, outcome::failed);
+    EXPECT_EQ(r.attempts, 3u);
+    EXPECT_EQ(dead.connections(), 3u);
+    EXPECT_EQ(t.stats().retried, 2u);
+    EXPECT_TRUE(starts_with(r.message, "gave up after 3 attempts: ")) << r.message;
+  }
+  raw_server dead(raw_server::mode::reset);
+  outcome_log log;
+  auto o = options_for(dead.url(), &log);
+  o.retry.max_attempts = 3;
+  o.outage_threshold = 2;
+  o.probe_interval = 50ms;
+  o.retry.max_age = 1500ms;
+  auto t = make(std::move(o));
+  ASSERT_TRUE(t.track({{"k", "v"}}));
+  ASSERT_TRUE(log.wait_for(1));
+  const auto r = log.all()[0];
+  EXPECT_EQ(r.what, outcome::expired) << r.message;
+  // Two attempts took the endpoint down, then a probe every 50 ms for about 1.4 s: far
+  // more than max_attempts, each one a connection the server counted.
+  EXPECT_GT(r.attempts, 3u + 5u);
+  EXPECT_EQ(r.attempts, dead.connections());
+  const auto s = t.stats();
+  EXPECT_EQ(s.retried, r.attempts - 1u);
+  EXPECT_NE(s.endpoint_down_since, 0u);  // no answer came: still down
+  expect_settled(s, 1);
+}
+
 TEST(Tracker, FlushAndShutdownKeepTheirDeadlineAgainstBlackhole) {
   raw_server blackhole(raw_server::mode::blackhole);
   outcome_log log;

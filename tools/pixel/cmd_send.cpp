@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -115,6 +116,10 @@ result<std::vector<std::pair<std::string, std::string>>> parse_event_line(const 
 // Bad lines of --stdin are each reported by number: the first ten on stderr as they come,
 // then a count of the rest.
 constexpr std::uint64_t shown_invalid = 10;
+
+// Consecutive endpoint failures that make `send` take it as down (the library's default
+// is 5): the first backoff is at most 250 ms, so a dead endpoint is said within a second.
+constexpr std::uint32_t send_outage_threshold = 2;
 
 // After SIGINT or SIGTERM: the flush lasts this long at most (--wait-ms if shorter).
 constexpr std::chrono::milliseconds stop_grace{2'000};
@@ -260,6 +265,8 @@ struct counts {
   std::atomic<std::uint64_t> left{0};
   std::mutex m;
   std::string first_problem;  // the first non-delivered outcome, for the summary
+  std::atomic<const tracker*> t{nullptr};  // for on_log, once created
+  std::atomic<bool> tty{false};            // a progress line to clear first
 };
 
 int run_send(const send_args& a) {
@@ -287,6 +294,9 @@ int run_send(const send_args& a) {
   o.request_timeout = std::chrono::milliseconds(a.timeout_ms);
   o.connect_timeout = std::chrono::milliseconds(a.connect_timeout_ms);
   o.retry.max_attempts = a.attempts;
+  // A person waits at the terminal: the endpoint is taken as down (and said so) after two
+  // consecutive failures, not five.
+  o.outage_threshold = send_outage_threshold;
   o.max_in_flight = a.in_flight;
   o.queue_capacity = a.queue;
   // Reading a file or a pipe: wait for room rather than drop.
@@ -321,10 +331,23 @@ int run_send(const send_args& a) {
       c->first_problem = std::string(outcome_name(r.outcome)) + ": " + std::string(r.message);
     }
   };
+  // The endpoint's health, said as it changes (on the tracker's worker thread).
+  o.on_log = [c, wait_ms = a.wait_ms](std::string_view line) {
+    const tracker* t = c->t.load();
+    const char* clear = c->tty.load() ? "\r\033[K" : "";
+    if (t != nullptr && line.rfind("endpoint unreachable: ", 0) == 0) {
+      const std::string reason = t->stats().last_failure;
+      std::fprintf(stderr, "%spixel: endpoint unreachable: %s; waiting up to %g s (Ctrl-C stops)\n",
+                   clear, reason.c_str(), static_cast<double>(wait_ms) / 1000);
+    } else {
+      std::fprintf(stderr, "%spixel: %.*s\n", clear, static_cast<int>(line.size()), line.data());
+    }
+  };
   const signal_block blocked;  // before the tracker starts its threads
   auto created = tracker::create(std::move(o));
   if (!created.has_value()) return fail(explain(created.error()));
   tracker* t = &created.value();
+  c->t = t;
   // SIGINT/SIGTERM: input stops, and the tracker gets a short flush, then shuts down (what
   // is left is counted: dropped without a spool, kept in it with one).
   const auto grace = std::min(stop_grace, std::chrono::milliseconds(a.wait_ms));
@@ -339,6 +362,7 @@ int run_send(const send_args& a) {
 
   std::uint64_t sent = 0, invalid = 0;
   const bool tty = isatty(STDERR_FILENO) != 0 && !a.quiet;
+  c->tty = tty;
   auto note_invalid = [&](std::string msg) {
     if (++invalid > shown_invalid) return;
     if (tty) std::fprintf(stderr, "\r\033[K");  // the progress line
@@ -429,6 +453,9 @@ int run_send(const send_args& a) {
     std::lock_guard<std::mutex> lock(c->m);
     std::fprintf(stderr, "pixel: %s\n", c->first_problem.c_str());
   }
+  if (s.endpoint_down_since != 0) {
+    std::fprintf(stderr, "pixel: endpoint still unreachable: %s\n", s.last_failure.c_str());
+  }
   if (!done && sig == 0 && not_delivered == 0 && delivered < sent + recovered) {
     std::fprintf(stderr, "pixel: not all events finished within %ld ms\n", a.wait_ms);
   }
@@ -483,7 +510,8 @@ void add_send_command(CLI::App& app, context& ctx) {
   cmd->add_option("--connect-timeout-ms", a->connect_timeout_ms, "Connect timeout")
       ->check(CLI::Range(1L, 3'600'000L))
       ->capture_default_str();
-  cmd->add_option("--attempts", a->attempts, "Attempts per event, the first included")
+  cmd->add_option("--attempts", a->attempts, "Attempts per event, the first included, while the endpoint answers (an "
+                  "unreachable one is probed until --wait-ms)")
       ->check(CLI::Range(1u, 1000u))
       ->capture_default_str();
   cmd->add_option("--in-flight", a->in_flight, "Concurrent transfers")

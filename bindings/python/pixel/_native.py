@@ -20,7 +20,9 @@ class Stats(ctypes.Structure):
     _fields_ = [("size", ctypes.c_size_t)] + [
         (name, ctypes.c_uint64) for name in
         ("queued", "in_flight", "delivered", "retried", "failed", "expired", "dropped",
-         "concurrency_limit", "suppressed", "mode_lowered")]
+         "concurrency_limit", "suppressed", "mode_lowered", "sampled_out",
+         "receipts_unwritten", "endpoint_down_since_ms")] + [
+        ("last_failure", ctypes.c_char * 256)]
 
     def __init__(self) -> None:
         super().__init__(ctypes.sizeof(Stats))

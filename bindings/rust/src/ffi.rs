@@ -36,6 +36,10 @@ pub struct pixel_stats {
     pub concurrency_limit: u64,
     pub suppressed: u64,
     pub mode_lowered: u64,
+    pub sampled_out: u64,
+    pub receipts_unwritten: u64,
+    pub endpoint_down_since_ms: u64,
+    pub last_failure: [c_char; 256],
 }
 
 impl Default for pixel_stats {
@@ -53,6 +57,10 @@ impl Default for pixel_stats {
             concurrency_limit: 0,
             suppressed: 0,
             mode_lowered: 0,
+            sampled_out: 0,
+            receipts_unwritten: 0,
+            endpoint_down_since_ms: 0,
+            last_failure: [0; 256],
         }
     }
 }

@@ -73,7 +73,8 @@ fn every_struct_matches_the_c_header() {
           fields!(ffi::pixel_param, key, value));
     check(&l, "pixel_stats", size_of::<ffi::pixel_stats>(), align_of::<ffi::pixel_stats>(),
           fields!(ffi::pixel_stats, size, queued, in_flight, delivered, retried, failed, expired,
-                  dropped, concurrency_limit, suppressed, mode_lowered));
+                  dropped, concurrency_limit, suppressed, mode_lowered, sampled_out,
+                  receipts_unwritten, endpoint_down_since_ms, last_failure));
     check(&l, "pixel_event_result", size_of::<ffi::pixel_event_result>(),
           align_of::<ffi::pixel_event_result>(),
           fields!(ffi::pixel_event_result, size, event_id, outcome, attempts, http_status,
