@@ -70,9 +70,9 @@ typedef struct pixel_stats {
   size_t size; /* sizeof(pixel_stats), set by the caller */
   /* retried: requests after each event's first, outage probes included (a total) */
   uint64_t queued, in_flight, delivered, retried, failed, expired, dropped;
-  uint64_t concurrency_limit; /* transfers in flight allowed now (the adaptive limit) */
-  uint64_t suppressed;        /* events under PIXEL_TRACKING_OFF: never sent (a total) */
-  uint64_t mode_lowered;      /* events lowered by the tracking-mode ceiling or GPC (a total) */
+  uint64_t concurrency_limit;  /* transfers in flight allowed now (the adaptive limit) */
+  uint64_t suppressed;         /* events under PIXEL_TRACKING_OFF: never sent (a total) */
+  uint64_t mode_lowered;       /* events lowered by the tracking-mode ceiling or GPC (a total) */
   uint64_t sampled_out;        /* left out by the sample rate: never sent, not lost (a total) */
   uint64_t receipts_unwritten; /* receipts a write failed for (a total) */
   /* The endpoint's health: when the current outage began (Unix ms; 0 while the endpoint is

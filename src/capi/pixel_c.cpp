@@ -267,13 +267,20 @@ void copy_truncated(char* to, std::size_t size, const std::string& text) noexcep
 }
 
 constexpr field stats_fields[] = {
-    PIXEL_FIELD(pixel_stats, queued),     PIXEL_FIELD(pixel_stats, in_flight),
-    PIXEL_FIELD(pixel_stats, delivered),  PIXEL_FIELD(pixel_stats, retried),
-    PIXEL_FIELD(pixel_stats, failed),     PIXEL_FIELD(pixel_stats, expired),
-    PIXEL_FIELD(pixel_stats, dropped),    PIXEL_FIELD(pixel_stats, concurrency_limit),
-    PIXEL_FIELD(pixel_stats, suppressed), PIXEL_FIELD(pixel_stats, mode_lowered),
-    PIXEL_FIELD(pixel_stats, sampled_out), PIXEL_FIELD(pixel_stats, receipts_unwritten),
-    PIXEL_FIELD(pixel_stats, endpoint_down_since_ms), PIXEL_FIELD(pixel_stats, last_failure),
+    PIXEL_FIELD(pixel_stats, queued),
+    PIXEL_FIELD(pixel_stats, in_flight),
+    PIXEL_FIELD(pixel_stats, delivered),
+    PIXEL_FIELD(pixel_stats, retried),
+    PIXEL_FIELD(pixel_stats, failed),
+    PIXEL_FIELD(pixel_stats, expired),
+    PIXEL_FIELD(pixel_stats, dropped),
+    PIXEL_FIELD(pixel_stats, concurrency_limit),
+    PIXEL_FIELD(pixel_stats, suppressed),
+    PIXEL_FIELD(pixel_stats, mode_lowered),
+    PIXEL_FIELD(pixel_stats, sampled_out),
+    PIXEL_FIELD(pixel_stats, receipts_unwritten),
+    PIXEL_FIELD(pixel_stats, endpoint_down_since_ms),
+    PIXEL_FIELD(pixel_stats, last_failure),
 };
 constexpr field event_fields[] = {
     PIXEL_FIELD(pixel_event, params),     PIXEL_FIELD(pixel_event, count),

@@ -234,10 +234,10 @@ class curl_transport final : public transport {
     CURL* easy = nullptr;
     bool busy = false;
     stored_event event;
-    std::string retry_after;    // the last Retry-After header seen
+    std::string retry_after;                  // the last Retry-After header seen
     char error_buffer[CURL_ERROR_SIZE] = {};  // libcurl's words for a failure (the details)
-    clock::time_point started;  // start()
-    clock::time_point since;    // added to the multi handle (again)
+    clock::time_point started;                // start()
+    clock::time_point since;                  // added to the multi handle (again)
     std::chrono::milliseconds patience{k_park_patience};
   };
 

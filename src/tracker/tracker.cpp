@@ -425,14 +425,12 @@ class engine {
         down_since_ms_ = static_cast<std::uint64_t>(now.unix_ms);
         if (options_.on_log) {
           line = "endpoint unreachable: " + last_failure_ + "; events wait (one probe every " +
-                 std::to_string(options_.probe_interval.count()) +
-                 " ms, until retry.max_age)";
+                 std::to_string(options_.probe_interval.count()) + " ms, until retry.max_age)";
         }
       } else if (d.outage_left) {
         if (options_.on_log) {
           line = "endpoint reachable again after " +
-                 std::to_string(now.unix_ms - static_cast<std::int64_t>(down_since_ms_)) +
-                 " ms";
+                 std::to_string(now.unix_ms - static_cast<std::int64_t>(down_since_ms_)) + " ms";
         }
         down_since_ms_ = 0;
       }

@@ -296,8 +296,7 @@ TEST(Tls, HttpsEndpointOnAPlainHttpPortIsFinalAtOnce) {
     EXPECT_EQ(r.outcome, pixel::outcome::failed) << describe(r);
     EXPECT_EQ(r.error, pixel::transport_error::tls) << describe(r);
     EXPECT_EQ(r.attempts, 1u) << describe(r);
-    EXPECT_NE(r.message.find("the endpoint does not speak TLS"), std::string::npos)
-        << describe(r);
+    EXPECT_NE(r.message.find("the endpoint does not speak TLS"), std::string::npos) << describe(r);
   }
   EXPECT_TRUE(plain.requests().empty());  // no request it could read as HTTP
   const auto s = t->stats();

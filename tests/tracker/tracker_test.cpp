@@ -623,8 +623,8 @@ TEST(TrackerOutage, SaidAsItStartsAndEnds) {
   auto s = t.stats();
   const std::string reason = s.last_failure;
   // libcurl's words: "connect (Failed to connect to 127.0.0.1 port N after 0 ms: ...)".
-  EXPECT_TRUE(starts_with(reason, "connect (Failed to connect to 127.0.0.1 port " +
-                                      std::to_string(port.port()) + " "))
+  EXPECT_TRUE(starts_with(
+      reason, "connect (Failed to connect to 127.0.0.1 port " + std::to_string(port.port()) + " "))
       << reason;
   EXPECT_TRUE(starts_with(lines.lines()[0], "endpoint unreachable: connect (Failed to connect"))
       << lines.lines()[0];

@@ -264,7 +264,7 @@ struct counts {
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> left{0};
   std::mutex m;
-  std::string first_problem;  // the first non-delivered outcome, for the summary
+  std::string first_problem;               // the first non-delivered outcome, for the summary
   std::atomic<const tracker*> t{nullptr};  // for on_log, once created
   std::atomic<bool> tty{false};            // a progress line to clear first
 };
@@ -510,7 +510,8 @@ void add_send_command(CLI::App& app, context& ctx) {
   cmd->add_option("--connect-timeout-ms", a->connect_timeout_ms, "Connect timeout")
       ->check(CLI::Range(1L, 3'600'000L))
       ->capture_default_str();
-  cmd->add_option("--attempts", a->attempts, "Attempts per event, the first included, while the endpoint answers (an "
+  cmd->add_option("--attempts", a->attempts,
+                  "Attempts per event, the first included, while the endpoint answers (an "
                   "unreachable one is probed until --wait-ms)")
       ->check(CLI::Range(1u, 1000u))
       ->capture_default_str();
