@@ -429,4 +429,32 @@ TEST(pixel_logs, stats_counts_distinct_event_ids_exactly) {
   EXPECT_EQ(r.out, "{\"records\":30001,\"events\":7001,\"duplicates\":0,\"malformed\":0}\n");
 }
 
+TEST(pixel_logs, stats_weigh_sampled_records_by_their_rate) {
+  temp_dir d;
+  // sr=0.25 stands for 4, sr=0.5 for 2, no sr for 1; an sr that is not a rate in (0, 1]
+  // counts as 1 and is named. eid E1 twice (one event, weighed once).
+  write(d / "a",
+        "1.000\t-\t-\tc=x&eid=E1&sr=0.25\n"
+        "1.000\t-\t-\tc=x&eid=E1&sr=0.25\n"
+        "1.000\t-\t-\tc=y&eid=E2&sr=0.5\n"
+        "1.000\t-\t-\tc=y&eid=E3\n"
+        "1.000\t-\t-\tc=y&eid=E4&sr=0\n"
+        "1.000\t-\t-\tc=y&eid=E5&sr=abc\n");
+  const std::vector<std::string> fields = {"--fields", "timestamp,c-ip,cs-user-agent,cs-uri-query"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.end(), fields.begin(), fields.end());
+    extra.push_back(d / "a");
+    return logs(extra);
+  };
+  const auto all = with({"--stats"});
+  EXPECT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_EQ(all.out,
+            "{\"records\":6,\"events\":5,\"duplicates\":0,\"malformed\":0,"
+            "\"sampled_records\":5,\"bad_rates\":2,\"estimated_records\":13.0,"
+            "\"estimated_events\":9.0}\n");
+  const auto groups = with({"--stats", "--group-by", "c", "--format", "csv"});
+  EXPECT_EQ(groups.exit_code, 0) << groups.err;
+  EXPECT_EQ(groups.out, "c,count,estimated\r\ny,4,5\r\nx,2,8\r\n");
+}
+
 }  // namespace

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -584,6 +586,33 @@ class writer {
   std::size_t keys_size_ = 0;  // room for the keys and their punctuation
 };
 
+// Weights of sampled records: a record whose sr (the sampling rate it was kept at) is a
+// decimal in (0, 1] stands for 1/sr records; one without sr for itself. An sr that is not
+// such a rate counts as 1 and in `bad`, so a broken producer shows instead of skewing.
+struct estimate {
+  double records = 0;
+  double events = 0;
+  std::uint64_t sampled = 0;
+  std::uint64_t bad = 0;
+
+  double weigh(const std::string* sr) {
+    if (sr == nullptr) return 1;
+    double rate = 0;
+    const char* end = sr->data() + sr->size();
+    const auto [p, ec] = std::from_chars(sr->data(), end, rate);
+    if (ec != std::errc() || p != end || !(rate > 0 && rate <= 1)) {
+      ++bad;
+      ++sampled;
+      return 1;
+    }
+    ++sampled;
+    return 1 / rate;
+  }
+
+  // Estimates are printed to 0.1: more digits would claim a precision sampling lacks.
+  static double round(double v) { return std::round(v * 10) / 10; }
+};
+
 // Counts distinct strings (event ids), exactly: a flat open-addressing table of 64-bit
 // hashes with linear probing, each slot pointing at its string in one arena. A probe
 // compares hashes; strings are compared only when the hashes are equal (a repeated id, or
@@ -593,7 +622,8 @@ class distinct_counter {
  public:
   distinct_counter() : slots_(1 << 16) {}
 
-  void add(std::string_view s) {
+  // True when `s` was not seen before.
+  bool add(std::string_view s) {
     if ((size_ + 1) * 4 > slots_.size() * 3) grow();  // at most 3/4 full
     const std::uint64_t h = hash(s);
     for (std::size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
@@ -601,9 +631,9 @@ class distinct_counter {
       if (e.hash == 0) {
         e = {h, store(s)};
         ++size_;
-        return;
+        return true;
       }
-      if (e.hash == h && text(e) == s) return;
+      if (e.hash == h && text(e) == s) return false;
     }
   }
 
@@ -752,12 +782,22 @@ int run_logs(const logs_args& a) {
     std::uint64_t records = 0;
     distinct_counter events;
     std::map<std::optional<std::string>, std::uint64_t> groups;
+    // Sampled records (sr=<rate>, pixel/sampling.hpp) stand for 1/rate each: the estimates
+    // beside the raw counts, shown once any record carries a valid sr.
+    estimate est;
+    std::map<std::optional<std::string>, double> group_estimates;
     while (rd->next(r)) {
       ++records;
-      if (const std::string* id = r.param(a.event_id_key)) events.add(*id);
+      const double weight = est.weigh(r.param("sr"));
+      est.records += weight;
+      if (const std::string* id = r.param(a.event_id_key); id != nullptr && events.add(*id)) {
+        est.events += weight;
+      }
       if (!a.group_by.empty()) {
         const std::string* v = r.param(a.group_by);
-        ++groups[v ? std::optional<std::string>(*v) : std::nullopt];
+        const auto key = v ? std::optional<std::string>(*v) : std::nullopt;
+        ++groups[key];
+        group_estimates[key] += weight;
       }
     }
     std::string text;
@@ -778,12 +818,25 @@ int run_logs(const logs_args& a) {
       if (jsonl) {
         nlohmann::ordered_json j;
         for (const auto& [k, v] : counts) j[k] = v;
+        if (est.sampled > 0) {
+          j["sampled_records"] = est.sampled;
+          j["bad_rates"] = est.bad;
+          j["estimated_records"] = estimate::round(est.records);
+          j["estimated_events"] = estimate::round(est.events);
+        }
         text += j.dump() + "\n";
       } else {
         std::vector<std::string> head, vals;
         for (const auto& [k, v] : counts) {
           head.push_back(k);
           vals.push_back(std::to_string(v));
+        }
+        if (est.sampled > 0) {
+          head.insert(head.end(),
+                      {"sampled_records", "bad_rates", "estimated_records", "estimated_events"});
+          vals.insert(vals.end(), {std::to_string(est.sampled), std::to_string(est.bad),
+                                   fmt::format("{}", estimate::round(est.records)),
+                                   fmt::format("{}", estimate::round(est.events))});
         }
         row(head);
         row(vals);
@@ -793,12 +846,21 @@ int run_logs(const logs_args& a) {
                                                                                groups.end());
       std::stable_sort(sorted.begin(), sorted.end(),
                        [](const auto& x, const auto& y) { return x.second > y.second; });
-      if (!jsonl) row({a.group_by, "count"});
+      const bool weighted = est.sampled > 0;
+      if (!jsonl) {
+        if (weighted) {
+          row({a.group_by, "count", "estimated"});
+        } else {
+          row({a.group_by, "count"});
+        }
+      }
       for (const auto& [value, count] : sorted) {
+        const double estimated = estimate::round(group_estimates[value]);
         if (jsonl) {
           nlohmann::ordered_json j;
           j[a.group_by] = value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
           j["count"] = count;
+          if (weighted) j["estimated"] = estimated;
           text += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
         } else {
           // CSV/TSV cells: the value as text.
@@ -811,7 +873,11 @@ int run_logs(const logs_args& a) {
             }
             v = q + "\"";
           }
-          row({v, std::to_string(count)});
+          if (weighted) {
+            row({v, std::to_string(count), fmt::format("{}", estimated)});
+          } else {
+            row({v, std::to_string(count)});
+          }
         }
       }
     }
