@@ -1,4 +1,4 @@
-// The Retry-After parser (src/tracker/retry_after.cpp) on arbitrary bytes: never crashes,
+// The Retry-After parser (src/tracker/policy/retry_after.cpp) on arbitrary bytes: never crashes,
 // never gives a negative delay, and a date written by the C library's strftime (an
 // independent formatter) in the IMF-fixdate and asctime forms parses back exactly.
 // SPDX-License-Identifier: MIT
@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "tracker/retry_after.hpp"
+#include "tracker/policy/retry_after.hpp"
 
 #define PIXEL_FUZZ_CHECK(cond) \
   do {                         \

@@ -12,9 +12,9 @@
 #include "pixel/error.hpp"
 #include "pixel/tracker.hpp"
 #include "tracker/clock.hpp"
-#include "tracker/policy.hpp"
-#include "tracker/store.hpp"
-#include "tracker/transport.hpp"
+#include "tracker/policy/policy.hpp"
+#include "tracker/store/store.hpp"
+#include "tracker/transport/transport.hpp"
 
 namespace pixel::detail {
 

@@ -2,7 +2,7 @@
 // The tracker: track() on the callers' threads, one worker thread in a short loop over the
 // three seams (tracker/seams.hpp). The event store holds the events and their ledger, the
 // delivery policy decides, the transport moves bytes (with worker_threads > 1, on transfer
-// threads of its own: tracker/parallel_transport.hpp).
+// threads of its own: tracker/transport/parallel_transport.hpp).
 //
 // Locks: the store synchronises itself. The tracker's own mutex guards only flush()
 // bookkeeping (acceptance numbers, unsettled events, waiters), held for short steps and
@@ -22,13 +22,13 @@
 #include <thread>
 #include <vector>
 
-#include "tracker/backoff.hpp"
-#include "tracker/curl_transport.hpp"
 #include "tracker/fork.hpp"
-#include "tracker/parallel_transport.hpp"
+#include "tracker/policy/backoff.hpp"
 #include "tracker/receipts.hpp"
 #include "tracker/seams.hpp"
-#include "tracker/store_sqlite.hpp"
+#include "tracker/store/store_sqlite.hpp"
+#include "tracker/transport/curl_transport.hpp"
+#include "tracker/transport/parallel_transport.hpp"
 
 namespace pixel {
 

@@ -2,9 +2,9 @@
 // SPDX-License-Identifier: MIT
 #include <gtest/gtest.h>
 
-#include "tracker/backoff.hpp"
-#include "tracker/curl_transport.hpp"
-#include "tracker/policy.hpp"
+#include "tracker/policy/backoff.hpp"
+#include "tracker/policy/policy.hpp"
+#include "tracker/transport/curl_transport.hpp"
 
 namespace {
 using namespace std::chrono_literals;

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "tracker/clock.hpp"
-#include "tracker/transport.hpp"
+#include "tracker/transport/transport.hpp"
 
 namespace pixel::test {
 

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "tracker/limiter.hpp"
+#include "tracker/policy/limiter.hpp"
 
 namespace {
 using namespace std::chrono_literals;

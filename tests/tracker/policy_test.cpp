@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "tracker/policy.hpp"
+#include "tracker/policy/policy.hpp"
 
 namespace {
 using namespace std::chrono_literals;

@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include <gtest/gtest.h>
 
-#include "tracker/retry_after.hpp"
+#include "tracker/policy/retry_after.hpp"
 
 namespace {
 using namespace std::chrono_literals;

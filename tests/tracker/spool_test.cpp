@@ -2,7 +2,7 @@
 // disk can offer (full, read-only, corrupt). SQLite's own shell reads the database as the
 // independent judge of what is on disk.
 // SPDX-License-Identifier: MIT
-#include "tracker/spool.hpp"
+#include "tracker/store/spool.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -13,8 +13,8 @@
 #include "spawn.hpp"
 #include "spool_disk.hpp"
 #include "tracker/clock.hpp"
-#include "tracker/store.hpp"
-#include "tracker/store_sqlite.hpp"
+#include "tracker/store/store.hpp"
+#include "tracker/store/store_sqlite.hpp"
 
 namespace {
 using namespace std::chrono_literals;

@@ -7,7 +7,7 @@
 #include <atomic>
 #include <thread>
 
-#include "tracker/store.hpp"
+#include "tracker/store/store.hpp"
 
 namespace {
 using namespace std::chrono_literals;

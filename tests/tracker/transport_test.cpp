@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "test_server.hpp"
-#include "tracker/curl_transport.hpp"
-#include "tracker/parallel_transport.hpp"
+#include "tracker/transport/curl_transport.hpp"
+#include "tracker/transport/parallel_transport.hpp"
 
 namespace {
 

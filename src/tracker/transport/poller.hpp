@@ -5,8 +5,8 @@
 // curl_multi_wakeup, libcurl 7.68+, on every platform libcurl supports; curl_multi_perform
 // runs every transfer on each wake-up). Nothing outside poller_*.cpp sees epoll or eventfd.
 // SPDX-License-Identifier: MIT
-#ifndef PIXEL_SRC_TRACKER_POLLER_HPP
-#define PIXEL_SRC_TRACKER_POLLER_HPP
+#ifndef PIXEL_SRC_TRACKER_TRANSPORT_POLLER_HPP
+#define PIXEL_SRC_TRACKER_TRANSPORT_POLLER_HPP
 
 #include <curl/curl.h>
 
@@ -57,4 +57,4 @@ class wake_signal {
 
 }  // namespace pixel::detail
 
-#endif  // PIXEL_SRC_TRACKER_POLLER_HPP
+#endif  // PIXEL_SRC_TRACKER_TRANSPORT_POLLER_HPP

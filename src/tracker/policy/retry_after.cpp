@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "tracker/retry_after.hpp"
+#include "tracker/policy/retry_after.hpp"
 
 #include <array>
 #include <cstdint>

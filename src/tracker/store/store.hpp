@@ -4,8 +4,8 @@
 // store (make_memory_store) is the first implementation; a durable one implements the same
 // interface.
 // SPDX-License-Identifier: MIT
-#ifndef PIXEL_SRC_TRACKER_STORE_HPP
-#define PIXEL_SRC_TRACKER_STORE_HPP
+#ifndef PIXEL_SRC_TRACKER_STORE_STORE_HPP
+#define PIXEL_SRC_TRACKER_STORE_STORE_HPP
 
 #include <chrono>
 #include <cstddef>
@@ -112,7 +112,7 @@ enum class put_status {
                // reason in put()'s `why`; the event is left with the caller to report
 };
 
-class store_journal;  // tracker/store_sqlite.hpp
+class store_journal;  // tracker/store/store_sqlite.hpp
 
 struct store_options {
   std::size_t capacity = 10'000;  // events queued or in flight, at most
@@ -197,4 +197,4 @@ std::unique_ptr<event_store> make_memory_store(const store_options& options);
 
 }  // namespace pixel::detail
 
-#endif  // PIXEL_SRC_TRACKER_STORE_HPP
+#endif  // PIXEL_SRC_TRACKER_STORE_STORE_HPP

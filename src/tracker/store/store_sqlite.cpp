@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-#include "tracker/store_sqlite.hpp"
+#include "tracker/store/store_sqlite.hpp"
 
 #include <utility>
 
-#include "tracker/spool.hpp"
+#include "tracker/store/spool.hpp"
 
 namespace pixel::detail {
 

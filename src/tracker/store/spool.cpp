@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "tracker/spool.hpp"
+#include "tracker/store/spool.hpp"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -12,8 +12,8 @@
 #include <filesystem>
 #include <utility>
 
-#include "tracker/file_lock.hpp"
 #include "tracker/fork.hpp"
+#include "tracker/store/file_lock.hpp"
 
 namespace pixel::detail {
 
@@ -112,7 +112,7 @@ result<std::string> query_text(sqlite3* db, const char* sql, const std::string& 
   return r;
 }
 
-// A lock on dir/spool.lock (tracker/file_lock.hpp: flock, where there is one): held for
+// A lock on dir/spool.lock (tracker/store/file_lock.hpp: flock, where there is one): held for
 // the spool's life, released by close() or by the process dying (so a kill -9 never leaves
 // a stale lock).
 result<int> take_lock(const std::string& dir) {

@@ -1,8 +1,8 @@
 // The production transport: one libcurl multi handle driving up to `capacity` easy
 // handles, made once and reused (their connections and TLS sessions with them).
 // SPDX-License-Identifier: MIT
-#ifndef PIXEL_SRC_TRACKER_CURL_TRANSPORT_HPP
-#define PIXEL_SRC_TRACKER_CURL_TRANSPORT_HPP
+#ifndef PIXEL_SRC_TRACKER_TRANSPORT_CURL_TRANSPORT_HPP
+#define PIXEL_SRC_TRACKER_TRANSPORT_CURL_TRANSPORT_HPP
 
 #include <curl/curl.h>
 
@@ -12,7 +12,7 @@
 
 #include "pixel/error.hpp"
 #include "pixel/tracker.hpp"
-#include "tracker/transport.hpp"
+#include "tracker/transport/transport.hpp"
 
 namespace pixel::detail {
 
@@ -38,4 +38,4 @@ result<std::unique_ptr<transport>> make_curl_transport(const tracker_options& op
 
 }  // namespace pixel::detail
 
-#endif  // PIXEL_SRC_TRACKER_CURL_TRANSPORT_HPP
+#endif  // PIXEL_SRC_TRACKER_TRANSPORT_CURL_TRANSPORT_HPP

@@ -1,7 +1,7 @@
 // Parsing the Retry-After response header (RFC 9110 section 10.2.3).
 // SPDX-License-Identifier: MIT
-#ifndef PIXEL_SRC_TRACKER_RETRY_AFTER_HPP
-#define PIXEL_SRC_TRACKER_RETRY_AFTER_HPP
+#ifndef PIXEL_SRC_TRACKER_POLICY_RETRY_AFTER_HPP
+#define PIXEL_SRC_TRACKER_POLICY_RETRY_AFTER_HPP
 
 #include <chrono>
 #include <optional>
@@ -22,4 +22,4 @@ std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string
 
 }  // namespace pixel::detail
 
-#endif  // PIXEL_SRC_TRACKER_RETRY_AFTER_HPP
+#endif  // PIXEL_SRC_TRACKER_POLICY_RETRY_AFTER_HPP

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-#include "tracker/policy.hpp"
+#include "tracker/policy/policy.hpp"
 
 #include <algorithm>
 #include <utility>
 
-#include "tracker/backoff.hpp"
-#include "tracker/retry_after.hpp"
+#include "tracker/policy/backoff.hpp"
+#include "tracker/policy/retry_after.hpp"
 
 namespace pixel::detail {
 

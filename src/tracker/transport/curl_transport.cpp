@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "tracker/curl_transport.hpp"
+#include "tracker/transport/curl_transport.hpp"
 
 #include <algorithm>
 #include <array>
@@ -12,9 +12,9 @@
 #include <string_view>
 #include <vector>
 
-#include "tracker/curl_connections.hpp"
-#include "tracker/policy.hpp"
-#include "tracker/poller.hpp"
+#include "tracker/policy/policy.hpp"
+#include "tracker/transport/curl_connections.hpp"
+#include "tracker/transport/poller.hpp"
 
 namespace pixel::detail {
 
@@ -111,7 +111,7 @@ CURLcode configure_easy(CURL* easy, const tracker_options& options, bool secure,
 
 namespace {
 // One multi handle and its easy handles, driven by the poller of this build
-// (tracker/poller.hpp): which sockets are waited on, and how, is the poller's business.
+// (tracker/transport/poller.hpp): which sockets are waited on, and how, is the poller's business.
 class curl_transport final : public transport {
  public:
   curl_transport(const tracker_options& options, bool secure)

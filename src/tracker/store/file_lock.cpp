@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "tracker/file_lock.hpp"
+#include "tracker/store/file_lock.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

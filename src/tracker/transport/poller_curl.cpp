@@ -8,7 +8,7 @@
 #include <mutex>
 
 #include "tracker/fork.hpp"
-#include "tracker/poller.hpp"
+#include "tracker/transport/poller.hpp"
 
 namespace pixel::detail {
 

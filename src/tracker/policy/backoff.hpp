@@ -1,8 +1,8 @@
 // Retry delays: exponential backoff with full jitter. Pure functions: the caller passes
 // the time and the random draw, so tests can pin both.
 // SPDX-License-Identifier: MIT
-#ifndef PIXEL_SRC_TRACKER_BACKOFF_HPP
-#define PIXEL_SRC_TRACKER_BACKOFF_HPP
+#ifndef PIXEL_SRC_TRACKER_POLICY_BACKOFF_HPP
+#define PIXEL_SRC_TRACKER_POLICY_BACKOFF_HPP
 
 #include <algorithm>
 #include <chrono>
@@ -66,4 +66,4 @@ class jitter_source {
 
 }  // namespace pixel::detail
 
-#endif  // PIXEL_SRC_TRACKER_BACKOFF_HPP
+#endif  // PIXEL_SRC_TRACKER_POLICY_BACKOFF_HPP

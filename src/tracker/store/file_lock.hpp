@@ -4,8 +4,8 @@
 // file description, so a second open in the same process conflicts too. Elsewhere, POSIX
 // record locks (fcntl F_SETLK): per process, so only another process conflicts.
 // SPDX-License-Identifier: MIT
-#ifndef PIXEL_SRC_TRACKER_FILE_LOCK_HPP
-#define PIXEL_SRC_TRACKER_FILE_LOCK_HPP
+#ifndef PIXEL_SRC_TRACKER_STORE_FILE_LOCK_HPP
+#define PIXEL_SRC_TRACKER_STORE_FILE_LOCK_HPP
 
 namespace pixel::detail {
 
@@ -16,4 +16,4 @@ lock_result lock_exclusive(int fd) noexcept;
 
 }  // namespace pixel::detail
 
-#endif  // PIXEL_SRC_TRACKER_FILE_LOCK_HPP
+#endif  // PIXEL_SRC_TRACKER_STORE_FILE_LOCK_HPP

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "tracker/curl_connections.hpp"
+#include "tracker/transport/curl_connections.hpp"
 
 #include <algorithm>
 

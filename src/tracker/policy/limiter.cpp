@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "tracker/limiter.hpp"
+#include "tracker/policy/limiter.hpp"
 
 #include <algorithm>
 #include <cmath>

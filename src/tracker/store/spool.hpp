@@ -5,8 +5,8 @@
 // and one fsync per group (synchronous=FULL): whoever arrives while a commit runs joins the
 // next one.
 // SPDX-License-Identifier: MIT
-#ifndef PIXEL_SRC_TRACKER_SPOOL_HPP
-#define PIXEL_SRC_TRACKER_SPOOL_HPP
+#ifndef PIXEL_SRC_TRACKER_STORE_SPOOL_HPP
+#define PIXEL_SRC_TRACKER_STORE_SPOOL_HPP
 
 #include <chrono>
 #include <condition_variable>
@@ -158,4 +158,4 @@ class spool {
 
 }  // namespace pixel::detail
 
-#endif  // PIXEL_SRC_TRACKER_SPOOL_HPP
+#endif  // PIXEL_SRC_TRACKER_STORE_SPOOL_HPP

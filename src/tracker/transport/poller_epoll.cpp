@@ -17,7 +17,7 @@
 #include <string>
 
 #include "tracker/fork.hpp"
-#include "tracker/poller.hpp"
+#include "tracker/transport/poller.hpp"
 
 namespace pixel::detail {
 

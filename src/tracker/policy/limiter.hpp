@@ -20,8 +20,8 @@
 //     at once, at most once per baseline round trip (the answers of one round trip are
 //     one congestion event), and ends slow start.
 //   - The limit stays within [floor, ceiling].
-#ifndef PIXEL_SRC_TRACKER_LIMITER_HPP
-#define PIXEL_SRC_TRACKER_LIMITER_HPP
+#ifndef PIXEL_SRC_TRACKER_POLICY_LIMITER_HPP
+#define PIXEL_SRC_TRACKER_POLICY_LIMITER_HPP
 
 #include <chrono>
 #include <cstddef>
@@ -93,4 +93,4 @@ class concurrency_limiter {
 
 }  // namespace pixel::detail
 
-#endif  // PIXEL_SRC_TRACKER_LIMITER_HPP
+#endif  // PIXEL_SRC_TRACKER_POLICY_LIMITER_HPP

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "tracker/parallel_transport.hpp"
+#include "tracker/transport/parallel_transport.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "tracker/fork.hpp"
-#include "tracker/poller.hpp"
+#include "tracker/transport/poller.hpp"
 
 namespace pixel::detail {
 

@@ -4,8 +4,8 @@
 // jitter, Retry-After (seconds or an HTTP-date, capped), outage detection and probing,
 // redirect rules, max attempts and max age all live here.
 // SPDX-License-Identifier: MIT
-#ifndef PIXEL_SRC_TRACKER_POLICY_HPP
-#define PIXEL_SRC_TRACKER_POLICY_HPP
+#ifndef PIXEL_SRC_TRACKER_POLICY_POLICY_HPP
+#define PIXEL_SRC_TRACKER_POLICY_POLICY_HPP
 
 #include <chrono>
 #include <cstddef>
@@ -17,8 +17,8 @@
 
 #include "pixel/tracker.hpp"
 #include "tracker/clock.hpp"
-#include "tracker/limiter.hpp"
-#include "tracker/pacer.hpp"
+#include "tracker/policy/limiter.hpp"
+#include "tracker/policy/pacer.hpp"
 
 namespace pixel::detail {
 
@@ -186,4 +186,4 @@ class delivery_policy {
 
 }  // namespace pixel::detail
 
-#endif  // PIXEL_SRC_TRACKER_POLICY_HPP
+#endif  // PIXEL_SRC_TRACKER_POLICY_POLICY_HPP

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include "tracker/store.hpp"
+#include "tracker/store/store.hpp"
 
-#include "tracker/store_sqlite.hpp"
+#include "tracker/store/store_sqlite.hpp"
 
 #include <algorithm>
 #include <condition_variable>

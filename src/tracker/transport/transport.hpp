@@ -3,8 +3,8 @@
 // a deterministic fake. Transport types never reach the policy, the store or a public
 // header.
 // SPDX-License-Identifier: MIT
-#ifndef PIXEL_SRC_TRACKER_TRANSPORT_HPP
-#define PIXEL_SRC_TRACKER_TRANSPORT_HPP
+#ifndef PIXEL_SRC_TRACKER_TRANSPORT_TRANSPORT_HPP
+#define PIXEL_SRC_TRACKER_TRANSPORT_TRANSPORT_HPP
 
 #include <chrono>
 #include <cstddef>
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "pixel/tracker.hpp"
-#include "tracker/store.hpp"
+#include "tracker/store/store.hpp"
 
 namespace pixel::detail {
 
@@ -57,4 +57,4 @@ class transport {
 
 }  // namespace pixel::detail
 
-#endif  // PIXEL_SRC_TRACKER_TRANSPORT_HPP
+#endif  // PIXEL_SRC_TRACKER_TRANSPORT_TRANSPORT_HPP

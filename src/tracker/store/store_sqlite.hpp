@@ -2,8 +2,8 @@
 // the ready and waiting sets, capacity and the ledger; a journal keeps a copy of every
 // event that has no outcome yet, so that a new process finds them after a crash.
 // SPDX-License-Identifier: MIT
-#ifndef PIXEL_SRC_TRACKER_STORE_SQLITE_HPP
-#define PIXEL_SRC_TRACKER_STORE_SQLITE_HPP
+#ifndef PIXEL_SRC_TRACKER_STORE_STORE_SQLITE_HPP
+#define PIXEL_SRC_TRACKER_STORE_STORE_SQLITE_HPP
 
 #include <chrono>
 #include <cstddef>
@@ -15,7 +15,7 @@
 #include "pixel/error.hpp"
 #include "pixel/tracker.hpp"
 #include "tracker/clock.hpp"
-#include "tracker/store.hpp"
+#include "tracker/store/store.hpp"
 
 namespace pixel::detail {
 
@@ -67,4 +67,4 @@ result<std::unique_ptr<event_store>> make_store(const tracker_options& options,
 
 }  // namespace pixel::detail
 
-#endif  // PIXEL_SRC_TRACKER_STORE_SQLITE_HPP
+#endif  // PIXEL_SRC_TRACKER_STORE_STORE_SQLITE_HPP

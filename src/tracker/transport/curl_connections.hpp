@@ -12,8 +12,8 @@
 // transfers often while any run, and removes and re-adds one that is still parked after
 // its patience (starting at k_park_patience, doubling each time, so a slow DNS lookup is
 // never restarted in a loop).
-#ifndef PIXEL_SRC_TRACKER_CURL_CONNECTIONS_HPP
-#define PIXEL_SRC_TRACKER_CURL_CONNECTIONS_HPP
+#ifndef PIXEL_SRC_TRACKER_TRANSPORT_CURL_CONNECTIONS_HPP
+#define PIXEL_SRC_TRACKER_TRANSPORT_CURL_CONNECTIONS_HPP
 
 #include <curl/curl.h>
 
@@ -66,4 +66,4 @@ bool parked(CURL* easy) noexcept;
 
 }  // namespace pixel::detail
 
-#endif  // PIXEL_SRC_TRACKER_CURL_CONNECTIONS_HPP
+#endif  // PIXEL_SRC_TRACKER_TRANSPORT_CURL_CONNECTIONS_HPP

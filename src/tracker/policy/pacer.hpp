@@ -2,8 +2,8 @@
 // overrunning a sink that takes a fixed number of records per second (a Kinesis shard:
 // 1,000). Plain code: time is a parameter.
 // SPDX-License-Identifier: MIT
-#ifndef PIXEL_SRC_TRACKER_PACER_HPP
-#define PIXEL_SRC_TRACKER_PACER_HPP
+#ifndef PIXEL_SRC_TRACKER_POLICY_PACER_HPP
+#define PIXEL_SRC_TRACKER_POLICY_PACER_HPP
 
 #include <algorithm>
 #include <chrono>
@@ -59,4 +59,4 @@ class pacer {
 
 }  // namespace pixel::detail
 
-#endif  // PIXEL_SRC_TRACKER_PACER_HPP
+#endif  // PIXEL_SRC_TRACKER_POLICY_PACER_HPP

@@ -11,15 +11,15 @@
 //   - poll() collects the outboxes that have something, and otherwise waits on the eventfd.
 // No lock is shared by all threads: a lane's work costs the worker one uncontended lock per
 // batch handed over or collected.
-#ifndef PIXEL_SRC_TRACKER_PARALLEL_TRANSPORT_HPP
-#define PIXEL_SRC_TRACKER_PARALLEL_TRANSPORT_HPP
+#ifndef PIXEL_SRC_TRACKER_TRANSPORT_PARALLEL_TRANSPORT_HPP
+#define PIXEL_SRC_TRACKER_TRANSPORT_PARALLEL_TRANSPORT_HPP
 
 #include <cstddef>
 #include <functional>
 #include <memory>
 
 #include "pixel/error.hpp"
-#include "tracker/transport.hpp"
+#include "tracker/transport/transport.hpp"
 
 namespace pixel::detail {
 
@@ -42,4 +42,4 @@ constexpr std::size_t lane_share(std::size_t total, std::size_t lanes, std::size
 
 }  // namespace pixel::detail
 
-#endif  // PIXEL_SRC_TRACKER_PARALLEL_TRANSPORT_HPP
+#endif  // PIXEL_SRC_TRACKER_TRANSPORT_PARALLEL_TRANSPORT_HPP
