@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "tracker/store/store.hpp"
 
-#include "tracker/store/store_sqlite.hpp"
-
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+
+#include "tracker/store/journal.hpp"
 
 namespace pixel::detail {
 

@@ -112,7 +112,7 @@ enum class put_status {
                // reason in put()'s `why`; the event is left with the caller to report
 };
 
-class store_journal;  // tracker/store/store_sqlite.hpp
+class store_journal;  // journal.hpp
 
 struct store_options {
   std::size_t capacity = 10'000;  // events queued or in flight, at most

@@ -1,6 +1,5 @@
-// Durable delivery: the event store's journal, and the SQLite one. The memory store keeps
-// the ready and waiting sets, capacity and the ledger; a journal keeps a copy of every
-// event that has no outcome yet, so that a new process finds them after a crash.
+// Durable delivery: the SQLite journal (journal.hpp), over the on-disk spool (spool.hpp),
+// and the tracker's store with it when a spool_dir is set.
 // SPDX-License-Identifier: MIT
 #ifndef PIXEL_SRC_TRACKER_STORE_STORE_SQLITE_HPP
 #define PIXEL_SRC_TRACKER_STORE_STORE_SQLITE_HPP
@@ -15,27 +14,10 @@
 #include "pixel/error.hpp"
 #include "pixel/tracker.hpp"
 #include "tracker/clock.hpp"
+#include "tracker/store/journal.hpp"
 #include "tracker/store/store.hpp"
 
 namespace pixel::detail {
-
-// What the store tells its journal. Thread-safe. Only append() may block.
-class store_journal {
- public:
-  virtual ~store_journal() = default;
-  // The events found at open, oldest first, numbered seq 0 .. n-1, each with its URL on the
-  // current endpoint. The store keeps those that fit its bounds and settles the others as
-  // dropped (settled()). Called once, by the store's constructor.
-  virtual std::vector<stored_event> recover() = 0;
-  // A new event is about to be accepted. Batched: staged for the next commit; sync:
-  // returns once the event is on disk (group commit). An error refuses the event. Called
-  // without the store's lock held.
-  virtual result<void> append(const stored_event& e) = 0;
-  // An event goes back to wait (attempt counts, not_before, perhaps a new URL).
-  virtual void requeued(const stored_event& e) = 0;
-  // An event has its outcome (delivered, failed, expired, dropped): forgotten.
-  virtual void settled(const stored_event& e) = 0;
-};
 
 struct sqlite_journal_options {
   std::string dir;
