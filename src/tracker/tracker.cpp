@@ -351,7 +351,7 @@ class engine {
   }
 
   // How long the transport may wait for progress before the next deadline (something falls
-  // due, a probe, an expiry, the store's commit) or a wake-up.
+  // due, a probe, an expiry) or a wake-up.
   milliseconds wait_time(const instant& now) {
     if (wake_pending_.load()) return milliseconds(0);
     auto until = now.steady + k_max_wait;
@@ -360,7 +360,6 @@ class engine {
       until = std::min(until, *at);
     }
     until = std::min(until, next_expiry_);
-    if (auto at = store_->commit(now.steady)) until = std::min(until, *at);
     const auto wait = std::chrono::ceil<milliseconds>(until - now.steady);
     return std::max(wait, milliseconds(0));
   }

@@ -164,11 +164,9 @@ class delivery_policy {
   std::size_t in_flight_limit() const noexcept { return limiter_.limit(); }
   // The limit held back ready events (demand for more than it allows).
   void note_limited() noexcept { limiter_.note_limited(); }
-  const concurrency_limiter& limiter() const noexcept { return limiter_; }
 
   bool in_outage() const noexcept { return outage_; }
   steady_clock::time_point paused_until() const noexcept { return paused_until_; }
-  const policy_options& options() const noexcept { return options_; }
 
  private:
   decision retry_or_give_up(decision d, const attempt_result& result, const attempt_context& event,

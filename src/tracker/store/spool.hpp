@@ -84,7 +84,6 @@ class spool {
 
   // Committed rows, read from the database (for tests and tools).
   result<std::vector<spool_row>> read_all();
-  const std::string& path() const noexcept { return db_path_; }
   // One more than the largest key found or inserted.
   std::uint64_t next_key() const;
 

@@ -190,10 +190,6 @@ class memory_store final : public event_store {
     return oldest;
   }
 
-  std::optional<steady_clock::time_point> commit(steady_clock::time_point) override {
-    return std::nullopt;  // nothing to write
-  }
-
   void stop_accepting() override {
     {
       std::lock_guard<std::mutex> lock(mutex_);

@@ -173,10 +173,6 @@ class event_store {
   // when none waits.
   virtual std::optional<std::int64_t> oldest_created_ms() const = 0;
 
-  // The worker's hook, called once per worker iteration (a batched durable store commits
-  // here). Returns when it next wants to be called, at the latest; nothing: no need.
-  virtual std::optional<steady_clock::time_point> commit(steady_clock::time_point now) = 0;
-
   // Shutdown, step one: put() returns closed from now on and blocked put() calls return.
   virtual void stop_accepting() = 0;
   // Shutdown: an event whose transfer was aborted. True: settled as dropped (report it);

@@ -37,7 +37,6 @@ class sqlite_journal final : public store_journal {
       stored_event e;
       if (!event_id::parse(row.id, e.id)) {
         spool_->remove(row.key);  // unusable: nothing could deliver or report it
-        ++skipped_;
         continue;
       }
       e.seq = keys_.size();
@@ -80,8 +79,6 @@ class sqlite_journal final : public store_journal {
 
   void settled(const stored_event& e) override { spool_->remove(key_of(e.seq)); }
 
-  std::size_t skipped() const noexcept { return skipped_; }
-
  private:
   std::uint64_t key_of(std::uint64_t seq) const noexcept {
     return seq < keys_.size() ? keys_[seq] : first_new_ + (seq - keys_.size());
@@ -96,14 +93,13 @@ class sqlite_journal final : public store_journal {
   std::vector<spool_row> rows_;  // found at open, until recover()
   std::vector<std::uint64_t> keys_;
   std::uint64_t first_new_ = 1;
-  std::size_t skipped_ = 0;
   const durability level_;
   const clock_source& clock_;
   const std::string endpoint_url_;
 };
 }  // namespace
 
-result<sqlite_journal_opened> open_sqlite_journal(const sqlite_journal_options& options) {
+result<std::unique_ptr<store_journal>> open_sqlite_journal(const sqlite_journal_options& options) {
   if (options.level != durability::batched && options.level != durability::sync) {
     return error(errc::invalid_argument, "a spool needs durability batched or sync");
   }
@@ -115,12 +111,9 @@ result<sqlite_journal_opened> open_sqlite_journal(const sqlite_journal_options& 
   spool_recovery found;
   auto s = spool::open(config, found);
   if (!s) return s.error();
-  sqlite_journal_opened out;
-  out.moved_aside = std::move(found.moved_aside);
-  out.journal = std::make_unique<sqlite_journal>(
+  return std::unique_ptr<store_journal>(std::make_unique<sqlite_journal>(
       std::move(*s), std::move(found.rows), options.level,
-      options.clock != nullptr ? *options.clock : system_clock_source(), options.endpoint_url);
-  return out;
+      options.clock != nullptr ? *options.clock : system_clock_source(), options.endpoint_url));
 }
 
 result<void> validate_spool(const tracker_options& options) {
@@ -162,7 +155,7 @@ result<std::unique_ptr<event_store>> make_store(const tracker_options& options,
   auto opened = open_sqlite_journal(j);
   if (!opened) return opened.error();
   store_options with_journal = store;
-  with_journal.journal = std::move(opened->journal);
+  with_journal.journal = std::move(*opened);
   with_journal.max_bytes = options.spool_max_bytes;
   return make_memory_store(with_journal);
 }

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "pixel/error.hpp"
 #include "pixel/tracker.hpp"
@@ -30,13 +29,8 @@ struct sqlite_journal_options {
   const clock_source* clock = nullptr;  // null: the system clocks
 };
 
-struct sqlite_journal_opened {
-  std::unique_ptr<store_journal> journal;
-  std::string moved_aside;  // a corrupt spool moved aside at open; empty if none
-};
-
 // Opens (creating if needed) the spool in options.dir. Errors: errc::spool_*.
-result<sqlite_journal_opened> open_sqlite_journal(const sqlite_journal_options& options);
+result<std::unique_ptr<store_journal>> open_sqlite_journal(const sqlite_journal_options& options);
 
 // Checks the spool options (spool_dir and durability go together; positive commit bounds).
 result<void> validate_spool(const tracker_options& options);

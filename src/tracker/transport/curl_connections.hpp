@@ -47,10 +47,6 @@ class connection_plan {
   // connections opened stay useful). True when the host limit changed.
   bool set_in_flight(std::size_t limit) noexcept;
 
-  // 0: no limit.
-  long host_connections() const noexcept { return host_limit_; }
-  bool protocol_known() const noexcept { return known_; }
-
  private:
   CURLM* multi_ = nullptr;
   std::size_t max_in_flight_ = 1;
