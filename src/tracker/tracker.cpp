@@ -367,17 +367,9 @@ class engine {
   // Asks the policy about a finished attempt and tells the store.
   void judge(completion&& c, const instant& now) {
     stored_event& e = c.event;
-    e.last_status = c.status;
-    e.last_error = c.error;
-    detail::attempt_result r;
-    r.error = c.error;
-    r.status = c.status;
-    r.location = c.location;
-    r.retry_after = c.retry_after;
-    r.error_text = c.error_text;
-    r.unprocessed = c.unprocessed;
-    r.misconfigured = c.misconfigured;
-    r.latency = c.latency;
+    const detail::attempt_result& r = c.result;
+    e.last_status = r.status;  // for the outcome and its receipt
+    e.last_error = r.error;
     detail::attempt_context ctx;
     ctx.attempts = e.attempts;
     ctx.budget_used = e.budget_used;

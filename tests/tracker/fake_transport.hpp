@@ -104,11 +104,11 @@ class fake_network {
     requests_.push_back(std::move(r));
     detail::completion c;
     c.event = std::move(e);
-    c.error = answer.error;
-    c.status = answer.error == transport_error::none ? answer.status : 0;
-    c.location = answer.location;
-    c.retry_after = answer.retry_after;
-    if (answer.error != transport_error::none) c.error_text = "fake";
+    c.result.error = answer.error;
+    c.result.status = answer.error == transport_error::none ? answer.status : 0;
+    c.result.location = answer.location;
+    c.result.retry_after = answer.retry_after;
+    if (answer.error != transport_error::none) c.result.error_text = "fake";
     (answer.hold ? held_ : ready_).push_back(std::move(c));
     ++running_;
     max_running_ = std::max(max_running_, running_);

@@ -70,9 +70,9 @@ void deliver_all(transport& t, const http_server& server, int total) {
     out.clear();
     t.poll(1s, out);
     for (const auto& c : out) {
-      EXPECT_EQ(c.error, pixel::transport_error::none) << c.error_text;
-      EXPECT_EQ(c.status, 200);
-      EXPECT_GT(c.latency.count(), 0);
+      EXPECT_EQ(c.result.error, pixel::transport_error::none) << c.result.error_text;
+      EXPECT_EQ(c.result.status, 200);
+      EXPECT_GT(c.result.latency.count(), 0);
       ++back[c.event.seq];
     }
   }
@@ -122,7 +122,7 @@ TEST(CurlTransport, ZeroTimeoutPollsStillRunTheTransfers) {
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (out.size() < 8 && std::chrono::steady_clock::now() < deadline) t->poll(0ms, out);
   ASSERT_EQ(out.size(), 8u);
-  for (const auto& c : out) EXPECT_EQ(c.status, 200);
+  for (const auto& c : out) EXPECT_EQ(c.result.status, 200);
 }
 
 TEST(CurlTransport, AbortHandsEveryRunningEventBack) {

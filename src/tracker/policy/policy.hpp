@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "pixel/tracker.hpp"
+#include "tracker/attempt.hpp"
 #include "tracker/clock.hpp"
 #include "tracker/policy/limiter.hpp"
 #include "tracker/policy/pacer.hpp"
@@ -62,22 +63,6 @@ constexpr bool is_retryable_error(transport_error e) noexcept {
 // A redirect is followed only to https on the endpoint's own host (any port): CloudFront
 // answers http with a 301 to https, and anything else could leak events elsewhere.
 bool redirect_allowed(std::string_view location, std::string_view endpoint_host) noexcept;
-
-// What an attempt gave, as any transport reports it.
-struct attempt_result {
-  transport_error error = transport_error::none;  // none: a response (see status)
-  long status = 0;                                // HTTP status; 0 without a response
-  std::string_view location;                      // a redirect's target, absolute; "" when none
-  std::string_view retry_after;                   // the Retry-After header's value; "" when none
-  std::string_view error_text;  // the transport's words for `error`, for the message
-  // The request never reached the endpoint's application: it could not be sent on a
-  // connection the server had already closed (an HTTP/2 GOAWAY, a keep-alive timeout).
-  bool unprocessed = false;
-  // The endpoint is set up wrong in a way waiting cannot cure: an https:// endpoint that
-  // answered the TLS handshake with something else (plain HTTP). Final, and not an outage.
-  bool misconfigured = false;
-  steady_clock::duration latency{0};  // from the attempt's start to its end
-};
 
 // An attempt that did not deliver, in a few words: "HTTP 503", "connect (Failed to
 // connect to 127.0.0.1 port 1 ...)".

@@ -164,12 +164,7 @@ class curl_transport final : public transport {
   void start(stored_event&& e) override {
     if (free_.empty()) {
       if (auto ok = add_transfer(); !ok) {
-        // Out of memory: do not lose the event over it.
-        completion c;
-        c.event = std::move(e);
-        c.error = transport_error::other;
-        c.error_text = ok.error().message();
-        refused_.push_back(std::move(c));
+        refuse(std::move(e), ok.error().message());  // out of memory
         return;
       }
     }
@@ -184,12 +179,8 @@ class curl_transport final : public transport {
         t->event.user_agent.empty() ? options_.user_agent.c_str() : t->event.user_agent.c_str());
     const CURLMcode mc = curl_multi_add_handle(multi_, t->easy);
     if (mc != CURLM_OK) {
-      // Cannot happen with a healthy multi handle; do not lose the event over it.
-      completion c;
-      c.event = std::move(t->event);
-      c.error = transport_error::other;
-      c.error_text = std::string("curl_multi_add_handle: ") + curl_multi_strerror(mc);
-      refused_.push_back(std::move(c));
+      // Cannot happen with a healthy multi handle.
+      refuse(std::move(t->event), std::string("curl_multi_add_handle: ") + curl_multi_strerror(mc));
       free_.push_back(t);
       return;
     }
@@ -269,6 +260,16 @@ class curl_transport final : public transport {
     return n;
   }
 
+  // An event the transport could not start (or restart), back at the next poll as a local
+  // failure (transport_error::other): never lost over it.
+  void refuse(stored_event&& e, std::string why) {
+    completion c;
+    c.event = std::move(e);
+    c.result.error = transport_error::other;
+    c.result.error_text = std::move(why);
+    refused_.push_back(std::move(c));
+  }
+
   // Removes and re-adds transfers libcurl parked waiting for a connection: all of them
   // when `all` (the connection limit just changed), else those parked longer than their
   // patience, which then doubles.
@@ -279,11 +280,8 @@ class curl_transport final : public transport {
       if (!t->busy || (!all && now - t->since < t->patience) || !parked(t->easy)) continue;
       curl_multi_remove_handle(multi_, t->easy);
       if (curl_multi_add_handle(multi_, t->easy) != CURLM_OK) {
-        completion c;  // cannot happen with a healthy multi handle
-        c.event = std::move(t->event);
-        c.error = transport_error::other;
-        c.error_text = "curl_multi_add_handle failed re-driving a parked transfer";
-        refused_.push_back(std::move(c));
+        // Cannot happen with a healthy multi handle.
+        refuse(std::move(t->event), "curl_multi_add_handle failed re-driving a parked transfer");
         t->busy = false;
         free_.push_back(t.get());
         continue;
@@ -308,31 +306,32 @@ class curl_transport final : public transport {
       curl_easy_getinfo(easy, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
       out.emplace_back();
       completion& c = out.back();
-      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &c.status);
-      if (is_redirect_status(c.status)) {
+      attempt_result& r = c.result;
+      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r.status);
+      if (is_redirect_status(r.status)) {
         char* location = nullptr;
         curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &location);
-        if (location != nullptr) c.location = location;
+        if (location != nullptr) r.location = location;
       }
-      c.error = classify(code);
+      r.error = classify(code);
       if (code != CURLE_OK) {
         // The details ("Failed to connect to 127.0.0.1 port 1 ...") when libcurl gave any.
-        c.error_text = t->error_buffer[0] != '\0' ? t->error_buffer : curl_easy_strerror(code);
-        c.misconfigured = code == CURLE_SSL_CONNECT_ERROR && not_tls(c.error_text);
+        r.error_text = t->error_buffer[0] != '\0' ? t->error_buffer : curl_easy_strerror(code);
+        r.misconfigured = code == CURLE_SSL_CONNECT_ERROR && not_tls(r.error_text);
       }
-      if (code == CURLE_SEND_ERROR && c.status == 0) {
+      if (code == CURLE_SEND_ERROR && r.status == 0) {
         // Not sent on a connection reused from an earlier transfer: the server had closed
         // it (GOAWAY, keep-alive timeout) and cannot have seen the request.
         long connects = 0;
         curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
-        c.unprocessed = connects == 0;
+        r.unprocessed = connects == 0;
       }
       relimit |= connections_.learn(easy, code);
-      c.latency = now - t->started;
+      r.latency = now - t->started;
       curl_multi_remove_handle(multi_, easy);
       t->busy = false;
       c.event = std::move(t->event);
-      c.retry_after = std::move(t->retry_after);
+      r.retry_after = std::move(t->retry_after);
       free_.push_back(t);
     }
     unpark(now, relimit);

@@ -8,27 +8,19 @@
 
 #include <chrono>
 #include <cstddef>
-#include <string>
 #include <vector>
 
 #include "pixel/tracker.hpp"
+#include "tracker/attempt.hpp"
 #include "tracker/store/store.hpp"
 
 namespace pixel::detail {
 
-// A finished attempt: the event back, and what happened to it.
+// A finished attempt: the event back, and what happened to it (judged as it is by the
+// policy).
 struct completion {
   stored_event event;
-  transport_error error = transport_error::none;  // none: a response (see status)
-  long status = 0;
-  std::string location;     // a redirect's absolute target; "" when none
-  std::string retry_after;  // the Retry-After header's value; "" when none
-  std::string error_text;   // the transport's words for `error`
-  // Sent on a connection the server had already closed: it cannot have processed it.
-  bool unprocessed = false;
-  // An https:// endpoint answered the TLS handshake with something else: final.
-  bool misconfigured = false;
-  std::chrono::steady_clock::duration latency{0};  // from start() to the completion
+  attempt_result result;
 };
 
 // Used by the worker thread only, except wake().
