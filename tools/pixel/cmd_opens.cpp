@@ -65,15 +65,17 @@ void opens_report::finish() {
     }
   }
   for (auto& c : campaigns) {
-    std::sort(c.time_to_open.begin(), c.time_to_open.end());
-    const std::size_t n = c.time_to_open.size();
+    // The median without sorting: the middle element, and for an even count the largest
+    // of the half below it.
+    auto& t = c.time_to_open;
+    const std::size_t n = t.size();
     if (n == 0) {
       c.median_time_to_open.reset();
-    } else if (n % 2) {
-      c.median_time_to_open = c.time_to_open[n / 2];
-    } else {
-      c.median_time_to_open = (c.time_to_open[n / 2 - 1] + c.time_to_open[n / 2]) / 2.0;
+      continue;
     }
+    const auto mid = t.begin() + static_cast<std::ptrdiff_t>(n / 2);
+    std::nth_element(t.begin(), mid, t.end());
+    c.median_time_to_open = n % 2 ? *mid : (*std::max_element(t.begin(), mid) + *mid) / 2.0;
   }
 }
 

@@ -68,7 +68,7 @@ struct opens_campaign {
   // Derived by finish().
   std::uint64_t opened = 0, machine_only = 0, not_opened = 0;
   double estimated_opened = 0, estimated_machine_only = 0;
-  std::vector<double> time_to_open;  // seconds, per opened message, sorted
+  std::vector<double> time_to_open;  // seconds, per opened message, in no order
   std::optional<double> median_time_to_open;
   std::int64_t first_sent_ms = 0, last_sent_ms = 0;
   double open_rate() const noexcept {
