@@ -18,6 +18,9 @@ no manifest), then every message line, every summary line and the unknown line c
 
 Usage: oracle_opens.py PIXEL_BIN
 """
+import base64
+import hashlib
+import hmac
 import ipaddress
 import json
 import os
@@ -26,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from urllib.parse import quote
 
 ESCAPE = set(b'<>"#%{}|\\^~[]`\'')
 
@@ -58,6 +62,18 @@ BOT_WORDS = ["bot", "crawler", "spider", "curl/", "wget/", "python-requests", "g
 def log_escape(text: str) -> str:
     return "".join(f"%{b:02X}" if b <= 0x20 or b >= 0x7F or b in ESCAPE else chr(b)
                    for b in text.encode())
+
+
+def sign(pairs, key, kid, exp, path="/1x1.png"):
+    """pixel-sig-v1 as written in docs/signing.md: every pair but sig, each side percent-
+    encoded (all but A-Z a-z 0-9 - . _ ~), sorted by bytes, joined with '&'; HMAC-SHA256 of
+    "pixel-sig-v1\n" + path + "\n" + that, base64url without padding."""
+    pairs = pairs + [("kid", kid), ("exp", str(exp))]
+    canonical = "&".join(sorted(quote(k, safe="-._~") + "=" + quote(v, safe="-._~")
+                                for k, v in pairs))
+    mac = hmac.new(key, f"pixel-sig-v1\n{path}\n{canonical}".encode(), hashlib.sha256).digest()
+    sig = base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    return pairs + [("sig", sig)]
 
 
 def classify(ua, ip, since, window, ranges):
@@ -216,6 +232,133 @@ def main() -> int:
             if sums[-1] != want_unknown:
                 failures.append(f"summary unknown line {sums[-1]}")
 
+        # --verify-key and sampled hits: hits that do not verify are never opens, and hits
+        # carrying sr=<rate> stand for 1/rate in the estimates.
+        key = bytes(range(32))
+        with open(os.path.join(tmp, "k1.key"), "w") as f:
+            f.write(base64.b64encode(key).decode() + "\n")
+        os.chmod(os.path.join(tmp, "k1.key"), 0o600)
+        signed = os.path.join(tmp, "signed")
+        os.makedirs(signed)
+        lines, shits = [], []
+        for n in range(3000):
+            m = rng.choice(messages) if rng.random() < 0.95 else None
+            eid = m["eid"] if m else f"X{rng.randint(0, 40)}"
+            ts_ms = int(((m["sent"] if m else base) + rng.choice([1.0, 30, 600, 7200])) * 1000)
+            pairs = [("campaign", "x"), ("eid", eid)]
+            sr = rng.choice([None, None, "0.25", "0.5", "1", "abc", "0"])
+            if sr is not None:
+                pairs.append(("sr", sr))
+            kind = rng.choice(["valid", "valid", "valid", "tampered", "expired", "unknown_key",
+                               "missing"])
+            exp = ts_ms // 1000 + 86400
+            if kind == "expired":
+                exp = ts_ms // 1000 - 301 - rng.randint(0, 10**6)
+            if kind == "missing":
+                signed_pairs = pairs
+            else:
+                signed_pairs = sign(pairs, key, "k2" if kind == "unknown_key" else "k1", exp)
+            if kind == "tampered":
+                signed_pairs = [("campaign", "y") if p == ("campaign", "x") else p
+                                for p in signed_pairs]
+            want_sig = {"valid": "valid", "tampered": "bad_signature", "expired": "expired",
+                        "unknown_key": "unknown_key", "missing": "missing"}[kind]
+            ua = rng.choice(AGENTS)
+            status = rng.choice([200, 200, 200, 304, 403])
+            query = "&".join(quote(k, safe="-._~") + "=" + quote(v, safe="-._~")
+                             for k, v in signed_pairs)
+            lines.append("\t".join([f"{ts_ms // 1000}.{ts_ms % 1000:03d}", "198.51.100.7",
+                                    f"{status:03d}", "/1x1.png", f"s{n}",
+                                    log_escape(ua) if ua else "-", "-", log_escape(query)]))
+            shits.append((eid, ts_ms, ua, status, want_sig, sr))
+        with open(os.path.join(signed, "records"), "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+
+        def weight(sr):
+            try:
+                rate = float(sr)
+            except ValueError:
+                return 1.0, True
+            return (1 / rate, False) if 0 < rate <= 1 else (1.0, True)
+
+        by_eid = {m["eid"]: {"m": m, "hits": {}, "failed": 0, "unverified": 0, "first": None,
+                             "w": None} for m in messages}
+        blank = lambda: {"hits": {}, "failed": 0, "unverified": {}, "sampled": 0, "bad": 0,
+                         "est": {}}
+        camp = {m["campaign"]: blank() for m in messages}
+        unk = blank()
+        for eid, ts_ms, ua, status, verdict, sr in shits:
+            e = by_eid.get(eid)
+            c = camp[e["m"]["campaign"]] if e else unk
+            if not 200 <= status < 400:
+                c["failed"] += 1
+                if e:
+                    e["failed"] += 1
+                continue
+            if verdict != "valid":
+                c["unverified"][verdict] = c["unverified"].get(verdict, 0) + 1
+                if e:
+                    e["unverified"] += 1
+                continue
+            k = classify(ua, "198.51.100.7", ts_ms / 1000 - e["m"]["sent"] if e else None,
+                         2.0, [])
+            c["hits"][k] = c["hits"].get(k, 0) + 1
+            w = 1.0
+            if sr is not None:
+                w, bad = weight(sr)
+                c["sampled"] += 1
+                c["bad"] += bad
+            c["est"][k] = c["est"].get(k, 0) + w
+            if not e:
+                continue
+            e["hits"][k] = e["hits"].get(k, 0) + 1
+            if e["w"] is None and sr is not None:
+                e["w"] = w
+            if k in HUMAN and (e["first"] is None or ts_ms < e["first"]):
+                e["first"] = ts_ms
+        args = [pixel, "opens", "--manifest", os.path.join(tmp, "campaigns"), "--verify-key",
+                f"k1:{os.path.join(tmp, 'k1.key')}"]
+        per = subprocess.run(args + [signed], capture_output=True, text=True)
+        summ = subprocess.run(args + ["--summary", signed], capture_output=True, text=True)
+        for p in (per, summ):
+            if p.returncode != 0:
+                failures.append(f"--verify-key: exit {p.returncode}: {p.stderr}")
+        got = [json.loads(l) for l in per.stdout.splitlines()]
+        if len(got) != len(messages) + 1:
+            failures.append(f"--verify-key: {len(got)} lines, want {len(messages) + 1}")
+        for g, m in zip(got, messages):
+            e = by_eid[m["eid"]]
+            want = {"campaign": m["campaign"], "eid": m["eid"], "recipient": m["recipient"],
+                    "verdict": ("opened" if e["first"] is not None else
+                                "machine_only" if e["hits"] else "not_opened"),
+                    "first_open": None if e["first"] is None else e["first"] / 1000,
+                    "hits": e["hits"], "failed_hits": e["failed"],
+                    "unverified_hits": e["unverified"]}
+            if g != want:
+                failures.append(f"--verify-key: message\n  got  {g}\n  want {want}")
+                break
+        r1 = lambda v: round(v * 10) / 10
+        sums = {s["campaign"]: s for s in map(json.loads, summ.stdout.splitlines())}
+        for name, c in list(camp.items()) + [(None, unk)]:
+            g = sums.get(name)
+            if g is None:
+                failures.append(f"--verify-key: no line for {name}")
+                continue
+            want = {"failed_hits": c["failed"], "unverified_hits": sum(c["unverified"].values()),
+                    "unverified": c["unverified"], "sampled_hits": c["sampled"],
+                    "bad_rates": c["bad"],
+                    "estimated_hits": {k: r1(v) for k, v in c["est"].items()}}
+            if name is not None:
+                ms = [e for e in by_eid.values() if e["m"]["campaign"] == name]
+                want["estimated_opened"] = r1(sum(e["w"] or 1.0 for e in ms
+                                                  if e["first"] is not None))
+                want["estimated_machine_only"] = r1(sum(e["w"] or 1.0 for e in ms
+                                                        if e["first"] is None and e["hits"]))
+                want["opened"] = sum(1 for e in ms if e["first"] is not None)
+            for key, value in want.items():
+                if g.get(key) != value:
+                    failures.append(f"--verify-key: {name}: {key} {g.get(key)} != {value}")
+
         # pixel logs --classify: the same rules without a manifest (no scanner rule).
         p = subprocess.run([pixel, "logs", "--classify", logs], capture_output=True, text=True)
         got = [json.loads(l)["client"] for l in p.stdout.splitlines()]
@@ -228,7 +371,8 @@ def main() -> int:
     if failures:
         print(f"{len(failures)} failures")
         return 1
-    print(f"all {len(hits)} hits classified alike; messages, summaries, unknown line agree")
+    print(f"all {len(hits)} hits classified alike; messages, summaries, unknown line agree; "
+          f"{len(shits)} signed and sampled hits verified and weighed alike")
     return 0
 
 

@@ -14,6 +14,10 @@
 #include "pixel/error.hpp"
 #include "pixel/url/sign.hpp"
 
+namespace pixel::log {
+struct record;
+}
+
 namespace pixel::cli {
 
 // Exit codes: 0 success, 1 invalid input or a failed operation, 2 usage error.
@@ -79,6 +83,9 @@ struct named_key {
 result<named_key> read_key_spec(const std::string& option, const std::string& spec);
 // Several KID:FILE (a repeatable --verify-key): the keys a verifier accepts.
 result<keyring> read_keyring(const std::string& option, const std::vector<std::string>& specs);
+// --verify-key on a log record: what pixel::verify says of the hit, judged at the hit's own
+// time (now when the record has none), for the path it asked for (/1x1.png when not logged).
+signature_status hit_signature(const log::record& r, const keyring& keys);
 
 }  // namespace pixel::cli
 

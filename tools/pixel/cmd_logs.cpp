@@ -294,20 +294,6 @@ enum class source : std::uint8_t {
   signature
 };
 
-// --verify-key: what pixel::verify says of the hit, judged at the hit's own time.
-std::string_view signature_verdict(const log::record& r, const keyring& keys) {
-  std::string path = "/1x1.png";
-  if (auto stem = r.raw(log::field::cs_uri_stem); stem && !stem->empty() && *stem != "-") {
-    path.clear();
-    log::log_unescape_append(*stem, path);
-    path.resize(std::min(path.size(), path.find('?')));  // real-time stems carry the query
-  }
-  const auto at =
-      r.timestamp_ms > 0
-          ? std::chrono::system_clock::time_point(std::chrono::milliseconds(r.timestamp_ms))
-          : std::chrono::system_clock::now();
-  return signature_status_name(verify(path, r.query, keys, at));
-}
 struct column {
   std::string key;  // JSON key, CSV/TSV header
   source from;
@@ -454,7 +440,7 @@ class writer {
           o = value_into(o, r, c);
           break;
         case source::signature:
-          o = put_json_string(o, signature_verdict(r, *keys_));
+          o = put_json_string(o, signature_status_name(hit_signature(r, *keys_)));
           break;
       }
     }
@@ -504,7 +490,7 @@ class writer {
       case source::value:
         break;
       case source::signature:
-        return std::string(signature_verdict(r, *keys_));
+        return std::string(signature_status_name(hit_signature(r, *keys_)));
     }
     if (absent) return {};
     const std::string_view v = r.value(c.index);

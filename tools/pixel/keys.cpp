@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -11,6 +12,7 @@
 #include <fmt/core.h>
 
 #include "cli.hpp"
+#include "pixel/log.hpp"
 #include "pixel/url.hpp"
 
 namespace pixel::cli {
@@ -59,6 +61,20 @@ result<keyring> read_keyring(const std::string& option, const std::vector<std::s
     if (auto ok = ring.add(k->id, k->secret); !ok) return ok.error();
   }
   return ring;
+}
+
+signature_status hit_signature(const log::record& r, const keyring& keys) {
+  std::string path = "/1x1.png";
+  if (auto stem = r.raw(log::field::cs_uri_stem); stem && !stem->empty() && *stem != "-") {
+    path.clear();
+    log::log_unescape_append(*stem, path);
+    path.resize(std::min(path.size(), path.find('?')));  // real-time stems carry the query
+  }
+  const auto at =
+      r.timestamp_ms > 0
+          ? std::chrono::system_clock::time_point(std::chrono::milliseconds(r.timestamp_ms))
+          : std::chrono::system_clock::now();
+  return verify(path, r.query, keys, at);
 }
 
 }  // namespace pixel::cli

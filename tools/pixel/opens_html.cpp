@@ -329,8 +329,7 @@ std::string opens_html(const opens_report& r) {
     };
     item("open_rate", number(c.open_rate()), fmt::format("{:.1f}%", 100.0 * c.open_rate()),
          "open rate (human opens / sent)");
-    item("sent", std::to_string(c.messages.size()), std::to_string(c.messages.size()),
-         "messages sent");
+    item("sent", std::to_string(c.sent), std::to_string(c.sent), "messages sent");
     item("opened", std::to_string(c.opened), std::to_string(c.opened), "opened by a person");
     item("machine_only", std::to_string(c.machine_only), std::to_string(c.machine_only),
          "machine opens only");
@@ -355,20 +354,27 @@ std::string opens_html(const opens_report& r) {
     }
     o += fmt::format(
         "<tr><td>refused (not 2xx/3xx)</td><td>not an open</td><td class=\"n\" "
-        "data-key=\"failed_hits\">{}</td></tr></tbody></table>\n",
+        "data-key=\"failed_hits\">{}</td></tr>",
         c.failed_hits);
+    if (r.verified) {
+      o += fmt::format(
+          "<tr><td>signature did not verify</td><td>not an open</td><td class=\"n\" "
+          "data-key=\"unverified_hits\">{}</td></tr>",
+          c.unverified_hits);
+    }
+    o += "</tbody></table>\n";
     o += "<h3>Time from send to first open</h3>\n";
     time_to_open(o, c, n);
     o += "</section>\n";
   }
   if (r.any_unknown()) {
     std::uint64_t hits = 0;
-    for (const auto v : r.unknown_hits) hits += v;
+    for (const auto v : r.unknown.hits) hits += v;
     o += fmt::format(
         "<section class=\"unknown\"><h2>Hits of no campaign</h2><p><span "
         "data-key=\"unknown_hits\">{}</span> hits (and <span data-key=\"unknown_failed\">{}</span> "
         "refused) carry an event id in no manifest ({} distinct ids) or none ({}).</p></section>\n",
-        hits, r.unknown_failed, r.unknown_events, r.unknown_without_id);
+        hits, r.unknown.failed_hits, r.unknown_events, r.unknown_without_id);
   }
   o += "<footer>Made by <code>pixel opens</code> from CloudFront logs and campaign "
        "manifests.</footer>\n";
