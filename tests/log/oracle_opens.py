@@ -359,6 +359,32 @@ def main() -> int:
                 if g.get(key) != value:
                     failures.append(f"--verify-key: {name}: {key} {g.get(key)} != {value}")
 
+        # Manifest lines as other writers make them: CRLF, escapes, another key order, a
+        # line longer than the reader's 1 MiB buffer, an id given twice (the first counts),
+        # a bad line, and no final newline.
+        edge = os.path.join(tmp, "edge-manifest.jsonl")
+        long_recipient = "r" * (3 << 19)
+        rows = [json.dumps({"campaign": "e", "eid": "A1", "recipient": "x", "sent": 1}) + "\r\n",
+                json.dumps({"sent": 2, "recipient": "caf\u00e9 \"q\"", "eid": "A2",
+                            "campaign": "e"}) + "\n",
+                json.dumps({"campaign": "e", "eid": "A3", "recipient": long_recipient,
+                            "sent": 3}) + "\n",
+                json.dumps({"campaign": "e", "eid": "A1", "recipient": "dup", "sent": 4}) + "\n",
+                "not json\n",
+                json.dumps({"campaign": "e", "eid": "A4", "recipient": None, "sent": 5})]
+        with open(edge, "w", encoding="utf-8", newline="") as f:
+            f.write("".join(rows))
+        open(os.path.join(tmp, "empty.log"), "w").close()
+        p = subprocess.run([pixel, "opens", "--manifest", edge, os.path.join(tmp, "empty.log")],
+                           capture_output=True, text=True)
+        got = [json.loads(l) for l in p.stdout.splitlines()]
+        want = [("A1", "x"), ("A2", 'caf\u00e9 "q"'), ("A3", long_recipient), ("A4", None)]
+        if p.returncode != 3 or [(g["eid"], g["recipient"]) for g in got] != want:
+            failures.append(f"edge manifest: exit {p.returncode}, "
+                            f"{[(g['eid'], len(g['recipient'] or '')) for g in got]}; {p.stderr}")
+        if "twice" not in p.stderr or "edge-manifest.jsonl:5: not a JSON object" not in p.stderr:
+            failures.append(f"edge manifest: warnings {p.stderr!r}")
+
         # pixel logs --classify: the same rules without a manifest (no scanner rule).
         p = subprocess.run([pixel, "logs", "--classify", logs], capture_output=True, text=True)
         got = [json.loads(l)["client"] for l in p.stdout.splitlines()]
