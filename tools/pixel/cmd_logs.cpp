@@ -680,6 +680,8 @@ int run_logs(const logs_args& a) {
       !o.fields.contains(log::field::cs_uri_query)) {
     return fail("--group-by needs cs-uri-query among the fields");
   }
+  // Counts read the event id, sr and the --group-by param: no user agent.
+  if (a.stats) o.decode.user_agent = false;
   auto opened = log::reader::open(a.paths, o);
   if (!opened.has_value()) return fail(opened.error().message());
   log::reader* rd = &opened.value();
