@@ -137,14 +137,15 @@ PIXEL_CXX_API std::string log_escape(std::string_view in);
 PIXEL_CXX_API result<std::string> log_unescape(std::string_view in);
 PIXEL_CXX_API void log_unescape_append(std::string_view in, std::string& out);
 
-// One record, decoded. The raw line is kept; the fields every event has are decoded.
+// One record, decoded. The raw line is kept; the fields every event has are decoded (all
+// of them unless a record_decoding, below, leaves some out).
 struct PIXEL_CXX_API record {
   std::shared_ptr<const field_list> layout;  // the columns it was parsed with
   std::string text;                          // the line as read
   std::vector<std::uint32_t> starts;         // where column i starts in text (size()+1 ends)
   std::int64_t timestamp_ms = 0;             // 0 when absent
   std::string c_ip;                          // empty when absent
-  std::string user_agent;                    // log escaping undone; empty when absent
+  std::string user_agent;                    // log escaping undone; empty if absent or left out
   std::string query;                         // exactly as the client sent it; empty when absent
   std::vector<std::pair<std::string, std::string>> params;  // decoded, in order
   int status = 0;                                           // sc-status; 0 when absent or 000

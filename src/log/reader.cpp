@@ -97,8 +97,9 @@ class reader::impl {
     if (opt_.input == input_kind::v2_json || (!cur_.empty() && cur_.front() == '{')) {
       return parse_json_record_into(cur_, out, opt_.decode);
     }
-    if (!layout_)
+    if (!layout_) {
       return error(errc::invalid_argument, "no usable '#Fields:' line before this record");
+    }
     return parse_record_into(cur_, layout_, out, opt_.decode);
   }
 
