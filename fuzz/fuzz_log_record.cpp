@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "pixel/log.hpp"
 
@@ -42,5 +44,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // A value that is literally "-" reads as empty: the format cannot tell them apart.
   PIXEL_FUZZ_CHECK(rec->user_agent == (in == "-" ? std::string_view() : in));
   PIXEL_FUZZ_CHECK(rec->timestamp_ms == 1718787248530);
+
+  // The input as the query: the params are its parts between '&' (empty ones skipped), split
+  // at the first '=', each percent-decoded as log_unescape_append does.
+  if (!in.empty() && in != "-") {
+    auto q = log::parse_record("1.000\t-\t-\t" + esc, four);
+    PIXEL_FUZZ_CHECK(q && q->query == in);
+    std::vector<std::pair<std::string, std::string>> want;
+    for (std::size_t pos = 0; pos <= in.size();) {
+      std::size_t amp = in.find('&', pos);
+      if (amp == std::string_view::npos) amp = in.size();
+      const std::string_view part = in.substr(pos, amp - pos);
+      pos = amp + 1;
+      if (part.empty()) continue;
+      const std::size_t eq = part.find('=');
+      std::string k, v;
+      log::log_unescape_append(part.substr(0, eq), k);
+      if (eq != std::string_view::npos) log::log_unescape_append(part.substr(eq + 1), v);
+      want.emplace_back(std::move(k), std::move(v));
+    }
+    PIXEL_FUZZ_CHECK(q->params == want);
+  }
   return 0;
 }

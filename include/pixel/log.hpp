@@ -137,14 +137,15 @@ PIXEL_CXX_API std::string log_escape(std::string_view in);
 PIXEL_CXX_API result<std::string> log_unescape(std::string_view in);
 PIXEL_CXX_API void log_unescape_append(std::string_view in, std::string& out);
 
-// One record, decoded. The raw line is kept; the fields every event has are decoded.
+// One record, decoded. The raw line is kept; the fields every event has are decoded (all
+// of them unless a record_decoding, below, leaves some out).
 struct PIXEL_CXX_API record {
   std::shared_ptr<const field_list> layout;  // the columns it was parsed with
   std::string text;                          // the line as read
   std::vector<std::uint32_t> starts;         // where column i starts in text (size()+1 ends)
   std::int64_t timestamp_ms = 0;             // 0 when absent
   std::string c_ip;                          // empty when absent
-  std::string user_agent;                    // log escaping undone; empty when absent
+  std::string user_agent;                    // log escaping undone; empty if absent or left out
   std::string query;                         // exactly as the client sent it; empty when absent
   std::vector<std::pair<std::string, std::string>> params;  // decoded, in order
   int status = 0;                                           // sc-status; 0 when absent or 000
@@ -172,6 +173,13 @@ struct PIXEL_CXX_API record {
   const std::string* param(std::string_view key) const noexcept;
 };
 
+// Which of a record's decoded members are filled, for callers that never read some of them
+// (`pixel logs --stats` counts without decoding user agents). A member left out stays empty;
+// its column is still in text, value() and raw(). Everything by default.
+struct record_decoding {
+  bool user_agent = true;  // record::user_agent
+};
+
 // Parses one line (without its '\n') laid out as `fields`. Errors
 // (errc::invalid_argument) say what is wrong: the field count (with the count expected, and
 // a hint when the line looks like a standard log), a bad timestamp, status or number.
@@ -181,6 +189,9 @@ PIXEL_CXX_API result<void> parse_record_into(std::string_view line, const field_
                                              record& out);
 PIXEL_CXX_API result<void> parse_record_into(std::string_view line,
                                              std::shared_ptr<const field_list> fields, record& out);
+PIXEL_CXX_API result<void> parse_record_into(std::string_view line,
+                                             std::shared_ptr<const field_list> fields, record& out,
+                                             const record_decoding& decode);
 
 // A line that could not be read, reported and skipped (or, through on_note, a remark on a
 // line that was read).
@@ -201,6 +212,8 @@ struct problem {
 // a log-escaped value is written as %09/%0A/%0D). Errors (errc::invalid_argument) say what
 // the line is instead (pretty-printed, nested, several objects on one line, not JSON).
 PIXEL_CXX_API result<void> parse_json_record_into(std::string_view line, record& out);
+PIXEL_CXX_API result<void> parse_json_record_into(std::string_view line, record& out,
+                                                  const record_decoding& decode);
 
 // What a file holds when it has no header telling.
 enum class input_kind : std::uint8_t {
@@ -223,6 +236,8 @@ struct reader_options {
   // Memory grows with the number of distinct ids.
   bool dedupe = false;
   std::string event_id_key = "eid";
+  // The decoded members the records get (record_decoding): all unless told otherwise.
+  record_decoding decode;
   std::optional<std::int64_t> since_ms;  // keep records with timestamp >= since
   std::optional<std::int64_t> until_ms;  // keep records with timestamp < until
   std::size_t max_line = 1 << 20;        // longer lines are reported and skipped

@@ -95,11 +95,12 @@ class reader::impl {
   // A record line: JSON (v2's JSON output) or columns laid out as the current layout.
   result<void> parse_line(record& out) {
     if (opt_.input == input_kind::v2_json || (!cur_.empty() && cur_.front() == '{')) {
-      return parse_json_record_into(cur_, out);
+      return parse_json_record_into(cur_, out, opt_.decode);
     }
-    if (!layout_)
+    if (!layout_) {
       return error(errc::invalid_argument, "no usable '#Fields:' line before this record");
-    return parse_record_into(cur_, layout_, out);
+    }
+    return parse_record_into(cur_, layout_, out, opt_.decode);
   }
 
   // De-duplication. An id is `done` once a record of it was passed on; an id whose

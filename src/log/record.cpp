@@ -77,32 +77,73 @@ bool parse_date_time(std::string_view d, std::string_view t, std::int64_t& ms) {
   return true;
 }
 
-// Percent-decoding of a query key or value; a '%' without two hex digits stays.
-void query_decode_into(std::string_view in, std::string& out) {
-  out.clear();
+// The first of '&', '=' and '%' in [p, end), or end: eight bytes at a time (SWAR: a byte
+// equal to c becomes 0, and (x - 1) & ~x sets the high bit of a zero byte), the rest one
+// by one. Most of a query is none of them.
+const char* find_query_mark(const char* p, const char* end) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+  const auto zero_byte = [](std::uint64_t x) { return (x - ones) & ~x & high; };
+  for (; end - p >= 8; p += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    if ((zero_byte(w ^ (ones * '&')) | zero_byte(w ^ (ones * '=')) | zero_byte(w ^ (ones * '%'))) !=
+        0) {
+      break;
+    }
+  }
+  for (; p < end; ++p) {
+    if (*p == '&' || *p == '=' || *p == '%') return p;
+  }
+  return end;
+}
+
+// A query key or value, percent-decoded when it has a '%' (one without two hex digits
+// stays).
+void query_decode_into(std::string_view in, bool escaped, std::string& out) {
+  out.clear();  // then append: lighter than assign, which allows for overlapping bytes
+  if (!escaped) {
+    out.append(in.data(), in.size());
+    return;
+  }
   log_unescape_append(in, out);
 }
 
-// Splits `query` into `params`, reusing its strings.
+// Splits `query` on '&' and the first '=' of each part into `params`, reusing its strings;
+// empty parts are skipped. One pass over the query finds the marks.
 void decode_params(std::string_view query,
                    std::vector<std::pair<std::string, std::string>>& params) {
   std::size_t n = 0;
-  std::size_t pos = 0;
-  while (pos <= query.size()) {
-    std::size_t amp = query.find('&', pos);
-    if (amp == std::string_view::npos) amp = query.size();
-    const std::string_view part = query.substr(pos, amp - pos);
-    pos = amp + 1;
-    if (part.empty()) continue;
-    const std::size_t eq = part.find('=');
-    if (n == params.size()) params.emplace_back();
-    auto& [k, v] = params[n++];
-    query_decode_into(part.substr(0, eq), k);
-    if (eq == std::string_view::npos) {
-      v.clear();
-    } else {
-      query_decode_into(part.substr(eq + 1), v);
+  const char* p = query.data();
+  const char* const end = p + query.size();
+  for (;;) {
+    const char* const start = p;
+    const char* eq = nullptr;
+    bool key_escaped = false, value_escaped = false;
+    for (;;) {
+      p = find_query_mark(p, end);
+      if (p == end || *p == '&') break;
+      if (*p == '=') {
+        if (eq == nullptr) eq = p;
+      } else {
+        (eq == nullptr ? key_escaped : value_escaped) = true;
+      }
+      ++p;
     }
+    const std::string_view part(start, static_cast<std::size_t>(p - start));
+    if (!part.empty()) {
+      if (n == params.size()) params.emplace_back();
+      auto& [k, v] = params[n++];
+      if (eq == nullptr) {
+        query_decode_into(part, key_escaped, k);
+        v.clear();
+      } else {
+        const auto at = static_cast<std::size_t>(eq - start);
+        query_decode_into(part.substr(0, at), key_escaped, k);
+        query_decode_into(part.substr(at + 1), value_escaped, v);
+      }
+    }
+    if (p == end) break;
+    ++p;  // past the '&'
   }
   params.resize(n);
 }
@@ -160,9 +201,15 @@ const std::string* record::param(std::string_view key) const noexcept {
 
 result<void> parse_record_into(std::string_view line, std::shared_ptr<const field_list> fields,
                                record& out) {
+  return parse_record_into(line, std::move(fields), out, record_decoding());
+}
+
+result<void> parse_record_into(std::string_view line, std::shared_ptr<const field_list> fields,
+                               record& out, const record_decoding& decode) {
   if (out.layout != fields) out.layout = std::move(fields);
   const field_list& l = *out.layout;
-  out.text.assign(line.data(), line.size());
+  out.text.clear();
+  out.text.append(line.data(), line.size());
   out.starts.clear();
   out.timestamp_ms = 0;
   out.c_ip.clear();
@@ -219,6 +266,7 @@ result<void> parse_record_into(std::string_view line, std::shared_ptr<const fiel
         out.closed = out.status == 0;
         continue;
       case field::cs_user_agent:
+        if (!decode.user_agent) continue;
         log_unescape_append(v, out.user_agent);
         if (l.kind() == log_kind::standard && out.user_agent.find('%') != std::string::npos) {
           // Standard logs escape the user agent twice ("%2520" is a space).

@@ -143,6 +143,11 @@ std::string not_json_at(const json_line& j) {
 }  // namespace
 
 result<void> parse_json_record_into(std::string_view line, record& out) {
+  return parse_json_record_into(line, out, record_decoding());
+}
+
+result<void> parse_json_record_into(std::string_view line, record& out,
+                                    const record_decoding& decode) {
   json_line j(line);
   j.ws();
   if (!j.eat('{')) return bad("not a JSON object (" + std::string(one_per_line) + ")");
@@ -225,9 +230,9 @@ result<void> parse_json_record_into(std::string_view line, record& out) {
       auto ok = detail::add_column(*l, k, "the JSON object");
       if (!ok) return ok;
     }
-    return parse_record_into(text, std::shared_ptr<const field_list>(std::move(l)), out);
+    return parse_record_into(text, std::shared_ptr<const field_list>(std::move(l)), out, decode);
   }
-  return parse_record_into(text, out.layout, out);
+  return parse_record_into(text, out.layout, out, decode);
 }
 
 namespace detail {

@@ -201,6 +201,34 @@ TEST(log_record, the_2520_case_decodes_once) {
   EXPECT_EQ(*lit->param("v"), "100%20");
 }
 
+TEST(log_record, the_query_splits_on_ampersands_and_the_first_equals_sign) {
+  // Keys and values of 7, 8 and 9 bytes and marks on either side of 8-byte boundaries;
+  // empty parts skipped, a part without '=' a key with an empty value, '%' decoded in keys
+  // and values alike (a '%' without two hex digits kept), '+' kept.
+  auto r = parse_record(
+      "1.000\t-\t-\t&&abcdefg=1234567&abcdefgh=12345678&&abcdefghi==x=y&=v&k%253D=%2526&"
+      "novalue&longer-key-without-marks&e=%25zz%25&p=a+b&last=%2541",
+      four);
+  ASSERT_TRUE(r) << r.error().message();
+  const std::vector<std::pair<std::string, std::string>> want = {{"abcdefg", "1234567"},
+                                                                 {"abcdefgh", "12345678"},
+                                                                 {"abcdefghi", "=x=y"},
+                                                                 {"", "v"},
+                                                                 {"k=", "&"},
+                                                                 {"novalue", ""},
+                                                                 {"longer-key-without-marks", ""},
+                                                                 {"e", "%zz%"},
+                                                                 {"p", "a+b"},
+                                                                 {"last", "A"}};
+  EXPECT_EQ(r->params, want);
+  auto only = parse_record("1.000\t-\t-\t&", four);
+  ASSERT_TRUE(only);
+  EXPECT_TRUE(only->params.empty());
+  auto tail = parse_record("1.000\t-\t-\ta=1&", four);
+  ASSERT_TRUE(tail);
+  EXPECT_EQ(tail->params, (std::vector<std::pair<std::string, std::string>>{{"a", "1"}}));
+}
+
 TEST(log_record, dash_and_empty_fields_are_absent) {
   auto r = parse_record("1718787248.000\t-\t-\t-", four);
   ASSERT_TRUE(r);
@@ -486,6 +514,32 @@ std::vector<record> read_all(const std::vector<std::string>& paths, reader_optio
   record rec;
   while (r->next(rec)) out.push_back(rec);
   return out;
+}
+
+TEST(log_reader, a_decoding_left_out_leaves_its_member_empty) {
+  temp_dir d;
+  write(d / "rt", "1718787248.100\t203.0.113.9\tMozilla/5.0%20(X11)\teid=E1&c=a%2520b\n");
+  write(d / "v2.json",
+        "{\"timestamp(ms)\": \"1718787248100\", \"c-ip\": \"203.0.113.9\", \"cs(User-Agent)\": "
+        "\"Mozilla/5.0%2520(X11)\", \"cs-uri-query\": \"eid=E2\"}\n");
+  reader_options o = four_fields();
+  const auto all = read_all({(d / "rt").string(), (d / "v2.json").string()}, o);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].user_agent, "Mozilla/5.0 (X11)");
+  EXPECT_EQ(all[1].user_agent, "Mozilla/5.0 (X11)");
+  o.decode.user_agent = false;
+  const auto some = read_all({(d / "rt").string(), (d / "v2.json").string()}, o);
+  ASSERT_EQ(some.size(), 2u);
+  for (const record& r : some) {
+    EXPECT_EQ(r.user_agent, "");
+    EXPECT_EQ(r.c_ip, "203.0.113.9");
+    EXPECT_EQ(r.timestamp_ms, 1718787248100);
+  }
+  EXPECT_EQ(some[0].raw(field::cs_user_agent), "Mozilla/5.0%20(X11)");
+  EXPECT_EQ(some[1].raw(field::cs_user_agent), "Mozilla/5.0%2520(X11)");
+  EXPECT_EQ(some[0].params, all[0].params);
+  EXPECT_EQ(*some[0].param("c"), "a b");
+  EXPECT_EQ(*some[1].param("eid"), "E2");
 }
 
 TEST(log_reader, folders_plain_and_gzip_in_path_order) {

@@ -15,12 +15,12 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "distinct.hpp"
 #include "pixel/log.hpp"
 #include "pixel/opens.hpp"
 #include "pixel/url.hpp"
@@ -575,9 +575,9 @@ class writer {
 // Weights of sampled records: a record whose sr (the sampling rate it was kept at) is a
 // decimal in (0, 1] stands for 1/sr records; one without sr for itself. An sr that is not
 // such a rate counts as 1 and in `bad`, so a broken producer shows instead of skewing.
+// The estimate of events is the distinct counter's weight().
 struct estimate {
   double records = 0;
-  double events = 0;
   std::uint64_t sampled = 0;
   std::uint64_t bad = 0;
 
@@ -597,96 +597,6 @@ struct estimate {
 
   // Estimates are printed to 0.1: more digits would claim a precision sampling lacks.
   static double round(double v) { return std::round(v * 10) / 10; }
-};
-
-// Counts distinct strings (event ids), exactly: a flat open-addressing table of 64-bit
-// hashes with linear probing, each slot pointing at its string in one arena. A probe
-// compares hashes; strings are compared only when the hashes are equal (a repeated id, or
-// a collision, which then counts apart as it should). No allocation per string, one
-// likely cache miss per new id.
-class distinct_counter {
- public:
-  distinct_counter() : slots_(1 << 16) {}
-
-  // True when `s` was not seen before.
-  bool add(std::string_view s) {
-    if ((size_ + 1) * 4 > slots_.size() * 3) grow();  // at most 3/4 full
-    const std::uint64_t h = hash(s);
-    for (std::size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
-      slot& e = slots_[i];
-      if (e.hash == 0) {
-        e = {h, store(s)};
-        ++size_;
-        return true;
-      }
-      if (e.hash == h && text(e) == s) return false;
-    }
-  }
-
-  std::size_t count() const noexcept { return size_; }
-
- private:
-  // 16 bytes: most of the cost is touching the table's memory. A line (so an id) is at
-  // most 1 MiB, under the 24 bits of size.
-  struct slot {
-    std::uint64_t hash;   // 0: empty
-    std::uint64_t where;  // (block << 20 | offset) << 24 | size
-  };
-
-  // Strings go to 1 MiB blocks that never move (a growing string would copy them all).
-  std::uint64_t store(std::string_view s) {
-    constexpr std::size_t block = std::size_t{1} << 20;
-    if (blocks_.empty() || used_ + s.size() > block) {
-      blocks_.emplace_back(new char[std::max(block, s.size())]);
-      used_ = 0;
-    }
-    std::memcpy(blocks_.back().get() + used_, s.data(), s.size());
-    const std::uint64_t at = (static_cast<std::uint64_t>(blocks_.size() - 1) << 20) | used_;
-    used_ += s.size();
-    return (at << 24) | s.size();
-  }
-
-  // 64-bit FNV-1a over 8-byte words, then a final avalanche (murmur3's fmix64): fast for
-  // 26-byte ids, every bit of the string mixed into the slot index. Never 0.
-  static std::uint64_t hash(std::string_view s) noexcept {
-    std::uint64_t h = 0xcbf29ce484222325ULL ^ s.size();
-    std::size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-      std::uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      h = (h ^ w) * 0x100000001b3ULL;
-      h ^= h >> 29;
-    }
-    for (; i < s.size(); ++i) h = (h ^ static_cast<unsigned char>(s[i])) * 0x100000001b3ULL;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h | 1;
-  }
-
-  std::string_view text(const slot& e) const noexcept {
-    const std::uint64_t at = e.where >> 24;
-    return std::string_view(blocks_[at >> 20].get() + (at & 0xFFFFF), e.where & 0xFFFFFF);
-  }
-
-  void grow() {
-    std::vector<slot> old(slots_.size() * 2);
-    old.swap(slots_);
-    const std::size_t mask = slots_.size() - 1;
-    for (const slot& e : old) {
-      if (e.hash == 0) continue;
-      std::size_t i = e.hash & mask;
-      while (slots_[i].hash != 0) i = (i + 1) & mask;
-      slots_[i] = e;
-    }
-  }
-
-  std::vector<slot> slots_;
-  std::vector<std::unique_ptr<char[]>> blocks_;
-  std::size_t used_ = 0;  // in the last block
-  std::size_t size_ = 0;
 };
 
 // Up to this many skipped lines are quoted on stderr; the rest are counted.
@@ -756,6 +666,8 @@ int run_logs(const logs_args& a) {
       !o.fields.contains(log::field::cs_uri_query)) {
     return fail("--group-by needs cs-uri-query among the fields");
   }
+  // Counts read the event id, sr and the --group-by param: no user agent.
+  if (a.stats) o.decode.user_agent = false;
   auto opened = log::reader::open(a.paths, o);
   if (!opened.has_value()) return fail(opened.error().message());
   log::reader* rd = &opened.value();
@@ -766,7 +678,7 @@ int run_logs(const logs_args& a) {
 
   if (a.stats) {
     std::uint64_t records = 0;
-    distinct_counter events;
+    distinct_counter<> events;  // the weighted estimate of events is events.weight()
     std::map<std::optional<std::string>, std::uint64_t> groups;
     // Sampled records (sr=<rate>, pixel/sampling.hpp) stand for 1/rate each: the estimates
     // beside the raw counts, shown once any record carries a valid sr.
@@ -776,9 +688,7 @@ int run_logs(const logs_args& a) {
       ++records;
       const double weight = est.weigh(r.param("sr"));
       est.records += weight;
-      if (const std::string* id = r.param(a.event_id_key); id != nullptr && events.add(*id)) {
-        est.events += weight;
-      }
+      if (const std::string* id = r.param(a.event_id_key)) events.add(*id, weight);
       if (!a.group_by.empty()) {
         const std::string* v = r.param(a.group_by);
         const auto key = v ? std::optional<std::string>(*v) : std::nullopt;
@@ -808,7 +718,7 @@ int run_logs(const logs_args& a) {
           j["sampled_records"] = est.sampled;
           j["bad_rates"] = est.bad;
           j["estimated_records"] = estimate::round(est.records);
-          j["estimated_events"] = estimate::round(est.events);
+          j["estimated_events"] = estimate::round(events.weight());
         }
         text += j.dump() + "\n";
       } else {
@@ -822,7 +732,7 @@ int run_logs(const logs_args& a) {
                       {"sampled_records", "bad_rates", "estimated_records", "estimated_events"});
           vals.insert(vals.end(), {std::to_string(est.sampled), std::to_string(est.bad),
                                    fmt::format("{}", estimate::round(est.records)),
-                                   fmt::format("{}", estimate::round(est.events))});
+                                   fmt::format("{}", estimate::round(events.weight()))});
         }
         row(head);
         row(vals);
