@@ -10,7 +10,9 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace pixel::log {
 namespace detail {
@@ -254,17 +256,70 @@ result<void> classifier::add_machine_ranges(std::string_view text, std::string_v
   return {};
 }
 
+namespace detail {
+namespace {
+
+// The user-agent rules read the user agent alone and are compiled in, the same for every
+// classifier: which of them matches first (rule_count: none) is remembered per thread for
+// the user agents seen last (direct-mapped by hash). Logs repeat a few thousand user agents
+// over millions of hits, and the rules' substring searches were most of classify()'s time.
+struct ua_memo {
+  std::uint64_t hash = 0;
+  std::string ua;
+  std::size_t rule = rule_count + 1;  // nothing remembered
+};
+constexpr std::size_t ua_memo_size = 1024;
+
+std::uint64_t ua_hash(std::string_view s) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ULL ^ s.size();
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0x100000001b3ULL;
+    h ^= h >> 29;
+  }
+  for (; i < s.size(); ++i) h = (h ^ static_cast<unsigned char>(s[i])) * 0x100000001b3ULL;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
+
+std::size_t first_user_agent_rule(std::string_view ua) {
+  thread_local std::vector<ua_memo> memo(ua_memo_size);
+  const std::uint64_t h = ua_hash(ua);
+  ua_memo& m = memo[h & (ua_memo_size - 1)];
+  if (m.rule <= rule_count && m.hash == h && m.ua == ua) return m.rule;
+  thread_local lowered lower;
+  lower.ua = ua;
+  lower.done = false;
+  std::size_t first = rule_count;
+  for (std::size_t i = 0; i < rule_count; ++i) {
+    if (rule_rows[i].kind == rule_kind::user_agent && user_agent_matches(i, ua, lower)) {
+      first = i;
+      break;
+    }
+  }
+  m.hash = h;
+  m.ua.assign(ua.data(), ua.size());
+  m.rule = first;
+  return first;
+}
+
+}  // namespace
+}  // namespace detail
+
 open_class classifier::classify(std::string_view user_agent, std::string_view c_ip,
                                 std::optional<double> since_sent) const {
   using detail::rule_kind;
-  thread_local detail::lowered lower;
-  lower.ua = user_agent;
-  lower.done = false;
+  // The rules in order; a user-agent rule matches when it is the first of them that does.
+  const std::size_t ua_rule = detail::first_user_agent_rule(user_agent);
   for (std::size_t i = 0; i < detail::rule_count; ++i) {
     const auto& r = detail::rule_rows[i];
     switch (r.kind) {
       case rule_kind::user_agent:
-        if (detail::user_agent_matches(i, user_agent, lower)) return {r.client, r.human};
+        if (i == ua_rule) return {r.client, r.human};
         break;
       case rule_kind::machine_ranges: {
         if (impl_->ranges.empty()) break;

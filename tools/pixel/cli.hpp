@@ -3,6 +3,8 @@
 #ifndef PIXEL_TOOLS_CLI_HPP
 #define PIXEL_TOOLS_CLI_HPP
 
+#include <charconv>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,6 +75,21 @@ struct deployed_outputs {
   std::optional<double> records_per_second;
 };
 result<deployed_outputs> outputs_of(const std::string& path);
+
+// The weight of a record sampled at `sr` (the rate its producer kept it at, sr=<rate>,
+// pixel/sampling.hpp): 1/rate for a decimal in (0, 1]; otherwise 1 with `bad` set, so a
+// broken producer shows instead of skewing the estimates.
+inline double sample_weight(std::string_view sr, bool& bad) {
+  double rate = 0;
+  const char* end = sr.data() + sr.size();
+  const auto [p, ec] = std::from_chars(sr.data(), end, rate);
+  bad = ec != std::errc() || p != end || !(rate > 0 && rate <= 1);
+  return bad ? 1 : 1 / rate;
+}
+// Estimates are printed to 0.1: more digits would claim a precision sampling lacks.
+inline double round_estimate(double v) {
+  return std::round(v * 10) / 10;
+}
 
 // Signing keys named as KID:FILE, FILE holding the key in base64 (keys.cpp). A file that
 // others may read gets a warning on stderr. Errors name `option` and the file, never the key.

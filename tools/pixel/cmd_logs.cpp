@@ -583,20 +583,14 @@ struct estimate {
 
   double weigh(const std::string* sr) {
     if (sr == nullptr) return 1;
-    double rate = 0;
-    const char* end = sr->data() + sr->size();
-    const auto [p, ec] = std::from_chars(sr->data(), end, rate);
-    if (ec != std::errc() || p != end || !(rate > 0 && rate <= 1)) {
-      ++bad;
-      ++sampled;
-      return 1;
-    }
+    bool refused = false;
+    const double w = sample_weight(*sr, refused);
     ++sampled;
-    return 1 / rate;
+    if (refused) ++bad;
+    return w;
   }
 
-  // Estimates are printed to 0.1: more digits would claim a precision sampling lacks.
-  static double round(double v) { return std::round(v * 10) / 10; }
+  static double round(double v) { return round_estimate(v); }
 };
 
 // Up to this many skipped lines are quoted on stderr; the rest are counted.

@@ -164,27 +164,14 @@ bool fast_manifest_line(std::string_view l, manifest_line& m) {
 // reads the messages again. A lookup touches one slot and, on a tag match, the message.
 class message_index {
  public:
-  explicit message_index(const std::vector<opens_message>& messages)
+  explicit message_index(const opens_messages& messages)
       : messages_(&messages), slots_(1 << 10, slot{0, empty}) {}
 
   static constexpr std::size_t npos = ~std::size_t{0};
 
-  // 64-bit FNV-1a over 8-byte words, then murmur3's fmix64, folded to 32 bits.
+  // The id's hash (id_hash) folded to 32 bits.
   static std::uint32_t tag_of(std::string_view s) noexcept {
-    std::uint64_t h = 0xcbf29ce484222325ULL ^ s.size();
-    std::size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-      std::uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      h = (h ^ w) * 0x100000001b3ULL;
-      h ^= h >> 29;
-    }
-    for (; i < s.size(); ++i) h = (h ^ static_cast<unsigned char>(s[i])) * 0x100000001b3ULL;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
+    const std::uint64_t h = id_hash()(s);
     return static_cast<std::uint32_t>(h ^ (h >> 32));
   }
 
@@ -243,7 +230,7 @@ class message_index {
   };
 
   void grow() {
-    std::vector<slot> old(slots_.size() * 2, slot{0, empty});
+    std::vector<slot, big_allocator<slot>> old(slots_.size() * 2, slot{0, empty});
     old.swap(slots_);
     const std::size_t mask = slots_.size() - 1;
     for (const slot& e : old) {
@@ -254,8 +241,8 @@ class message_index {
     }
   }
 
-  const std::vector<opens_message>* messages_;
-  std::vector<slot> slots_;
+  const opens_messages* messages_;
+  std::vector<slot, big_allocator<slot>> slots_;
   std::size_t size_ = 0;
 };
 
@@ -318,11 +305,11 @@ struct manifest_loader {
   // Copies `v` into r.text, in blocks that never reallocate: the messages view them.
   std::string_view keep(std::string_view v) {
     if (r.text.empty() || r.text.back().capacity() - r.text.back().size() < v.size()) {
-      r.text.emplace_back().reserve(std::max<std::size_t>(std::size_t{1} << 20, v.size()));
+      r.text.emplace_back().reserve(std::max(2 * huge_page, v.size()));
     }
-    std::string& block = r.text.back();
+    auto& block = r.text.back();
     const std::size_t at = block.size();
-    block.append(v);
+    block.insert(block.end(), v.begin(), v.end());
     return std::string_view(block.data() + at, v.size());
   }
 
@@ -360,7 +347,7 @@ struct manifest_loader {
   void finish() {
     settle(pending.size());
     if (repeated.empty()) return;
-    std::vector<opens_message> kept;  // rare: keep the first of each, then index again
+    opens_messages kept;  // rare: keep the first of each, then index again
     kept.reserve(r.messages.size() - repeated.size());
     std::size_t next = 0;
     for (std::size_t i = 0; i < r.messages.size(); ++i) {
@@ -523,21 +510,6 @@ void put_seconds(std::string& o, std::int64_t ms) {
   fmt::format_to(std::back_inserter(o), "{:0{}}", frac, digits);
 }
 
-// A weight from a hit's sr (the rate its producer sampled it at, pixel/sampling.hpp): 1/rate
-// for a decimal in (0, 1]; otherwise 1, and the rate is counted as bad.
-double sample_weight(const std::string& sr, bool& bad) {
-  double rate = 0;
-  const char* end = sr.data() + sr.size();
-  const auto [p, ec] = std::from_chars(sr.data(), end, rate);
-  bad = ec != std::errc() || p != end || !(rate > 0 && rate <= 1);
-  return bad ? 1 : 1 / rate;
-}
-
-// Estimates are printed to 0.1: more digits would claim a precision sampling lacks.
-double rounded(double v) {
-  return std::round(v * 10) / 10;
-}
-
 template <class T>
 nlohmann::ordered_json counts(const opens_report& r, const std::vector<T>& n,
                               int human /* -1 any, 0 machine, 1 human */) {
@@ -546,7 +518,7 @@ nlohmann::ordered_json counts(const opens_report& r, const std::vector<T>& n,
     if (!n[k]) continue;
     if (human >= 0 && r.clients[k].human != (human == 1)) continue;
     if constexpr (std::is_floating_point_v<T>) {
-      o[std::string(r.clients[k].client)] = rounded(n[k]);
+      o[std::string(r.clients[k].client)] = round_estimate(n[k]);
     } else {
       o[std::string(r.clients[k].client)] = n[k];
     }
@@ -573,8 +545,8 @@ void put_estimates(nlohmann::ordered_json& j, const opens_report& r, const opens
   j["sampled_hits"] = c.sampled_hits;
   j["bad_rates"] = c.bad_rates;
   if (messages) {
-    j["estimated_opened"] = rounded(c.estimated_opened);
-    j["estimated_machine_only"] = rounded(c.estimated_machine_only);
+    j["estimated_opened"] = round_estimate(c.estimated_opened);
+    j["estimated_machine_only"] = round_estimate(c.estimated_machine_only);
   }
   j["estimated_hits"] = counts(r, c.estimated_hits, -1);
 }
@@ -683,7 +655,8 @@ int run_opens(const opens_args& a) {
     const std::uint16_t idx = client_index(k.client);
     ++c.hits[idx];
     double weight = 1;
-    if (const std::string* sr = rec.param("sr")) {
+    const std::string* sr = rec.param("sr");
+    if (sr) {
       bool bad = false;
       weight = sample_weight(*sr, bad);
       ++c.sampled_hits;
@@ -693,7 +666,7 @@ int run_opens(const opens_args& a) {
     if (!m) return;
     if (!r.message_hits.empty()) ++r.message_hits[at * r.clients.size() + idx];
     ++m->hits;
-    if (!m->weighed && rec.param("sr")) {
+    if (!m->weighed && sr) {
       m->weight = static_cast<float>(weight);
       m->weighed = true;
     }

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "big_memory.hpp"
 #include "pixel/opens.hpp"
 
 namespace pixel::cli {
@@ -48,6 +49,8 @@ struct opens_message {
   std::uint32_t eid_size_ = 0, recipient_size_ = 0;
 };
 
+using opens_messages = std::vector<opens_message, big_allocator<opens_message>>;
+
 // A delivered hit, for the charts.
 struct opens_point {
   std::int64_t ms;
@@ -78,9 +81,9 @@ struct opens_campaign {
 
 struct opens_report {
   // What the messages' strings view: blocks that never reallocate.
-  std::deque<std::string> text;
+  std::deque<std::vector<char, big_allocator<char>>> text;
   std::vector<log::open_class> clients;
-  std::vector<opens_message> messages;
+  opens_messages messages;
   std::vector<opens_campaign> campaigns;
   // Per message and client, delivered hits (messages.size() x clients.size()), kept only
   // when the per-message lines are written.
