@@ -87,7 +87,8 @@ inline void release_big(void* p, std::size_t bytes) noexcept {
 class zeroed_memory {
  public:
   zeroed_memory() = default;
-  explicit zeroed_memory(std::size_t bytes) : data_(static_cast<char*>(allocate_big(bytes))), bytes_(bytes) {}
+  explicit zeroed_memory(std::size_t bytes)
+      : data_(static_cast<char*>(allocate_big(bytes))), bytes_(bytes) {}
   zeroed_memory(zeroed_memory&& o) noexcept
       : data_(std::exchange(o.data_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
   zeroed_memory& operator=(zeroed_memory&& o) noexcept {
