@@ -130,6 +130,30 @@ TEST(opens_rules, browsers_and_mail_clients_are_human) {
   }
 }
 
+// The verdict of the user-agent rules is remembered per user agent (a table of 1,024, one
+// place per hash): many more user agents than places, each seen again after others took
+// its place, and the same user agent with another address or time since sending.
+TEST(opens_rules, remembered_user_agents_give_the_rules_verdicts) {
+  classifier c;
+  ASSERT_TRUE(c.add_machine_ranges("17.0.0.0/8 apple_relay\n").has_value());
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 5000; ++i) {
+      const std::string n = std::to_string(i);
+      const std::string human = "Mail/" + n + " (Macintosh)";
+      const std::string bot = "Fetcher/" + n + " (+crawler)";
+      ASSERT_EQ(classify(c, human, "", 3600.0), "human") << human;
+      ASSERT_EQ(classify(c, human, "", 0.5), "scanner") << human;
+      ASSERT_EQ(classify(c, human, "17.1.2.3", 0.5), "apple_relay") << human;
+      ASSERT_EQ(classify(c, bot, "17.1.2.3", 0.5), "bot") << bot;
+      ASSERT_EQ(classify(c, "Mozilla/5.0", "", 3600.0), "apple_mpp");
+    }
+  }
+  // Two user agents that differ in one byte never share a verdict.
+  EXPECT_EQ(classify(c, "Mozilla/5.0", "", 3600.0), "apple_mpp");
+  EXPECT_EQ(classify(c, "Mozilla/5.1", "", 3600.0), "human");
+  EXPECT_EQ(classify(c, "Mozilla/5.0", "", 3600.0), "apple_mpp");
+}
+
 TEST(opens_rules, machine_ranges_after_the_user_agent_rules) {
   classifier c;
   ASSERT_TRUE(c.add_machine_ranges("# Apple egress (sample)\n17.0.0.0/8 apple_relay\n"
