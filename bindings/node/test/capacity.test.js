@@ -77,12 +77,24 @@ function referenceKeeps(rate, salt, value) {
   return digest.readBigUInt64BE(0) < rate * 2 ** 64;
 }
 
-function deadUrl() {
+// A server that accepts connections and answers nothing until release(), which resets
+// them: a request stays in flight until then, and fails at once after it.
+function holdServer() {
   return new Promise((resolve) => {
-    const server = net.createServer();
+    const sockets = new Set();
+    const server = net.createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => {});
+    });
     server.listen(0, '127.0.0.1', () => {
       const {port} = server.address();
-      server.close(() => resolve(`http://127.0.0.1:${port}/1x1.png`));
+      resolve({
+        url: `http://127.0.0.1:${port}/1x1.png`,
+        release: () => {
+          server.close();
+          for (const s of sockets) s.resetAndDestroy();
+        },
+      });
     });
   });
 }
@@ -198,11 +210,14 @@ test('receipts: one JSON line per event with its outcome', async () => {
   assert.equal(await t.flush(60000), true);
   await t.close();
   await edge.stop();
-  // A refused port: one attempt, then failed; a second event finds the queue full.
-  t = new pixel.Tracker({endpoint: await deadUrl(), receiptsPath: file, maxAttempts: 1,
-                         outageThreshold: 0, queueCapacity: 1});
+  // A request held in flight fills the queue of one, so a second event is dropped; then
+  // the connection is reset: one attempt, failed.
+  const hold = await holdServer();
+  t = new pixel.Tracker({endpoint: hold.url, receiptsPath: file, maxAttempts: 1,
+                         outageThreshold: 0, queueCapacity: 1, requestTimeout: 600000});
   const failed = t.track({n: 'x'});
   assert.throws(() => t.track({n: 'y'}), (e) => e.code === 'PIXEL_ERR_QUEUE_FULL');
+  hold.release();
   assert.equal(await t.flush(60000), true);
   await t.close();
   const after = Date.now() / 1000;

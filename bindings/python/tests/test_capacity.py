@@ -138,16 +138,19 @@ class ReceiptsTest(unittest.TestCase):
                 delivered = [t.track({"n": str(i)}) for i in range(5)]
                 self.assertTrue(t.flush(timeout=60))
             edge.stop()
-        # A refused port: one attempt, then failed; a second event finds the queue full.
+        # A port that listens and never accepts holds the request in flight, so the queue of
+        # one is full for a second event; closing it resets the connection: one attempt,
+        # failed.
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
-        dead = "http://127.0.0.1:%d/1x1.png" % s.getsockname()[1]
-        s.close()
-        with pixel.Tracker(dead, receipts_path=path, max_attempts=1, outage_threshold=0,
+        s.listen(8)
+        held = "http://127.0.0.1:%d/1x1.png" % s.getsockname()[1]
+        with pixel.Tracker(held, receipts_path=path, max_attempts=1, outage_threshold=0,
                            queue_capacity=1) as t:
             failed = t.track({"n": "x"})
             with self.assertRaises(pixel.QueueFullError):
                 t.track({"n": "y"})
+            s.close()
             self.assertTrue(t.flush(timeout=60))
         after = time.time()
         with open(path, encoding="utf-8") as f:

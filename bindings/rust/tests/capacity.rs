@@ -284,16 +284,17 @@ fn receipts_one_line_per_event_with_its_outcome() {
     t.flush(Duration::from_secs(60)).unwrap();
     drop(t);
     edge.stop();
-    // A refused port: one attempt, then failed; a second event finds the queue full.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/1x1.png", dead.local_addr().unwrap());
-    drop(dead);
+    // A port that listens and never accepts holds the request in flight, so the queue of one
+    // is full for a second event; closing it resets the connection: one attempt, failed.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/1x1.png", held.local_addr().unwrap());
     let t = Tracker::new(
         Options::new(url).receipts_path(file.clone()).max_attempts(1).outage_threshold(0).queue_capacity(1),
     )
     .unwrap();
     let failed = t.track(&[("n", "x")]).unwrap();
     assert_eq!(t.track(&[("n", "y")]).unwrap_err().status(), Status::QueueFull);
+    drop(held);
     t.flush(Duration::from_secs(60)).unwrap();
     drop(t);
     let after = now();
