@@ -108,6 +108,10 @@ export interface TrackerOptions {
   /** Seconds a signed URL stays valid (0 or absent: 30 days). */
   signatureTtl?: number;
   onResult?: (result: EventResult) => void;
+  /** The outage notice, one line at a time, on the main thread: "endpoint unreachable:
+   *  <reason>; ..." when the endpoint is taken as down, "endpoint reachable again after N
+   *  ms" when it is back. */
+  onLog?: (message: string) => void;
   /** The ceiling on every event's mode (default 'identified'). */
   trackingMode?: TrackingMode;
   /** The parameters that name a person (default ['userid', 'email', 'recipient']). */

@@ -72,6 +72,7 @@ koffi.opaque('pixel_options');
 koffi.opaque('pixel_tracker');
 const ResultCallback =
     koffi.proto('void pixel_result_callback(const pixel_event_result *result, void *user)');
+const LogCallback = koffi.proto('void pixel_log_callback(const char *message, void *user)');
 
 // Every function of pixel.h; enums are passed as int.
 const SIGNATURES = [
@@ -112,6 +113,8 @@ const SIGNATURES = [
   'int pixel_options_set_spool_max_bytes(pixel_options *options, uint64_t bytes)',
   'int pixel_options_set_result_callback(pixel_options *options, ' +
       'pixel_result_callback *callback, void *user)',
+  'int pixel_options_set_log_callback(pixel_options *options, pixel_log_callback *callback, ' +
+      'void *user)',
   'int pixel_tracker_new(const pixel_options *options, _Out_ pixel_tracker **out)',
   'int pixel_track(pixel_tracker *tracker, const pixel_param *params, size_t count)',
   'int pixel_track_with_user_agent(pixel_tracker *tracker, const pixel_param *params, ' +
@@ -396,6 +399,7 @@ class Tracker {
     if (!opts) throw new PixelError(10, 'internal error: out of memory');
     this._handle = null;
     this._callback = null;
+    this._logCallback = null;
     this._closing = null;
     this._pending = new Set();
     try {
@@ -459,6 +463,16 @@ class Tracker {
             }
           }, koffi.pointer(ResultCallback));
           check(native.pixel_options_set_result_callback(opts, this._callback, null));
+        } else if (name === 'onLog') {
+          if (typeof value !== 'function') throw invalid('onLog must be a function');
+          this._logCallback = koffi.register((message) => {
+            try {
+              value(message);
+            } catch (e) {
+              process.nextTick(() => { throw e; });  // surface it, never into C
+            }
+          }, koffi.pointer(LogCallback));
+          check(native.pixel_options_set_log_callback(opts, this._logCallback, null));
         } else {
           throw invalid(`unknown option ${JSON.stringify(name)}`);
         }
@@ -471,8 +485,7 @@ class Tracker {
       this._hasOnResult = typeof options.onResult === 'function';
       LIVE.add(this);
     } catch (e) {
-      if (this._callback) koffi.unregister(this._callback);
-      this._callback = null;
+      this._unregister();
       throw e;
     } finally {
       native.pixel_options_free(opts);
@@ -559,10 +572,17 @@ class Tracker {
       this._handle = null;
       await Promise.allSettled([...this._pending]);
       await callAsync(native.pixel_tracker_free, h);
-      if (this._callback) koffi.unregister(this._callback);
-      this._callback = null;
+      this._unregister();
     })();
     return this._closing;
+  }
+
+  // Releases the callbacks handed to C, once nothing can call them.
+  _unregister() {
+    if (this._callback) koffi.unregister(this._callback);
+    if (this._logCallback) koffi.unregister(this._logCallback);
+    this._callback = null;
+    this._logCallback = null;
   }
 }
 

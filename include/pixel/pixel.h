@@ -177,6 +177,13 @@ typedef struct pixel_event {
    pixel_track and pixel_tracker_stats but not flush, shutdown or free. */
 typedef void (*pixel_result_callback)(const pixel_event_result* result, void* user);
 
+/* Called with one line of text, NUL-terminated, when the endpoint is taken as down
+   ("endpoint unreachable: <the last failure>; events wait (one probe every N ms, until
+   retry.max_age)") and when it is back ("endpoint reachable again after N ms"), on the
+   tracker's worker thread. The string is valid during the call only. Keep it short; it may
+   call pixel_track and pixel_tracker_stats but not flush, shutdown or free. */
+typedef void (*pixel_log_callback)(const char* message, void* user);
+
 /* ---- Library ---------------------------------------------------------------------- */
 
 /* The library's version, "MAJOR.MINOR.PATCH". Static text, never NULL; thread-safe. */
@@ -290,6 +297,11 @@ PIXEL_API pixel_status pixel_options_set_url_flags(pixel_options* options, unsig
 PIXEL_API pixel_status pixel_options_set_result_callback(pixel_options* options,
                                                          pixel_result_callback callback,
                                                          void* user);
+/* The outage notice callback (see pixel_log_callback); NULL for none (the default: the
+   lines are not said anywhere, while pixel_stats still shows the outage). `user` is passed
+   through untouched: the caller keeps it alive until pixel_tracker_free returns. */
+PIXEL_API pixel_status pixel_options_set_log_callback(pixel_options* options,
+                                                      pixel_log_callback callback, void* user);
 
 /* ---- Durable delivery (docs/tracker.md) --------------------------------------------- */
 

@@ -26,6 +26,8 @@ struct pixel_options {
   pixel::tracker_options cpp;
   pixel_result_callback callback = nullptr;
   void* user = nullptr;
+  pixel_log_callback log_callback = nullptr;
+  void* log_user = nullptr;
   // Signing: cpp.url.signer is remade from these whenever one changes.
   std::string signing_kid, signing_key;
   std::chrono::seconds signature_ttl = pixel::default_signature_lifetime;
@@ -740,6 +742,16 @@ pixel_status pixel_options_set_result_callback(pixel_options* options,
   });
 }
 
+pixel_status pixel_options_set_log_callback(pixel_options* options, pixel_log_callback callback,
+                                            void* user) {
+  return guarded([&] {
+    if (options == nullptr) return null_argument("options");
+    options->log_callback = callback;
+    options->log_user = callback != nullptr ? user : nullptr;
+    return ok();
+  });
+}
+
 pixel_status pixel_tracker_new(const pixel_options* options, pixel_tracker** out) {
   if (out != nullptr) *out = nullptr;
   return guarded([&] {
@@ -783,6 +795,18 @@ pixel_status pixel_tracker_new(const pixel_options* options, pixel_tracker** out
         c.transport_error = to_c(r.transport_error);
         c.message = message.c_str();
         cb(&c, user);
+      };
+    }
+    if (options->log_callback != nullptr) {
+      o.on_log = [cb = options->log_callback, user = options->log_user](std::string_view line) {
+        // The C string must be NUL-terminated; the C++ view is not.
+        std::string text;
+        try {
+          text.assign(line);
+        } catch (...) {
+          return;  // Out of memory: the line is lost (the outage still shows in the stats).
+        }
+        cb(text.c_str(), user);
       };
     }
     auto t = pixel::tracker::create(std::move(o));

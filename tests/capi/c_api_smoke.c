@@ -29,6 +29,13 @@ static void on_result(const pixel_event_result* result, void* user) {
   }
 }
 
+static void on_log(const char* message, void* user) {
+  smoke_report* report = (smoke_report*)user;
+  /* The endpoint never goes down here: any line is unexpected. */
+  (void)message;
+  report->callbacks_other++;
+}
+
 /* A setter takes the value; pixel_tracker_new refuses it with `status`, naming `name`. */
 #define CHECK_REFUSED_AT_NEW(set_call, status, name)                      \
   do {                                                                    \
@@ -168,6 +175,8 @@ int pixel_c_smoke(const char* endpoint, smoke_report* report) {
   CHECK(pixel_options_set_url_flags(opts, 4u) == PIXEL_ERR_INVALID_ARGUMENT);
   CHECK(pixel_options_set_url_flags(opts, PIXEL_URL_EVENT_ID | PIXEL_URL_TIMESTAMP) == PIXEL_OK);
   CHECK(pixel_options_set_result_callback(opts, on_result, report) == PIXEL_OK);
+  CHECK(pixel_options_set_log_callback(NULL, on_log, report) == PIXEL_ERR_INVALID_ARGUMENT);
+  CHECK(pixel_options_set_log_callback(opts, on_log, report) == PIXEL_OK);
   /* Consent: the defaults, set explicitly (identified events go out as given). */
   CHECK(pixel_options_set_tracking_mode(opts, (pixel_tracking_mode)9) ==
         PIXEL_ERR_INVALID_ARGUMENT);

@@ -188,6 +188,7 @@ TEST(CApiOptions, NullHandlesAreRefused) {
   EXPECT_EQ(pixel_options_set_url_flags(nullptr, 0), PIXEL_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pixel_options_set_result_callback(nullptr, nullptr, nullptr),
             PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(pixel_options_set_log_callback(nullptr, nullptr, nullptr), PIXEL_ERR_INVALID_ARGUMENT);
   pixel_options* o = pixel_options_new();
   ASSERT_NE(o, nullptr);
   EXPECT_EQ(pixel_options_set_endpoint(o, nullptr), PIXEL_ERR_INVALID_ARGUMENT);
@@ -504,6 +505,119 @@ TEST(CApiTracker, BadEventsAreRefusedAndNothingElseIsLost) {
   EXPECT_EQ(s.delivered, 1u);
   EXPECT_EQ(s.failed + s.dropped + s.expired, 0u);
   EXPECT_EQ(server.request_count(), 1u);
+}
+
+// ---- the outage notice ----------------------------------------------------------------
+
+// The lines a pixel_log_callback received, with the `user` pointer each came with.
+struct log_lines {
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::string> lines;
+  std::vector<void*> users;
+
+  static void record(const char* message, void* user) {
+    log_lines& l = *current;
+    {
+      std::lock_guard<std::mutex> lock(l.m);
+      l.lines.emplace_back(message);
+      l.users.push_back(user);
+    }
+    l.cv.notify_all();
+  }
+  bool wait_for(std::size_t n) {
+    std::unique_lock<std::mutex> lock(m);
+    return cv.wait_for(lock, 60s, [&] { return lines.size() >= n; });
+  }
+  static log_lines* current;
+};
+log_lines* log_lines::current = nullptr;
+
+// A tracker on `endpoint` that takes the endpoint as down after two failures, probing every
+// 50 ms, with `callback` (and &user) as its log callback.
+pixel_tracker* outage_tracker(const std::string& endpoint, pixel_log_callback callback,
+                              void* user) {
+  pixel_options* o = pixel_options_new();
+  EXPECT_EQ(pixel_options_set_endpoint(o, endpoint.c_str()), PIXEL_OK);
+  EXPECT_EQ(pixel_options_set_outage_threshold(o, 2), PIXEL_OK);
+  EXPECT_EQ(pixel_options_set_probe_interval_ms(o, 50), PIXEL_OK);
+  EXPECT_EQ(pixel_options_set_backoff_base_ms(o, 10), PIXEL_OK);
+  EXPECT_EQ(pixel_options_set_shutdown_timeout_ms(o, 0), PIXEL_OK);
+  EXPECT_EQ(pixel_options_set_log_callback(o, callback, user), PIXEL_OK);
+  pixel_tracker* t = nullptr;
+  EXPECT_EQ(pixel_tracker_new(o, &t), PIXEL_OK) << pixel_last_error();
+  pixel_options_free(o);
+  return t;
+}
+
+// The outage is said through the C API as it starts, with libcurl's reason and the given
+// `user`, and its end too, once a server answers on the port.
+TEST(CApiLog, OutageIsSaidAsItStartsAndEnds) {
+  pixel::test::refused_port port;
+  log_lines log;
+  log_lines::current = &log;
+  int user = 0;
+  pixel_tracker* t = outage_tracker(port.url(), &log_lines::record, &user);
+  ASSERT_NE(t, nullptr);
+  const pixel_param p[] = {{"k", "v"}};
+  ASSERT_EQ(pixel_track(t, p, 1), PIXEL_OK);
+  ASSERT_TRUE(log.wait_for(1));
+  std::vector<std::string> lines;
+  {
+    std::lock_guard<std::mutex> lock(log.m);
+    lines = log.lines;
+  }
+  const std::string start = "endpoint unreachable: connect (Failed to connect to 127.0.0.1 port " +
+                            std::to_string(port.port()) + " ";
+  EXPECT_EQ(lines[0].rfind(start, 0), 0u) << lines[0];
+  EXPECT_NE(lines[0].find("; events wait (one probe every 50 ms, until retry.max_age)"),
+            std::string::npos)
+      << lines[0];
+  pixel_stats s = PIXEL_STATS_INIT;
+  ASSERT_EQ(pixel_tracker_stats(t, &s), PIXEL_OK);
+  EXPECT_NE(s.endpoint_down_since_ms, 0u);
+  EXPECT_EQ(s.delivered, 0u);
+
+  port.release();
+  pixel::test::http_server server(port.port());
+  ASSERT_EQ(pixel_tracker_flush(t, 60000), PIXEL_OK);
+  ASSERT_TRUE(log.wait_for(2));
+  pixel_tracker_free(t);  // the worker has stopped: no line comes after this
+  ASSERT_EQ(log.lines.size(), 2u);
+  EXPECT_EQ(log.lines[1].rfind("endpoint reachable again after ", 0), 0u) << log.lines[1];
+  EXPECT_EQ(log.lines[1].substr(log.lines[1].size() - 3), " ms") << log.lines[1];
+  EXPECT_EQ(log.users, (std::vector<void*>{&user, &user}));
+  EXPECT_EQ(server.request_count(), 1u);
+}
+
+// NULL takes the callback away again: the outage shows in the stats, and nothing is called.
+TEST(CApiLog, NullCallbackIsNone) {
+  EXPECT_EQ(pixel_options_set_log_callback(nullptr, &log_lines::record, nullptr),
+            PIXEL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(pixel_last_error()).find("options"), std::string::npos);
+  pixel::test::refused_port port;
+  log_lines log;
+  log_lines::current = &log;
+  pixel_options* o = pixel_options_new();
+  ASSERT_EQ(pixel_options_set_log_callback(o, &log_lines::record, &log), PIXEL_OK);
+  ASSERT_EQ(pixel_options_set_endpoint(o, port.url().c_str()), PIXEL_OK);
+  ASSERT_EQ(pixel_options_set_outage_threshold(o, 1), PIXEL_OK);
+  ASSERT_EQ(pixel_options_set_shutdown_timeout_ms(o, 0), PIXEL_OK);
+  ASSERT_EQ(pixel_options_set_log_callback(o, nullptr, &log), PIXEL_OK);
+  pixel_tracker* t = nullptr;
+  ASSERT_EQ(pixel_tracker_new(o, &t), PIXEL_OK) << pixel_last_error();
+  pixel_options_free(o);
+  const pixel_param p[] = {{"k", "v"}};
+  ASSERT_EQ(pixel_track(t, p, 1), PIXEL_OK);
+  pixel_stats s = PIXEL_STATS_INIT;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (s.endpoint_down_since_ms == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);  // polling the stats, with a deadline
+    ASSERT_EQ(pixel_tracker_stats(t, &s), PIXEL_OK);
+  }
+  ASSERT_NE(s.endpoint_down_since_ms, 0u);
+  pixel_tracker_free(t);  // joins the worker, which says the outage right after marking it
+  EXPECT_TRUE(log.lines.empty());
 }
 
 // ---- tracking modes -------------------------------------------------------------------

@@ -3,6 +3,8 @@ every accepted event (delivered + left == accepted), exit status 143. With --spo
 events left stay on disk: the next run delivers them. The endpoint is a local server that
 answers the first ANSWERED requests and holds every later one, so the events delivered are
 exactly those it answered.
+A second SIGTERM during that flush (against an endpoint that never answers, so the flush
+would wait) ends it at once: status 143, "SIGTERM again", no summary.
 
   send_signal_test.py --pixel PIXEL
 """
@@ -10,10 +12,12 @@ import argparse
 import http.server
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 ANSWERED = 20
 LINES = 100
@@ -61,6 +65,77 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with s.cond:
             s.answered += 1
             s.cond.notify_all()
+
+
+class Blackhole:
+    """A loopback port that accepts connections and never answers: every request waits."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = "http://127.0.0.1:%d/1x1.png" % self.sock.getsockname()[1]
+        self.cond = threading.Condition()
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.cond:
+                self.conns.append(conn)
+                self.cond.notify_all()
+
+    def wait_for_connection(self):
+        with self.cond:
+            if not self.cond.wait_for(lambda: self.conns, timeout=60):
+                raise AssertionError("no connection reached the endpoint")
+
+    def close(self):
+        self.sock.shutdown(socket.SHUT_RDWR)  # wakes accept()
+        self.sock.close()
+        with self.cond:
+            for conn in self.conns:
+                conn.close()
+
+
+def wait_until_taken(pid, sig):
+    """Until `sig`, sent to `pid` while every thread blocks it, has been read from its
+    signalfd: it is no longer pending for the process (ShdPnd in /proc/PID/status)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/status") as f:
+            pending = next(int(line.split()[1], 16) for line in f if line.startswith("ShdPnd:"))
+        if not pending >> (sig - 1) & 1:
+            return
+        time.sleep(0.001)  # polling, with the deadline above
+    raise AssertionError(f"signal {sig} still pending after 30 s")
+
+
+def second_signal(pixel):
+    hole = Blackhole()
+    try:
+        # --wait-ms long: the first signal's flush would take its full 2 s.
+        p = subprocess.Popen(
+            [pixel, "send", "--endpoint", hole.url, "--stdin", "--wait-ms", "60000"],
+            stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(10):
+            p.stdin.write('{"n": "%d"}\n' % i)
+        p.stdin.flush()  # stdin stays open
+        hole.wait_for_connection()  # events tracked: the signal watch is in place
+        p.send_signal(signal.SIGTERM)
+        wait_until_taken(p.pid, signal.SIGTERM)  # the short flush has started
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+    finally:
+        hole.close()
+    check(p.returncode == 128 + signal.SIGTERM, f"exit {p.returncode}: {err}")
+    check(err.endswith("\npixel: SIGTERM again: exiting without waiting\n"), err)
+    check("stopped by" not in err and "delivered" not in err, f"a summary: {err}")
+    print("second SIGTERM: exit 143 at once, no summary")
 
 
 def interrupted_run(pixel, endpoint, extra):
@@ -125,6 +200,7 @@ def main():
         server.shutdown()
         print(f"{'spool' if spool else 'memory'}: {accepted} accepted, {delivered} delivered, "
               f"{left} left")
+    second_signal(a.pixel)
     return 0
 
 

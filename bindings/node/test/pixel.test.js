@@ -89,7 +89,7 @@ test('loads the library named by PIXEL_LIBRARY and reports its version', () => {
 
 test('every declared C function is callable and refuses NULL', () => {
   const n = pixel.native;
-  assert.equal(Object.keys(n).length, 55);  // signing: test/sign.test.js; capacity: test/capacity.test.js
+  assert.equal(Object.keys(n).length, 56);  // signing: test/sign.test.js; capacity: test/capacity.test.js
   assert.equal(n.pixel_status_str(7), 'queue full');
   assert.equal(n.pixel_status_str(99), 'unknown status');
   assert.equal(typeof n.pixel_last_error(), 'string');
@@ -119,6 +119,7 @@ test('every declared C function is callable and refuses NULL', () => {
   ];
   for (const [name, arg] of nullSetters) assert.equal(n[name](null, arg), 1, name);
   assert.equal(n.pixel_options_set_result_callback(null, null, null), 1);
+  assert.equal(n.pixel_options_set_log_callback(null, null, null), 1);
   assert.equal(n.pixel_options_set_identity_params(null, ['userid'], 1), 1);
   assert.equal(n.pixel_options_set_pseudonym_key(null, Buffer.alloc(16), 16), 1);
   const out = [null];
@@ -361,6 +362,37 @@ test('a refused connection is reported by transport error name', async () => {
   assert.equal(results[0].outcome, 'failed');
   assert.equal(results[0].transportError, 'connect');
   assert.equal(results[0].httpStatus, 0);
+});
+
+test('onLog gets the outage notice, on the main thread', {timeout: 60000}, async () => {
+  // A port nothing listens on: every connection is refused.
+  const port = await new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const {port: p} = srv.address();
+      srv.close(() => resolve(p));
+    });
+  });
+  assert.throws(() => new pixel.Tracker({endpoint: 'https://x.example', onLog: 'loud'}),
+                /onLog must be a function/);
+  const lines = [];
+  let said;
+  const first = new Promise((resolve) => { said = resolve; });
+  const t = new pixel.Tracker({endpoint: `http://127.0.0.1:${port}/1x1.png`, outageThreshold: 2,
+                               probeInterval: 50, backoffBase: 10, shutdownTimeout: 0,
+                               onLog: (m) => { lines.push(m); said(m); }});
+  t.track({k: 'v'});
+  // koffi queues a call from the worker thread on the event loop, which must stay alive
+  // to run it: nothing else here holds it while the line is awaited.
+  const keepAlive = setInterval(() => {}, 1000);
+  const line = await first;
+  clearInterval(keepAlive);
+  await t.close(0);
+  assert.ok(line.startsWith(
+      `endpoint unreachable: connect (Failed to connect to 127.0.0.1 port ${port} `), line);
+  assert.ok(line.endsWith('; events wait (one probe every 50 ms, until retry.max_age)'), line);
+  assert.deepEqual(lines, [line]);
+  assert.equal(t.stats().dropped, 1);
 });
 
 test('eid and ts can be switched off', async () => {

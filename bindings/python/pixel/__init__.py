@@ -14,6 +14,7 @@ package, else the system loader.
 import atexit
 import builtins
 import ctypes
+import logging
 import math
 import weakref
 from typing import (Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple,
@@ -97,6 +98,18 @@ class EventResult(NamedTuple):
     http_status: int      # the last HTTP status, 0 when no response came
     transport_error: str  # one of TRANSPORT_ERRORS
     message: str          # why, for anything but "delivered"; "" when delivered
+
+
+# The tracker's outage notice (pixel_options_set_log_callback): "endpoint unreachable: ..."
+# as WARNING when the endpoint is taken as down, "endpoint reachable again after N ms" as
+# INFO when it is back. Called on the tracker's worker thread.
+_LOGGER = logging.getLogger("pixel")
+
+
+def _log_line(message: Optional[bytes], _user: Any) -> None:
+    text = (message or b"").decode("utf-8", "replace")
+    level = logging.INFO if text.startswith("endpoint reachable again") else logging.WARNING
+    _LOGGER.log(level, "%s", text)
 
 
 def _error(status: int) -> PixelError:
@@ -318,6 +331,9 @@ class Tracker:
     backoff_max, retry_after_cap, outage_threshold, probe_interval, shutdown_timeout,
     user_agent, ca_file, proxy, event_id, timestamp, on_result (called with an EventResult
     from a worker thread).
+    The outage notice goes to the logging logger "pixel": WARNING "endpoint unreachable:
+    <reason>; ..." when the endpoint is taken as down, INFO "endpoint reachable again after
+    N ms" when it is back.
     Signed URLs: signing_key=(kid, raw key bytes) signs every event; signature_ttl (seconds,
     default 30 days) is how long each URL stays valid.
     Durable delivery: spool_dir (events also wait in a spool there, and what an earlier run
@@ -373,11 +389,14 @@ class Tracker:
     def __init__(self, endpoint: str, **options: Any) -> None:
         self._handle: Optional[ctypes.c_void_p] = None
         self._callback: Optional[Any] = None
+        # Kept alive with the tracker, as the C side holds only its address.
+        self._log_callback = _native.LOG_CALLBACK(_log_line)
         opts = _lib.pixel_options_new()
         if not opts:
             raise InternalError(10, "out of memory")
         try:
             _check(_lib.pixel_options_set_endpoint(opts, _text(endpoint, "endpoint")))
+            _check(_lib.pixel_options_set_log_callback(opts, self._log_callback, None))
             flags = URL_EVENT_ID | URL_TIMESTAMP
             for name, value in options.items():
                 if name in self._SETTERS:

@@ -62,6 +62,7 @@ STRUCTS: Dict[str, Any] = {"pixel_param": Param, "pixel_stats": Stats, "pixel_ev
 EVENT_ID_SIZE = 27
 
 RESULT_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.POINTER(EventResult), ctypes.c_void_p)
+LOG_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
 
 # name: (restype, argtypes). Every function of pixel.h.
 _opts = ctypes.c_void_p
@@ -103,6 +104,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "pixel_options_set_durability": (c_status, [_opts, ctypes.c_int]),
     "pixel_options_set_spool_max_bytes": (c_status, [_opts, ctypes.c_uint64]),
     "pixel_options_set_result_callback": (c_status, [_opts, RESULT_CALLBACK, ctypes.c_void_p]),
+    "pixel_options_set_log_callback": (c_status, [_opts, LOG_CALLBACK, ctypes.c_void_p]),
     "pixel_tracker_new": (c_status, [_opts, ctypes.POINTER(ctypes.c_void_p)]),
     "pixel_track": (c_status, [_trk, ctypes.POINTER(Param), ctypes.c_size_t]),
     "pixel_track_with_user_agent": (c_status, [_trk, ctypes.POINTER(Param), ctypes.c_size_t,

@@ -2,6 +2,8 @@
 """The Python binding against the real libpixel (PIXEL_LIBRARY) and the local edge."""
 
 import ctypes
+import http.server
+import logging
 import os
 import socket
 import sys
@@ -33,6 +35,34 @@ class Blackhole:
 
     def close(self):
         self.sock.close()
+
+
+class LogLines(logging.Handler):
+    """The records a logger gets, from any thread; tests wait on them."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records = []
+        self.cond = threading.Condition()
+
+    def emit(self, record):
+        with self.cond:
+            self.records.append(record)
+            self.cond.notify_all()
+
+    def wait_for(self, n, timeout=60):
+        with self.cond:
+            return self.cond.wait_for(lambda: len(self.records) >= n, timeout)
+
+
+class Pixel200(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
 
 
 class LibraryTest(unittest.TestCase):
@@ -91,7 +121,7 @@ class LibraryTest(unittest.TestCase):
                 self.assertEqual(fn(*args), 1, name)
             called.add(name)
         self.assertEqual(called, set(_native.SIGNATURES))
-        self.assertEqual(len(called), 55)
+        self.assertEqual(len(called), 56)
 
 
 class BuildUrlTest(unittest.TestCase):
@@ -362,6 +392,51 @@ class TrackerTest(unittest.TestCase):
         self.assertEqual(got[0].http_status, 0)
         self.assertEqual(lib.pixel_transport_error_str(4), b"certificate")
         self.assertEqual(pixel.TRANSPORT_ERRORS[4], "certificate")
+
+    def test_outage_goes_to_the_pixel_logger(self):
+        # Python's own server, bound but not yet listening: connections are refused until
+        # it listens on the same port.
+        server = http.server.HTTPServer(("127.0.0.1", 0), Pixel200, bind_and_activate=False)
+        server.server_bind()
+        url = "http://127.0.0.1:%d/1x1.png" % server.server_address[1]
+        logger = logging.getLogger("pixel")
+        lines = LogLines()
+        level, propagate = logger.level, logger.propagate
+        logger.addHandler(lines)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        try:
+            with pixel.Tracker(url, outage_threshold=2, probe_interval=0.05,
+                               backoff_base=0.01) as t:
+                t.track({"k": "v"})
+                self.assertTrue(lines.wait_for(1))
+                first = lines.records[0]
+                self.assertEqual(first.name, "pixel")
+                self.assertEqual(first.levelno, logging.WARNING)
+                self.assertTrue(first.getMessage().startswith(
+                    "endpoint unreachable: connect (Failed to connect to 127.0.0.1 port %d "
+                    % server.server_address[1]), first.getMessage())
+                self.assertIn("one probe every 50 ms", first.getMessage())
+                server.server_activate()
+                serving = threading.Thread(target=server.serve_forever,
+                                           kwargs={"poll_interval": 0.05})
+                serving.start()
+                try:
+                    self.assertTrue(t.flush(timeout=60))
+                    self.assertTrue(lines.wait_for(2))
+                    self.assertEqual(t.stats()["delivered"], 1)
+                finally:
+                    server.shutdown()
+                    serving.join()
+            back = lines.records[1]
+            self.assertEqual(back.levelno, logging.INFO)
+            self.assertRegex(back.getMessage(), r"^endpoint reachable again after \d+ ms$")
+            self.assertEqual(len(lines.records), 2)
+        finally:
+            logger.removeHandler(lines)
+            logger.setLevel(level)
+            logger.propagate = propagate
+            server.server_close()
 
     def test_switches_off_event_id_and_timestamp(self):
         with Edge() as edge:

@@ -119,6 +119,7 @@ pub struct pixel_tracker {
 
 pub type pixel_result_callback =
     Option<unsafe extern "C" fn(result: *const pixel_event_result, user: *mut c_void)>;
+pub type pixel_log_callback = Option<unsafe extern "C" fn(message: *const c_char, user: *mut c_void)>;
 
 extern "C" {
     pub fn pixel_version() -> *const c_char;
@@ -176,6 +177,11 @@ extern "C" {
     pub fn pixel_options_set_result_callback(
         o: *mut pixel_options,
         callback: pixel_result_callback,
+        user: *mut c_void,
+    ) -> pixel_status;
+    pub fn pixel_options_set_log_callback(
+        o: *mut pixel_options,
+        callback: pixel_log_callback,
         user: *mut c_void,
     ) -> pixel_status;
     pub fn pixel_tracker_new(o: *const pixel_options, out: *mut *mut pixel_tracker)

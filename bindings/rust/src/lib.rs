@@ -458,6 +458,7 @@ pub struct EventResult {
 }
 
 type Callback = Box<dyn Fn(&EventResult) + Send + Sync + 'static>;
+type LogCallback = Box<dyn Fn(&str) + Send + Sync + 'static>;
 
 /// Tracker options, built up then handed to `Tracker::new` (which validates them).
 pub struct Options {
@@ -487,6 +488,7 @@ pub struct Options {
     spool_max_bytes: Option<u64>,
     url_flags: Option<UrlFlags>,
     on_result: Option<Callback>,
+    on_log: Option<LogCallback>,
     signing_key: Option<SigningKey>,
     signature_ttl: Option<Duration>,
     tracking_mode: Option<TrackingMode>,
@@ -529,6 +531,7 @@ impl Options {
             spool_max_bytes: None,
             url_flags: None,
             on_result: None,
+            on_log: None,
             signing_key: None,
             signature_ttl: None,
             tracking_mode: None,
@@ -729,6 +732,14 @@ impl Options {
         self.on_result = Some(Box::new(f));
         self
     }
+    /// The outage notice, one line at a time, on the tracker's worker thread: "endpoint
+    /// unreachable: <reason>; ..." when the endpoint is taken as down, "endpoint reachable
+    /// again after N ms" when it is back. Same rules as `on_result`; a panic in it is caught
+    /// and discarded.
+    pub fn on_log(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.on_log = Some(Box::new(f));
+        self
+    }
 }
 
 /// The counters: `queued` and `in_flight` are current counts, the rest running totals.
@@ -772,11 +783,39 @@ unsafe extern "C" fn trampoline(result: *const ffi::pixel_event_result, user: *m
     let _ = catch_unwind(AssertUnwindSafe(|| f(&event)));
 }
 
+unsafe extern "C" fn log_trampoline(message: *const c_char, user: *mut c_void) {
+    if message.is_null() || user.is_null() {
+        return;
+    }
+    let f = &*(user as *const LogCallback);
+    let line = CStr::from_ptr(message).to_string_lossy();
+    // Unwinding into C is undefined behaviour: stop it here.
+    let _ = catch_unwind(AssertUnwindSafe(|| f(&line)));
+}
+
 /// Background delivery of pixel events. `track`, `flush`, `stats` and `shutdown` may be
 /// called from any thread (`Tracker` is `Send + Sync`); dropping it shuts it down.
 pub struct Tracker {
     handle: *mut ffi::pixel_tracker,
-    callback: *mut Callback,
+    _callbacks: Callbacks, // held for C until the tracker is freed (Drop)
+}
+
+// The callbacks handed to C, owned here and freed once the tracker is (or was never made).
+struct Callbacks {
+    result: *mut Callback,
+    log: *mut LogCallback,
+}
+impl Drop for Callbacks {
+    fn drop(&mut self) {
+        unsafe {
+            if !self.result.is_null() {
+                drop(Box::from_raw(self.result));
+            }
+            if !self.log.is_null() {
+                drop(Box::from_raw(self.log));
+            }
+        }
+    }
 }
 
 // SAFETY: the C API makes every function but free safe to call concurrently; free runs
@@ -924,24 +963,21 @@ impl Tracker {
                 check(ffi::pixel_options_set_sample_salt(p, salt.as_ptr().cast(), salt.len()))?;
             }
         }
-        let callback: *mut Callback = match options.on_result {
-            Some(f) => Box::into_raw(Box::new(f)),
-            None => ptr::null_mut(),
+        let callbacks = Callbacks {
+            result: options.on_result.map_or(ptr::null_mut(), |f| Box::into_raw(Box::new(f))),
+            log: options.on_log.map_or(ptr::null_mut(), |f| Box::into_raw(Box::new(f))),
         };
         let mut handle = ptr::null_mut();
-        let created = unsafe {
-            if !callback.is_null() {
-                check(ffi::pixel_options_set_result_callback(p, Some(trampoline), callback.cast()))?;
+        unsafe {
+            if !callbacks.result.is_null() {
+                check(ffi::pixel_options_set_result_callback(p, Some(trampoline), callbacks.result.cast()))?;
             }
-            check(ffi::pixel_tracker_new(p, &mut handle))
-        };
-        if let Err(e) = created {
-            if !callback.is_null() {
-                drop(unsafe { Box::from_raw(callback) });
+            if !callbacks.log.is_null() {
+                check(ffi::pixel_options_set_log_callback(p, Some(log_trampoline), callbacks.log.cast()))?;
             }
-            return Err(e);
+            check(ffi::pixel_tracker_new(p, &mut handle))?;
         }
-        Ok(Tracker { handle, callback })
+        Ok(Tracker { handle, _callbacks: callbacks })
     }
 
     /// Queues one event and returns its id at once (the 26-character eid it is sent with,
@@ -1011,11 +1047,7 @@ impl Tracker {
 
 impl Drop for Tracker {
     fn drop(&mut self) {
-        unsafe {
-            ffi::pixel_tracker_free(self.handle);
-            if !self.callback.is_null() {
-                drop(Box::from_raw(self.callback));
-            }
-        }
+        // Before the callbacks (a field, dropped after this): free stops every call to them.
+        unsafe { ffi::pixel_tracker_free(self.handle) }
     }
 }

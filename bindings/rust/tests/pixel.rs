@@ -8,7 +8,7 @@ use std::os::raw::c_char;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::ptr;
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use pixel::{
@@ -167,6 +167,7 @@ fn every_declared_function_refuses_null() {
         assert_eq!(ffi::pixel_options_set_durability(n, 0), 1);
         assert_eq!(ffi::pixel_options_set_spool_max_bytes(n, 0), 1);
         assert_eq!(ffi::pixel_options_set_result_callback(n, None, ptr::null_mut()), 1);
+        assert_eq!(ffi::pixel_options_set_log_callback(n, None, ptr::null_mut()), 1);
         assert_eq!(ffi::pixel_options_set_tracking_mode(n, 2), 1);
         assert_eq!(ffi::pixel_options_set_gpc_mode(n, 2), 1);
         let names = [s];
@@ -502,6 +503,33 @@ fn refused_connection_is_reported_by_transport_error() {
     assert_eq!(results[0].transport_error, TransportError::Connect);
     assert_eq!(results[0].transport_error.name(), "connect");
     assert_eq!(results[0].http_status, 0);
+}
+
+#[test]
+fn on_log_gets_the_outage_notice() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }; // closed again: nothing listens there
+    let (tx, rx) = mpsc::channel::<String>();
+    let tx = Mutex::new(tx);
+    let t = Tracker::new(
+        Options::new(format!("http://127.0.0.1:{port}/1x1.png"))
+            .outage_threshold(2)
+            .probe_interval(Duration::from_millis(50))
+            .backoff_base(Duration::from_millis(10))
+            .shutdown_timeout(Duration::ZERO)
+            .on_log(move |line| tx.lock().unwrap().send(line.to_owned()).unwrap()),
+    )
+    .unwrap();
+    t.track(&[("k", "v")]).unwrap();
+    let line = rx.recv_timeout(Duration::from_secs(60)).expect("the outage is said");
+    drop(t);
+    let start = format!("endpoint unreachable: connect (Failed to connect to 127.0.0.1 port {port} ");
+    assert!(line.starts_with(&start), "{line}");
+    assert!(line.ends_with("; events wait (one probe every 50 ms, until retry.max_age)"), "{line}");
+    // No other line, and the closure went with the tracker (its sender is gone).
+    assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Disconnected));
 }
 
 #[test]
