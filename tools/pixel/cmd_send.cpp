@@ -188,10 +188,11 @@ class interrupt_watch {
       signalfd_siginfo info{};
       if (::read(sfd_, &info, sizeof info) != static_cast<ssize_t>(sizeof info)) continue;
       const int sig = static_cast<int>(info.ssi_signo);
-      if (sig_.load() != 0) {
+      if (const int first = sig_.load(); first != 0) {
+        // The status the first signal set: a second says "now", not another reason.
         std::fprintf(stderr, "\npixel: %s again: exiting without waiting\n", sigabbrev(sig));
         std::fflush(stderr);
-        ::_exit(128 + sig);
+        ::_exit(128 + first);
       }
       sig_.store(sig);
       const std::uint64_t one = 1;

@@ -116,14 +116,15 @@ std::string read_pseudonym_key(const char* path, std::optional<std::string>& out
 }
 
 // SIGINT, SIGTERM: the first stops the campaign (no row read after it, a short wait for the
-// simulated opens, a summary, exit 128 + the signal); a second ends the process at once.
+// simulated opens, a summary, exit 128 + the signal); a second ends the process at once,
+// with the same status.
 volatile std::sig_atomic_t stop_signal = 0;
 extern "C" void on_stop_signal(int sig) {
   if (stop_signal != 0) {
     static const char again[] = "\nemail-campaign: signal again: exiting without waiting\n";
     const ssize_t ignored = ::write(STDERR_FILENO, again, sizeof again - 1);
     (void)ignored;
-    ::_exit(128 + sig);
+    ::_exit(128 + stop_signal);  // the first signal's status: the second says "now"
   }
   stop_signal = sig;
 }
