@@ -8,6 +8,8 @@ signal.
    exactly those it answered and the others are left.
 2. SIGINT while the recipients come from a pipe that stays open: the rows written so far
    become messages, then it stops (no opens).
+3. SIGTERM as in 1, then SIGINT during the short wait: it exits at once with the first
+   signal's status, without the summary.
 
   stop_signal_test.py EMAIL_CAMPAIGN
 """
@@ -132,6 +134,42 @@ def opens_cut_short(exe, tmp):
     print(f"opens: {messages} messages, {fired} fired, {delivered} delivered, {left} left")
 
 
+def signal_taken(pid, sig):
+    """True once `sig` is no longer pending for `pid` (ShdPnd in /proc/PID/status): its
+    handler has run."""
+    with open(f"/proc/{pid}/status") as f:
+        pending = next(int(line.split()[1], 16) for line in f if line.startswith("ShdPnd:"))
+    return not pending >> (sig - 1) & 1
+
+
+def second_signal(exe, tmp):
+    server = Endpoint()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    out = os.path.join(tmp, "again")
+    p = subprocess.Popen(
+        [exe, "--template", os.path.join(tmp, "t.html"), "--recipients",
+         os.path.join(tmp, "r.csv"), "--campaign", "c", "--out", out, "--endpoint",
+         f"http://127.0.0.1:{server.server_address[1]}", "--simulate-opens", "1", "--seed", "7"],
+        stderr=subprocess.PIPE, text=True)
+    try:
+        server.wait_for(lambda: server.answered == ANSWERED and server.requests > ANSWERED,
+                        "the held request")
+        p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while not signal_taken(p.pid, signal.SIGTERM):
+            check(time.monotonic() < deadline, "SIGTERM still pending")
+            time.sleep(0.001)  # polling a condition (the process's state), with a deadline
+        p.send_signal(signal.SIGINT)  # within the 2 s the opens are given
+        _, err = p.communicate(timeout=30)
+    finally:
+        server.release.set()
+        server.shutdown()
+    check(p.returncode == 128 + signal.SIGTERM, f"exit {p.returncode}: {err}")
+    check(err.endswith("email-campaign: signal again: exiting without waiting\n"), err)
+    check(not SUMMARY.search(err), f"a summary: {err}")
+    print("SIGTERM then SIGINT: exit 143 at once, no summary")
+
+
 def blocked_reading_stdin(pid, pipe_fd):
     """True once the process waits in read(0) with nothing left in the pipe."""
     try:
@@ -170,6 +208,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         opens_cut_short(exe, tmp)
         stdin_interrupted(exe, tmp)
+        second_signal(exe, tmp)
     return 0
 
 
