@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -192,7 +193,10 @@ class interrupt_watch {
         // The status the first signal set: a second says "now", not another reason.
         std::fprintf(stderr, "\npixel: %s again: exiting without waiting\n", sigabbrev(sig));
         std::fflush(stderr);
-        ::_exit(128 + first);
+        // exit_group ends every thread now. _exit can be slower to: a sanitizer's _exit
+        // finalizes first, and meanwhile the main thread printed its summary.
+        ::syscall(SYS_exit_group, 128 + first);
+        ::_exit(128 + first);  // not reached
       }
       sig_.store(sig);
       const std::uint64_t one = 1;
