@@ -198,11 +198,15 @@ class interrupt_watch {
         ::syscall(SYS_exit_group, 128 + first);
         ::_exit(128 + first);  // not reached
       }
+      {
+        // The short flush is under way before anyone can see the signal: finish_stop()
+        // after signal() != 0 always waits for it.
+        std::lock_guard<std::mutex> lock(m_);
+        stopper_ = std::thread(on_first_);
+      }
       sig_.store(sig);
       const std::uint64_t one = 1;
       (void)!::write(wake_, &one, sizeof one);
-      std::lock_guard<std::mutex> lock(m_);
-      stopper_ = std::thread(on_first_);
     }
   }
   static const char* sigabbrev(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
@@ -426,8 +430,11 @@ int run_send(const send_args& a) {
   // Every outcome, up to --wait-ms. A signal cuts this short: its flush ends in a shutdown
   // that settles every event, which ends this wait too.
   if (watch.signal() == 0) t->flush(std::chrono::milliseconds(a.wait_ms));
-  c->stopping = true;                                     // events still waiting now are left
-  bool done = t->shutdown(std::chrono::milliseconds(0));  // at once if a signal's is running
+  c->stopping = true;  // events still waiting now are left
+  // A signal's short flush runs to its end first: a shutdown(0) here could win the race to
+  // the tracker and cut the flush to nothing.
+  if (watch.signal() != 0) watch.finish_stop();
+  bool done = t->shutdown(std::chrono::milliseconds(0));
   const int sig = watch.signal();
   if (sig != 0) {
     watch.finish_stop();  // every event settled by the signal's shutdown
