@@ -21,6 +21,7 @@ import time
 import urllib.parse
 
 FAILURES = []
+SANITIZED = False
 
 
 def check(cond, what):
@@ -64,15 +65,28 @@ def eid_of(record_line):
     return dict(urllib.parse.parse_qsl(query, keep_blank_values=True))["eid"]
 
 
-def log_eids(folder):
-    eids = []
+def log_lines(folder):
+    lines = []
     for root, _, files in os.walk(folder):
         for name in files:
             path = os.path.join(root, name)
             opener = gzip.open if open(path, "rb").read(2) == b"\x1f\x8b" else open
             with opener(path, "rt", encoding="utf-8") as f:
-                eids.extend(eid_of(line) for line in f if line.strip())
-    return eids
+                lines.extend(line for line in f if line.strip())
+    return lines
+
+
+def log_eids(folder):
+    return [eid_of(line) for line in log_lines(folder)]
+
+
+def per_second(lines):
+    """Records per second of their timestamp (the first default column)."""
+    out = {}
+    for line in lines:
+        second = int(float(line.split("\t", 1)[0]))
+        out[second] = out.get(second, 0) + 1
+    return out
 
 
 def read_receipts(path):
@@ -145,7 +159,14 @@ def test_pacing(pixel, tmp, count):
         edge.stop()
         code, events, summary, err = reconcile(pixel, receipts, edge.logs, "--grace", "0")
         with open(edge.lost, encoding="utf-8") as f:
-            lost = {eid_of(l) for l in f}
+            lost_lines = [l for l in f if l.strip()]
+        lost = {eid_of(l) for l in lost_lines}
+        # The sink's rule, from the records themselves: in each second, the first 1,000 are
+        # logged and only the rest lost.
+        logged, dropped = per_second(log_lines(edge.logs)), per_second(lost_lines)
+        check(all(n <= 1000 for n in logged.values()) and
+              all(logged.get(sec, 0) == 1000 for sec in dropped),
+              "%s: a second lost records while under 1,000 logged" % name)
         missing = {e["eid"] for e in events if e["state"] == "missing"}
         oracle = {r["eid"] for r in read_receipts(receipts)} - set(log_eids(edge.logs))
         check(missing <= oracle and oracle <= lost,
@@ -153,7 +174,11 @@ def test_pacing(pixel, tmp, count):
         results[name] = (code, summary, len(oracle))
     code, summary, oracle_missing = results["unpaced"]
     check(code == 4, "unpaced: exit 4")
-    check(oracle_missing > count // 2, "unpaced: most of the burst missing (%d)" % oracle_missing)
+    # How much of an unpaced burst a sink of 1,000/s loses depends on how fast the producer
+    # bursts: most of it from a release build, less from a sanitized one, several times slower.
+    share = 4 if SANITIZED else 2
+    check(oracle_missing > count // share,
+          "unpaced: more than 1/%d of the burst missing (%d)" % (share, oracle_missing))
     code, summary, oracle_missing = results["paced"]
     check(code == 0 and summary["missing"] == 0 and oracle_missing == 0,
           "paced at 900/s: nothing missing (%d, exit %d)" % (oracle_missing, code))
@@ -196,7 +221,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pixel", required=True)
     ap.add_argument("--burst", type=int, default=20000)
+    ap.add_argument("--sanitized", action="store_true",
+                    help="the programs are built with ASan or TSan (several times slower)")
     a = ap.parse_args()
+    global SANITIZED
+    SANITIZED = a.sanitized
     passed = failed = 0
     for name, fn in (("dropped", lambda t: test_dropped_records(a.pixel, t)),
                      ("pacing", lambda t: test_pacing(a.pixel, t, a.burst)),
