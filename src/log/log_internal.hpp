@@ -4,6 +4,7 @@
 #define PIXEL_SRC_LOG_INTERNAL_HPP
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -57,6 +58,24 @@ result<void> for_each_field_name(std::string_view list, Fn&& fn) {
     if (auto ok = fn(name); !ok) return ok.error();
   }
   return {};
+}
+
+// A fast hash of a short string (64-bit FNV-1a over 8-byte words, then a final avalanche),
+// for the per-thread memos of user agents (record.cpp, opens.cpp).
+inline std::uint64_t short_hash(std::string_view s) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ULL ^ s.size();
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0x100000001b3ULL;
+    h ^= h >> 29;
+  }
+  for (; i < s.size(); ++i) h = (h ^ static_cast<unsigned char>(s[i])) * 0x100000001b3ULL;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
 }
 
 }  // namespace pixel::log::detail

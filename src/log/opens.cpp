@@ -14,6 +14,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "log_internal.hpp"
+
 namespace pixel::log {
 namespace detail {
 namespace {
@@ -270,25 +272,9 @@ struct ua_memo {
 };
 constexpr std::size_t ua_memo_size = 1024;
 
-std::uint64_t ua_hash(std::string_view s) noexcept {
-  std::uint64_t h = 0xcbf29ce484222325ULL ^ s.size();
-  std::size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    h = (h ^ w) * 0x100000001b3ULL;
-    h ^= h >> 29;
-  }
-  for (; i < s.size(); ++i) h = (h ^ static_cast<unsigned char>(s[i])) * 0x100000001b3ULL;
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  return h;
-}
-
 std::size_t first_user_agent_rule(std::string_view ua) {
   thread_local std::vector<ua_memo> memo(ua_memo_size);
-  const std::uint64_t h = ua_hash(ua);
+  const std::uint64_t h = short_hash(ua);
   ua_memo& m = memo[h & (ua_memo_size - 1)];
   if (m.rule <= rule_count && m.hash == h && m.ua == ua) return m.rule;
   thread_local lowered lower;

@@ -160,16 +160,7 @@ void decode_user_agent(std::string_view raw, bool standard, std::string& out) {
   };
   constexpr std::size_t size = 256;
   thread_local std::vector<entry> memo(size);
-  std::uint64_t h = 0xcbf29ce484222325ULL ^ raw.size();
-  std::size_t i = 0;
-  for (; i + 8 <= raw.size(); i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, raw.data() + i, 8);
-    h = (h ^ w) * 0x100000001b3ULL;
-    h ^= h >> 29;
-  }
-  for (; i < raw.size(); ++i) h = (h ^ static_cast<unsigned char>(raw[i])) * 0x100000001b3ULL;
-  h ^= h >> 33;
+  const std::uint64_t h = detail::short_hash(raw);
   entry& e = memo[(h ^ static_cast<std::uint64_t>(standard)) & (size - 1)];
   if (!(e.used && e.standard == standard && e.raw == raw)) {
     e.decoded.clear();
